@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+/**
+ * The `fixloop` operator command. Each subcommand lives in its own module and
+ * registers itself on the program; this file only wires them.
+ */
+import { Command } from "commander";
+
+const program = new Command();
+program
+  .name("fixloop")
+  .description("Operate fixloop: replay deliveries, backfill history, inspect PRs, runs, jobs and fixes")
+  .showHelpAfterError();
+
+// Subcommand registrations (one line each).
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`fixloop: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

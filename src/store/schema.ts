@@ -1,0 +1,257 @@
+/**
+ * The fixloop store: one Drizzle schema for the embedded libSQL file and for a
+ * remote libSQL/Turso database alike. Timestamps are ISO-8601 UTC strings
+ * (`toIso`), so they sort and compare as text. JSON columns hold raw payloads
+ * for later analysis; tokens and secrets are never written here.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** One row per webhook delivery (X-GitHub-Delivery). A redelivery is recognised here. */
+export const deliveries = sqliteTable(
+  "deliveries",
+  {
+    id: text("id").primaryKey(),
+    event: text("event").notNull(),
+    action: text("action"),
+    repoSlug: text("repo_slug"),
+    installationId: integer("installation_id"),
+    receivedAt: text("received_at").notNull(),
+    payload: text("payload", { mode: "json" }).notNull(),
+    /** received → processed | failed | ignored */
+    status: text("status", { enum: ["received", "processed", "failed", "ignored"] }).notNull(),
+    error: text("error"),
+    attempts: integer("attempts").notNull().default(1),
+    processedAt: text("processed_at"),
+  },
+  (t) => [index("deliveries_received_at_idx").on(t.receivedAt), index("deliveries_status_idx").on(t.status)],
+);
+
+export const PR_STATES = ["open", "merged", "closed"] as const;
+export type PrState = (typeof PR_STATES)[number];
+
+export const prOutcomes = sqliteTable(
+  "pr_outcomes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    provider: text("provider").notNull(),
+    repoSlug: text("repo_slug").notNull(),
+    prNumber: integer("pr_number").notNull(),
+    title: text("title").notNull().default(""),
+    state: text("state", { enum: PR_STATES }).notNull(),
+    draft: integer("draft", { mode: "boolean" }).notNull().default(false),
+    author: text("author"),
+    headRef: text("head_ref"),
+    headSha: text("head_sha"),
+    headRepoSlug: text("head_repo_slug"),
+    isFork: integer("is_fork", { mode: "boolean" }).notNull().default(false),
+    baseRef: text("base_ref"),
+    baseSha: text("base_sha"),
+    mergeCommitSha: text("merge_commit_sha"),
+    createdAt: text("created_at"),
+    mergedAt: text("merged_at"),
+    closedAt: text("closed_at"),
+    revertedAt: text("reverted_at"),
+    revertedBy: text("reverted_by"),
+    /** GitHub's own `updated_at`: the ordering key that keeps out-of-order events from moving a row back. */
+    updatedAt: text("updated_at"),
+    linkedSessionIds: text("linked_session_ids", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    downstreamTouchCount: integer("downstream_touch_count").notNull().default(0),
+    lastDownstreamTouchTs: text("last_downstream_touch_ts"),
+    rawJson: text("raw_json", { mode: "json" }).notNull(),
+    recordedAt: text("recorded_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("pr_outcomes_provider_repo_pr_uq").on(t.provider, t.repoSlug, t.prNumber),
+    index("pr_outcomes_head_sha_idx").on(t.headSha),
+    index("pr_outcomes_merge_commit_idx").on(t.mergeCommitSha),
+    index("pr_outcomes_repo_updated_idx").on(t.repoSlug, t.updatedAt),
+  ],
+);
+
+export const CI_STATUSES = ["success", "failure", "cancelled", "in_progress"] as const;
+export type CiStatus = (typeof CI_STATUSES)[number];
+
+export const ciRuns = sqliteTable(
+  "ci_runs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** 'github-actions' (workflow runs) | 'github-checks' (check suites of other CI apps) */
+    provider: text("provider").notNull(),
+    repoSlug: text("repo_slug").notNull(),
+    runId: text("run_id").notNull(),
+    commitSha: text("commit_sha").notNull(),
+    headBranch: text("head_branch"),
+    event: text("event"),
+    status: text("status", { enum: CI_STATUSES }).notNull(),
+    /** GitHub's raw status (queued/in_progress/completed…) and conclusion, kept verbatim. */
+    rawStatus: text("raw_status"),
+    conclusion: text("conclusion"),
+    workflowName: text("workflow_name"),
+    workflowId: integer("workflow_id"),
+    appSlug: text("app_slug"),
+    runAttempt: integer("run_attempt").notNull().default(1),
+    htmlUrl: text("html_url"),
+    prNumbers: text("pr_numbers", { mode: "json" }).$type<number[]>().notNull().default(sql`'[]'`),
+    startedTs: text("started_ts"),
+    completedTs: text("completed_ts"),
+    updatedAt: text("updated_at"),
+    rawJson: text("raw_json", { mode: "json" }).notNull(),
+    recordedAt: text("recorded_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("ci_runs_provider_run_uq").on(t.provider, t.runId),
+    index("ci_runs_commit_sha_idx").on(t.commitSha),
+    index("ci_runs_repo_branch_idx").on(t.repoSlug, t.headBranch),
+  ],
+);
+
+/** Conditional-request cache for backfill: an unchanged re-run costs no rate limit. */
+export const httpCache = sqliteTable("http_cache", {
+  key: text("key").primaryKey(),
+  etag: text("etag"),
+  lastModified: text("last_modified"),
+  body: text("body", { mode: "json" }),
+  fetchedAt: text("fetched_at").notNull(),
+});
+
+export const JOB_STATUSES = ["queued", "running", "done", "failed", "dead", "skipped"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/** The durable queue on one machine: leases make a crashed worker's job come back. */
+export const jobs = sqliteTable(
+  "jobs",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kind: text("kind").notNull(),
+    /** Idempotency key: enqueueing the same key twice yields one job. */
+    dedupKey: text("dedup_key"),
+    payload: text("payload", { mode: "json" }).notNull(),
+    status: text("status", { enum: JOB_STATUSES }).notNull().default("queued"),
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull().default(5),
+    runAfter: text("run_after").notNull(),
+    leaseOwner: text("lease_owner"),
+    leaseExpiresAt: text("lease_expires_at"),
+    lastError: text("last_error"),
+    result: text("result", { mode: "json" }),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("jobs_dedup_key_uq").on(t.dedupKey),
+    index("jobs_status_run_after_idx").on(t.status, t.runAfter),
+  ],
+);
+
+export const FIX_STATUSES = [
+  "queued",
+  "collecting",
+  "prompting",
+  "patching",
+  "publishing",
+  "awaiting_ci",
+  "ci_passed",
+  "ci_failed",
+  "skipped",
+  "failed",
+] as const;
+export type FixStatus = (typeof FIX_STATUSES)[number];
+
+/** One proposed fix: the unit of attribution (a "session"). */
+export const fixAttempts = sqliteTable(
+  "fix_attempts",
+  {
+    id: text("id").primaryKey(),
+    repoSlug: text("repo_slug").notNull(),
+    installationId: integer("installation_id"),
+    /** The first red run of the chain; later attempts share it. */
+    chainId: text("chain_id").notNull(),
+    attemptNumber: integer("attempt_number").notNull().default(1),
+    triggerProvider: text("trigger_provider").notNull(),
+    triggerRunId: text("trigger_run_id").notNull(),
+    workflowName: text("workflow_name"),
+    headSha: text("head_sha").notNull(),
+    headBranch: text("head_branch"),
+    status: text("status", { enum: FIX_STATUSES }).notNull().default("queued"),
+    reason: text("reason"),
+    failureClass: text("failure_class"),
+    promptVersion: text("prompt_version"),
+    inferenceId: text("inference_id"),
+    episodeId: text("episode_id"),
+    variant: text("variant"),
+    model: text("model"),
+    inputTokens: integer("input_tokens"),
+    outputTokens: integer("output_tokens"),
+    diff: text("diff"),
+    explanation: text("explanation"),
+    prBody: text("pr_body"),
+    fixBranch: text("fix_branch"),
+    fixCommitSha: text("fix_commit_sha"),
+    prNumber: integer("pr_number"),
+    changedFiles: text("changed_files", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    index("fix_attempts_chain_idx").on(t.chainId),
+    index("fix_attempts_repo_sha_idx").on(t.repoSlug, t.headSha),
+    index("fix_attempts_fix_branch_idx").on(t.repoSlug, t.fixBranch),
+  ],
+);
+
+export const FEEDBACK_STATUSES = ["pending", "sent", "dead"] as const;
+
+/** The outbox to TensorZero /feedback: one row per (target, metric). */
+export const feedback = sqliteTable(
+  "feedback",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    attemptId: text("attempt_id"),
+    metricName: text("metric_name").notNull(),
+    /** 'inference' | 'episode' */
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id").notNull(),
+    value: text("value", { mode: "json" }).notNull(),
+    tags: text("tags", { mode: "json" }).$type<Record<string, string>>().notNull().default(sql`'{}'`),
+    status: text("status", { enum: FEEDBACK_STATUSES }).notNull().default("pending"),
+    tries: integer("tries").notNull().default(0),
+    nextTryAt: text("next_try_at").notNull(),
+    lastError: text("last_error"),
+    gatewayFeedbackId: text("gateway_feedback_id"),
+    createdAt: text("created_at").notNull(),
+    sentAt: text("sent_at"),
+  },
+  (t) => [
+    uniqueIndex("feedback_target_metric_uq").on(t.targetId, t.metricName),
+    index("feedback_status_next_idx").on(t.status, t.nextTryAt),
+  ],
+);
+
+export const commitLinks = sqliteTable(
+  "commit_links",
+  {
+    commitSha: text("commit_sha").notNull(),
+    repoSlug: text("repo_slug").notNull(),
+    sessionId: text("session_id").notNull(),
+    linkType: text("link_type", { enum: ["authored", "co-authored", "inferred-by-touch"] }).notNull(),
+    confidence: real("confidence").notNull(),
+    evidenceJson: text("evidence_json", { mode: "json" }).notNull(),
+    establishedTs: text("established_ts").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.commitSha, t.repoSlug, t.sessionId] }),
+    index("commit_links_session_idx").on(t.sessionId),
+    index("commit_links_repo_commit_idx").on(t.repoSlug, t.commitSha),
+  ],
+);
+
+export type Delivery = typeof deliveries.$inferSelect;
+export type PrOutcome = typeof prOutcomes.$inferSelect;
+export type NewPrOutcome = typeof prOutcomes.$inferInsert;
+export type CiRun = typeof ciRuns.$inferSelect;
+export type NewCiRun = typeof ciRuns.$inferInsert;
+export type Job = typeof jobs.$inferSelect;
+export type FixAttempt = typeof fixAttempts.$inferSelect;
+export type FeedbackRow = typeof feedback.$inferSelect;
+export type CommitLink = typeof commitLinks.$inferSelect;
