@@ -18,6 +18,7 @@ CREATE TABLE `ci_runs` (
 	`started_ts` text,
 	`completed_ts` text,
 	`updated_at` text,
+	`order_key` text DEFAULT '' NOT NULL,
 	`raw_json` text NOT NULL,
 	`recorded_at` text NOT NULL
 );
@@ -49,6 +50,7 @@ CREATE TABLE `deliveries` (
 	`status` text NOT NULL,
 	`error` text,
 	`attempts` integer DEFAULT 1 NOT NULL,
+	`claimed_at` text NOT NULL,
 	`processed_at` text
 );
 --> statement-breakpoint
@@ -157,6 +159,7 @@ CREATE TABLE `pr_outcomes` (
 	`reverted_at` text,
 	`reverted_by` text,
 	`updated_at` text,
+	`order_key` text DEFAULT '' NOT NULL,
 	`linked_session_ids` text DEFAULT '[]' NOT NULL,
 	`downstream_touch_count` integer DEFAULT 0 NOT NULL,
 	`last_downstream_touch_ts` text,

@@ -22,6 +22,8 @@ export const deliveries = sqliteTable(
     status: text("status", { enum: ["received", "processed", "failed", "ignored"] }).notNull(),
     error: text("error"),
     attempts: integer("attempts").notNull().default(1),
+    /** When the current processing began: a claim left behind by a crash can be taken over later. */
+    claimedAt: text("claimed_at").notNull(),
     processedAt: text("processed_at"),
   },
   (t) => [index("deliveries_received_at_idx").on(t.receivedAt), index("deliveries_status_idx").on(t.status)],
@@ -55,6 +57,8 @@ export const prOutcomes = sqliteTable(
     revertedBy: text("reverted_by"),
     /** GitHub's own `updated_at`: the ordering key that keeps out-of-order events from moving a row back. */
     updatedAt: text("updated_at"),
+    /** Sortable progress key (updated_at + state rank): an event whose key is lower is stale and ignored. */
+    orderKey: text("order_key").notNull().default(""),
     linkedSessionIds: text("linked_session_ids", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     downstreamTouchCount: integer("downstream_touch_count").notNull().default(0),
     lastDownstreamTouchTs: text("last_downstream_touch_ts"),
@@ -96,6 +100,8 @@ export const ciRuns = sqliteTable(
     startedTs: text("started_ts"),
     completedTs: text("completed_ts"),
     updatedAt: text("updated_at"),
+    /** Sortable progress key (attempt, phase, updated_at): an event whose key is lower is stale and ignored. */
+    orderKey: text("order_key").notNull().default(""),
     rawJson: text("raw_json", { mode: "json" }).notNull(),
     recordedAt: text("recorded_at").notNull(),
   },

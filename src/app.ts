@@ -1,0 +1,52 @@
+/**
+ * The fixloop Probot app. It takes its collaborators (store, settings) so
+ * tests, the CLI and the servers all wire the same app differently.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { ApplicationFunction, Probot } from "probot";
+import { dispatchDelivery, type DeliveryAnswer } from "./handlers/index.js";
+import { createAdminApiHandler, createHealthHandler } from "./http/api.js";
+import type { Store } from "./store/db.js";
+
+export interface FixloopDeps {
+  store: Store;
+  /** FIXLOOP_ADMIN_TOKEN; the admin API is off when unset. */
+  adminToken?: string | undefined;
+}
+
+/**
+ * Whoever hands a delivery to Probot (the HTTP ingress, `fixloop replay`) can
+ * learn how it went: the handler writes its answer into the caller's slot.
+ */
+const answerSlot = new AsyncLocalStorage<{ answer?: DeliveryAnswer }>();
+
+export async function receiveWithAnswer(
+  probot: Probot,
+  delivery: { id: string; name: string; payload: Record<string, unknown> },
+): Promise<DeliveryAnswer> {
+  const slot: { answer?: DeliveryAnswer } = {};
+  try {
+    // Probot's types want a known event name; the dispatcher handles any.
+    await answerSlot.run(slot, () => probot.receive(delivery as Parameters<Probot["receive"]>[0]));
+  } catch (error) {
+    if (!slot.answer) return { status: "failed", error: error instanceof Error ? error.message : String(error) };
+  }
+  return slot.answer ?? { status: "ignored", note: "no handler answered" };
+}
+
+export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
+  return (app, options) => {
+    app.onAny(async (context) => {
+      const answer = await dispatchDelivery(
+        { store: deps.store, log: app.log },
+        { id: context.id, name: context.name, payload: context.payload as unknown as Record<string, unknown> },
+      );
+      const slot = answerSlot.getStore();
+      if (slot) slot.answer = answer;
+      // Probot turns a thrown error into a 500, so GitHub shows the delivery as failed and can redeliver it.
+      if (answer.status === "failed") throw new Error(answer.error);
+    });
+    options.addHandler(createHealthHandler(deps.store));
+    options.addHandler(createAdminApiHandler(deps));
+  };
+}

@@ -1,0 +1,12 @@
+import { checkSuiteSchema, isActionsSuite, parseWith, repositoryPayloadSchema, toCheckSuiteRow } from "../ingest/map.js";
+import { upsertCiRun } from "../store/records.js";
+import { nowIso } from "../time.js";
+import { upsertResult, type HandlerResult, type IngestContext } from "./types.js";
+
+/** check_suite of other CI apps (CircleCI, Buildkite, …); Actions suites are covered by workflow_run. */
+export async function recordCheckSuite(ctx: IngestContext): Promise<HandlerResult> {
+  const { repository } = parseWith(repositoryPayloadSchema, ctx.payload, "check_suite payload");
+  const suite = parseWith(checkSuiteSchema, ctx.payload.check_suite, "check_suite.check_suite");
+  if (isActionsSuite(suite)) return { status: "ignored", note: "GitHub Actions suite: recorded through workflow_run" };
+  return upsertResult(await upsertCiRun(ctx.store.db, toCheckSuiteRow(repository.full_name, suite, nowIso())));
+}

@@ -1,0 +1,67 @@
+/**
+ * One entry for every delivery: record it (dedup on the delivery id), route it
+ * to its thin handler, and mark the row processed or failed. A handler error
+ * never loses the delivery row.
+ */
+import type { Logger } from "pino";
+import type { Store } from "../store/db.js";
+import { claimDelivery, finishDelivery } from "../store/records.js";
+import { recordCheckSuite } from "./check-suite.js";
+import { recordPullRequest } from "./pull-request.js";
+import { actionOf, installationIdOf, repoSlugOf, type IngestHandler } from "./types.js";
+import { recordWorkflowRun } from "./workflow-run.js";
+
+export const INGEST_HANDLERS: Record<string, IngestHandler> = {
+  pull_request: recordPullRequest,
+  workflow_run: recordWorkflowRun,
+  check_suite: recordCheckSuite,
+};
+
+export type DeliveryAnswer =
+  | { status: "processed" | "ignored"; note?: string }
+  | { status: "duplicate" }
+  | { status: "failed"; error: string };
+
+export interface Delivery {
+  id: string;
+  name: string;
+  payload: Record<string, unknown>;
+}
+
+export interface DispatchDeps {
+  store: Store;
+  log: Logger;
+  handlers?: Record<string, IngestHandler>;
+}
+
+export async function dispatchDelivery(deps: DispatchDeps, delivery: Delivery): Promise<DeliveryAnswer> {
+  const { store, log } = deps;
+  const { id, name, payload } = delivery;
+  const claimed = await claimDelivery(store.db, {
+    id,
+    event: name,
+    action: actionOf(payload),
+    repoSlug: repoSlugOf(payload),
+    installationId: installationIdOf(payload),
+    payload,
+  });
+  if (!claimed) {
+    log.info({ delivery: id, event: name }, "duplicate delivery: already recorded, nothing done");
+    return { status: "duplicate" };
+  }
+  const handler = (deps.handlers ?? INGEST_HANDLERS)[name];
+  if (!handler) {
+    await finishDelivery(store.db, id, { status: "ignored" });
+    return { status: "ignored", note: `no handler for ${name}` };
+  }
+  try {
+    const result = await handler({ deliveryId: id, event: name, payload, store, log });
+    await finishDelivery(store.db, id, { status: result.status });
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    await finishDelivery(store.db, id, { status: "failed", error: message });
+    log.error({ delivery: id, event: name, err: error }, "delivery failed");
+    return { status: "failed", error: message };
+  }
+}

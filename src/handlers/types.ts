@@ -1,0 +1,37 @@
+import type { Logger } from "pino";
+import type { Store } from "../store/db.js";
+
+/** What an ingest handler gets: the delivery's payload and the store, nothing of Probot's. */
+export interface IngestContext {
+  deliveryId: string;
+  event: string;
+  payload: Record<string, unknown>;
+  store: Store;
+  log: Logger;
+}
+
+export interface HandlerResult {
+  status: "processed" | "ignored";
+  note?: string;
+}
+
+export type IngestHandler = (ctx: IngestContext) => Promise<HandlerResult>;
+
+export function repoSlugOf(payload: Record<string, unknown>): string | null {
+  const repo = payload.repository as { full_name?: unknown } | undefined;
+  return typeof repo?.full_name === "string" ? repo.full_name : null;
+}
+
+export function installationIdOf(payload: Record<string, unknown>): number | null {
+  const installation = payload.installation as { id?: unknown } | undefined;
+  return typeof installation?.id === "number" ? installation.id : null;
+}
+
+export function actionOf(payload: Record<string, unknown>): string | null {
+  return typeof payload.action === "string" ? payload.action : null;
+}
+
+/** A stale event is still a processed delivery: the newer state was simply there first. */
+export function upsertResult(result: "written" | "stale"): HandlerResult {
+  return result === "stale" ? { status: "processed", note: "stale event: a newer state is stored" } : { status: "processed" };
+}

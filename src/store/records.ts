@@ -1,0 +1,176 @@
+/**
+ * Writes of the ingest path. Every write is an idempotent upsert guarded by an
+ * order key, so redeliveries, replays, backfills and out-of-order events all
+ * converge on the same row.
+ */
+import { and, desc, eq, gte, sql, type SQL } from "drizzle-orm";
+import type { Db } from "./db.js";
+import { ciRuns, deliveries, prOutcomes, type CiRun, type CiStatus, type NewCiRun, type NewPrOutcome, type PrOutcome, type PrState } from "./schema.js";
+import { nowIso } from "../time.js";
+
+/** "stale": the stored row is already further along; nothing was written. */
+export type UpsertResult = "written" | "stale";
+
+/** Columns the ingest owns; outcome tracking columns (reverts, touches, links) are never overwritten here. */
+function excludedSet(columns: string[]): Record<string, SQL> {
+  return Object.fromEntries(columns.map((c) => [c, sql.raw(`excluded.${c}`)]));
+}
+
+const PR_INGEST_COLUMNS = [
+  "title", "state", "draft", "author", "head_ref", "head_sha", "head_repo_slug", "is_fork", "base_ref", "base_sha",
+  "merge_commit_sha", "created_at", "merged_at", "closed_at", "updated_at", "order_key", "raw_json", "recorded_at",
+];
+
+const CI_INGEST_COLUMNS = [
+  "commit_sha", "head_branch", "event", "status", "raw_status", "conclusion", "workflow_name", "workflow_id", "app_slug",
+  "run_attempt", "html_url", "started_ts", "completed_ts", "updated_at", "order_key", "raw_json", "recorded_at",
+];
+
+export async function upsertPrOutcome(db: Db, row: NewPrOutcome): Promise<UpsertResult> {
+  const result = await db
+    .insert(prOutcomes)
+    .values(row)
+    .onConflictDoUpdate({
+      target: [prOutcomes.provider, prOutcomes.repoSlug, prOutcomes.prNumber],
+      set: excludedSet(PR_INGEST_COLUMNS),
+      setWhere: sql`excluded.order_key >= ${prOutcomes.orderKey}`,
+    })
+    .returning({ id: prOutcomes.id });
+  if (result.length === 0) return "stale";
+  // Fork PRs: their workflow runs carry no pull_requests; link the runs by head SHA.
+  if (row.headSha) {
+    await db.run(sql`UPDATE ci_runs SET pr_numbers = json_array(${row.prNumber})
+      WHERE repo_slug = ${row.repoSlug} AND commit_sha = ${row.headSha} AND pr_numbers = '[]'`);
+  }
+  return "written";
+}
+
+export async function upsertCiRun(db: Db, row: NewCiRun): Promise<UpsertResult> {
+  let prNumbers = row.prNumbers ?? [];
+  if (prNumbers.length === 0) {
+    const linked = await db
+      .select({ prNumber: prOutcomes.prNumber })
+      .from(prOutcomes)
+      .where(and(eq(prOutcomes.repoSlug, row.repoSlug), eq(prOutcomes.headSha, row.commitSha)));
+    prNumbers = linked.map((r) => r.prNumber).sort((a, b) => a - b);
+  }
+  const result = await db
+    .insert(ciRuns)
+    .values({ ...row, prNumbers })
+    .onConflictDoUpdate({
+      target: [ciRuns.provider, ciRuns.runId],
+      set: {
+        ...excludedSet(CI_INGEST_COLUMNS),
+        // Keep a PR link found earlier (by SHA) when a later event carries none.
+        prNumbers: sql`CASE WHEN excluded.pr_numbers = '[]' THEN ${ciRuns.prNumbers} ELSE excluded.pr_numbers END`,
+      },
+      setWhere: sql`excluded.order_key >= ${ciRuns.orderKey}`,
+    })
+    .returning({ id: ciRuns.id });
+  if (result.length === 0) return "stale";
+  return "written";
+}
+
+// ---- deliveries -------------------------------------------------------------
+
+export interface DeliveryRecord {
+  id: string;
+  event: string;
+  action: string | null;
+  repoSlug: string | null;
+  installationId: number | null;
+  payload: unknown;
+}
+
+/** A claim older than this is presumed abandoned by a crashed process and may be taken over. */
+export const STALE_CLAIM_MS = 5 * 60_000;
+
+/**
+ * Records a delivery and claims it for processing. Returns false for a
+ * redelivery of one already processed (or being processed): the caller does
+ * nothing twice. A delivery that failed before is claimed again, so a retry
+ * from GitHub or from `fixloop replay` can succeed.
+ */
+export async function claimDelivery(db: Db, delivery: DeliveryRecord, now = new Date()): Promise<boolean> {
+  const at = now.toISOString();
+  const staleBefore = new Date(now.getTime() - STALE_CLAIM_MS).toISOString();
+  const claimed = await db
+    .insert(deliveries)
+    .values({ ...delivery, receivedAt: at, claimedAt: at, status: "received" })
+    .onConflictDoUpdate({
+      target: deliveries.id,
+      set: { status: "received", error: null, claimedAt: at, payload: sql`excluded.payload`, attempts: sql`${deliveries.attempts} + 1` },
+      setWhere: sql`${deliveries.status} = 'failed' OR (${deliveries.status} = 'received' AND ${deliveries.claimedAt} < ${staleBefore})`,
+    })
+    .returning({ id: deliveries.id });
+  return claimed.length > 0;
+}
+
+export async function finishDelivery(
+  db: Db,
+  id: string,
+  outcome: { status: "processed" | "ignored" | "failed"; error?: string | null },
+): Promise<void> {
+  await db
+    .update(deliveries)
+    .set({ status: outcome.status, error: outcome.error ?? null, processedAt: nowIso() })
+    .where(eq(deliveries.id, id));
+}
+
+export async function countDeliveries(db: Db): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)` }).from(deliveries);
+  return Number(row.n);
+}
+
+// ---- queries ----------------------------------------------------------------
+
+export interface PrQuery {
+  repo?: string;
+  state?: PrState;
+  since?: string;
+  limit?: number;
+}
+
+export async function listPrOutcomes(db: Db, query: PrQuery = {}): Promise<PrOutcome[]> {
+  const where = [
+    query.repo ? sql`lower(${prOutcomes.repoSlug}) = lower(${query.repo})` : undefined,
+    query.state ? eq(prOutcomes.state, query.state) : undefined,
+    query.since ? gte(prOutcomes.updatedAt, query.since) : undefined,
+  ].filter((w): w is SQL => w !== undefined);
+  return db
+    .select()
+    .from(prOutcomes)
+    .where(and(...where))
+    .orderBy(desc(prOutcomes.updatedAt), desc(prOutcomes.prNumber))
+    .limit(query.limit ?? 100);
+}
+
+export interface RunQuery {
+  repo?: string;
+  commitSha?: string;
+  status?: CiStatus;
+  since?: string;
+  limit?: number;
+}
+
+export async function listCiRuns(db: Db, query: RunQuery = {}): Promise<CiRun[]> {
+  const where = [
+    query.repo ? sql`lower(${ciRuns.repoSlug}) = lower(${query.repo})` : undefined,
+    // Short SHAs are what people paste; match by prefix.
+    query.commitSha ? sql`${ciRuns.commitSha} LIKE ${`${query.commitSha.toLowerCase()}%`}` : undefined,
+    query.status ? eq(ciRuns.status, query.status) : undefined,
+    query.since ? gte(ciRuns.updatedAt, query.since) : undefined,
+  ].filter((w): w is SQL => w !== undefined);
+  return db
+    .select()
+    .from(ciRuns)
+    .where(and(...where))
+    .orderBy(desc(ciRuns.updatedAt), desc(ciRuns.id))
+    .limit(query.limit ?? 100);
+}
+
+/** Rows as the JSON API and `--json` print them: raw payloads left out unless asked for. */
+export function withoutRaw<T extends { rawJson: unknown }>(row: T): Omit<T, "rawJson"> {
+  const { rawJson: _raw, ...rest } = row;
+  return rest;
+}

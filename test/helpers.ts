@@ -1,0 +1,97 @@
+/**
+ * Shared test wiring: a real libSQL file per test, a real Probot with a real
+ * webhook secret, and fixloop's HTTP server on 127.0.0.1.
+ */
+import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { Probot, ProbotOctokit } from "probot";
+import { fixloopApp, type FixloopDeps } from "../src/app.js";
+import { createHttpServer, listen, type RunningServer } from "../src/http/server.js";
+import { openStore, type Store } from "../src/store/db.js";
+
+export const WEBHOOK_SECRET = "fixloop-test-secret";
+export const ADMIN_TOKEN = "test-admin-token";
+
+let privateKey: string | undefined;
+/** A real RSA key so Probot can sign app JWTs that nock then sees. */
+export function testPrivateKey(): string {
+  privateKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  return privateKey;
+}
+
+export function silentLog() {
+  return pino({ level: "silent" });
+}
+
+export function createTestProbot(): Probot {
+  return new Probot({
+    appId: 123,
+    privateKey: testPrivateKey(),
+    secret: WEBHOOK_SECRET,
+    log: silentLog(),
+    // No retries or throttling in tests: nock answers exactly what each test says.
+    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+  });
+}
+
+export interface TempStore extends Store {
+  dir: string;
+  dispose(): void;
+}
+
+export async function createTempStore(): Promise<TempStore> {
+  const dir = mkdtempSync(join(tmpdir(), "fixloop-test-"));
+  const store = await openStore({ url: `file:${join(dir, "fixloop.db")}` });
+  return {
+    ...store,
+    dir,
+    dispose() {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function fixture<T = Record<string, unknown>>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8")) as T;
+}
+
+export function sign(body: string, secret = WEBHOOK_SECRET): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+export interface TestServer extends RunningServer {
+  probot: Probot;
+  store: TempStore;
+  post(event: string, payload: unknown, options?: { id?: string; secret?: string; signature?: string | null; body?: string }): Promise<Response>;
+}
+
+export async function startTestServer(deps: Partial<FixloopDeps> = {}): Promise<TestServer> {
+  const store = await createTempStore();
+  const probot = createTestProbot();
+  const server = await createHttpServer({ probot, app: fixloopApp({ store, adminToken: ADMIN_TOKEN, ...deps }) });
+  const running = await listen(server, 0, "127.0.0.1");
+  return {
+    ...running,
+    probot,
+    store,
+    async close() {
+      await running.close();
+      store.dispose();
+    },
+    post(event, payload, options = {}) {
+      const body = options.body ?? JSON.stringify(payload);
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "x-github-event": event,
+        "x-github-delivery": options.id ?? randomUUID(),
+      };
+      const signature = options.signature === undefined ? sign(body, options.secret) : options.signature;
+      if (signature !== null) headers["x-hub-signature-256"] = signature;
+      return fetch(`${running.url}/api/github/webhooks`, { method: "POST", headers, body });
+    },
+  };
+}
