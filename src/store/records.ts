@@ -3,7 +3,7 @@
  * order key, so redeliveries, replays, backfills and out-of-order events all
  * converge on the same row.
  */
-import { and, desc, eq, gte, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, gte, sql, type SQL, type Table } from "drizzle-orm";
 import type { Db } from "./db.js";
 import { ciRuns, deliveries, prOutcomes, type CiRun, type CiStatus, type NewCiRun, type NewPrOutcome, type PrOutcome, type PrState } from "./schema.js";
 import { nowIso } from "../time.js";
@@ -11,20 +11,24 @@ import { nowIso } from "../time.js";
 /** "stale": the stored row is already further along; nothing was written. */
 export type UpsertResult = "written" | "stale";
 
-/** Columns the ingest owns; outcome tracking columns (reverts, touches, links) are never overwritten here. */
-function excludedSet(columns: string[]): Record<string, SQL> {
-  return Object.fromEntries(columns.map((c) => [c, sql.raw(`excluded.${c}`)]));
+/**
+ * `SET col = excluded.col` for the columns the ingest owns. Outcome-tracking
+ * columns (reverts, touches, session links) are never overwritten by ingest.
+ */
+function excludedSet<T extends Table>(table: T, keys: (keyof T["$inferInsert"] & string)[]): Record<string, SQL> {
+  const columns = getTableColumns(table) as Record<string, { name: string }>;
+  return Object.fromEntries(keys.map((key) => [key, sql.raw(`excluded."${columns[key].name}"`)]));
 }
 
 const PR_INGEST_COLUMNS = [
-  "title", "state", "draft", "author", "head_ref", "head_sha", "head_repo_slug", "is_fork", "base_ref", "base_sha",
-  "merge_commit_sha", "created_at", "merged_at", "closed_at", "updated_at", "order_key", "raw_json", "recorded_at",
-];
+  "title", "state", "draft", "author", "headRef", "headSha", "headRepoSlug", "isFork", "baseRef", "baseSha",
+  "mergeCommitSha", "createdAt", "mergedAt", "closedAt", "updatedAt", "orderKey", "rawJson", "recordedAt",
+] satisfies (keyof NewPrOutcome)[];
 
 const CI_INGEST_COLUMNS = [
-  "commit_sha", "head_branch", "event", "status", "raw_status", "conclusion", "workflow_name", "workflow_id", "app_slug",
-  "run_attempt", "html_url", "started_ts", "completed_ts", "updated_at", "order_key", "raw_json", "recorded_at",
-];
+  "commitSha", "headBranch", "event", "status", "rawStatus", "conclusion", "workflowName", "workflowId", "appSlug",
+  "runAttempt", "htmlUrl", "startedTs", "completedTs", "updatedAt", "orderKey", "rawJson", "recordedAt",
+] satisfies (keyof NewCiRun)[];
 
 export async function upsertPrOutcome(db: Db, row: NewPrOutcome): Promise<UpsertResult> {
   const result = await db
@@ -32,7 +36,7 @@ export async function upsertPrOutcome(db: Db, row: NewPrOutcome): Promise<Upsert
     .values(row)
     .onConflictDoUpdate({
       target: [prOutcomes.provider, prOutcomes.repoSlug, prOutcomes.prNumber],
-      set: excludedSet(PR_INGEST_COLUMNS),
+      set: excludedSet(prOutcomes, PR_INGEST_COLUMNS),
       setWhere: sql`excluded.order_key >= ${prOutcomes.orderKey}`,
     })
     .returning({ id: prOutcomes.id });
@@ -60,7 +64,7 @@ export async function upsertCiRun(db: Db, row: NewCiRun): Promise<UpsertResult> 
     .onConflictDoUpdate({
       target: [ciRuns.provider, ciRuns.runId],
       set: {
-        ...excludedSet(CI_INGEST_COLUMNS),
+        ...excludedSet(ciRuns, CI_INGEST_COLUMNS),
         // Keep a PR link found earlier (by SHA) when a later event carries none.
         prNumbers: sql`CASE WHEN excluded.pr_numbers = '[]' THEN ${ciRuns.prNumbers} ELSE excluded.pr_numbers END`,
       },
