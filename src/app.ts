@@ -3,7 +3,7 @@
  * tests, the CLI and the servers all wire the same app differently.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { ApplicationFunction, Probot } from "probot";
+import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "probot";
 import { dispatchDelivery, type DeliveryAnswer } from "./handlers/index.js";
 import { createAdminApiHandler, createHealthHandler } from "./http/api.js";
 import type { Store } from "./store/db.js";
@@ -34,6 +34,15 @@ export async function receiveWithAnswer(
   return slot.answer ?? { status: "ignored", note: "no handler answered" };
 }
 
+/** Under `probot receive` and replay there is no HTTP server, and Probot's addHandler throws "No server instance". */
+function mountRoutes(options: ApplicationFunctionOptions, handlers: Parameters<ApplicationFunctionOptions["addHandler"]>[0][]): void {
+  try {
+    for (const handler of handlers) options.addHandler(handler);
+  } catch (error) {
+    if (!/no server instance/i.test((error as Error).message)) throw error;
+  }
+}
+
 export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
   return (app, options) => {
     app.onAny(async (context) => {
@@ -46,7 +55,6 @@ export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
       // Probot turns a thrown error into a 500, so GitHub shows the delivery as failed and can redeliver it.
       if (answer.status === "failed") throw new Error(answer.error);
     });
-    options.addHandler(createHealthHandler(deps.store));
-    options.addHandler(createAdminApiHandler(deps));
+    mountRoutes(options, [createHealthHandler(deps.store), createAdminApiHandler(deps)]);
   };
 }

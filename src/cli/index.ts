@@ -4,6 +4,8 @@
  * registers itself on the program; this file only wires them.
  */
 import { Command } from "commander";
+import { registerQueryCommands } from "./query.js";
+import { registerReplayCommand } from "./replay.js";
 
 const program = new Command();
 program
@@ -12,6 +14,8 @@ program
   .showHelpAfterError();
 
 // Subcommand registrations (one line each).
+registerReplayCommand(program);
+registerQueryCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fixloop: ${error instanceof Error ? error.message : String(error)}`);

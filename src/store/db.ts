@@ -62,6 +62,21 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   return { db, client, url, close: () => client.close() };
 }
 
-export async function migrateStore(db: Db): Promise<void> {
-  await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+/**
+ * Applies pending migrations. Each run of them is one batch (a transaction),
+ * so when two processes start together on one file the loser fails with
+ * "already exists" after the winner committed; reading again then finds
+ * nothing left to do.
+ */
+export async function migrateStore(db: Db, tries = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
+      return;
+    } catch (error) {
+      const raced = /already exists|database is locked|SQLITE_BUSY/i.test(String((error as Error)?.message ?? error));
+      if (!raced || attempt >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    }
+  }
 }

@@ -1,0 +1,91 @@
+import type { Command } from "commander";
+import { listCiRuns, listPrOutcomes, withoutRaw } from "../store/records.js";
+import { CI_STATUSES, PR_STATES, type CiStatus, type PrState } from "../store/schema.js";
+import { parseSince } from "../time.js";
+import { printJson, printTable, withStore } from "./shared.js";
+
+function choice<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${flag} must be one of ${allowed.join(", ")}`);
+  return value as T;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--limit must be a positive integer, got "${value}"`);
+  return n;
+}
+
+export function registerQueryCommands(program: Command): void {
+  program
+    .command("prs")
+    .description("List recorded pull requests and their outcomes")
+    .option("--repo <owner/repo>", "only this repository")
+    .option("--state <state>", `one of ${PR_STATES.join(", ")}`)
+    .option("--since <age|date>", "updated since, e.g. 7d or 2024-05-01")
+    .option("--limit <n>", "at most this many rows", positiveInt, 100)
+    .option("--json", "print JSON")
+    .action(async (o: { repo?: string; state?: string; since?: string; limit: number; json?: boolean }) => {
+      const rows = await withStore((store) =>
+        listPrOutcomes(store.db, {
+          repo: o.repo,
+          state: choice<PrState>(o.state, PR_STATES, "--state"),
+          since: o.since ? parseSince(o.since) : undefined,
+          limit: o.limit,
+        }),
+      );
+      if (o.json) return printJson(rows.map(withoutRaw));
+      printTable(
+        rows.map((r) => ({
+          repo: r.repoSlug,
+          pr: `#${r.prNumber}`,
+          state: r.state,
+          author: r.author,
+          head: r.headRef,
+          merged: r.mergedAt,
+          reverted: r.revertedAt,
+          touches: r.downstreamTouchCount,
+          title: r.title.length > 50 ? `${r.title.slice(0, 49)}…` : r.title,
+        })),
+        ["repo", "pr", "state", "author", "head", "merged", "reverted", "touches", "title"],
+      );
+    });
+
+  program
+    .command("runs")
+    .description("List recorded CI runs (GitHub Actions workflow runs and other apps' check suites)")
+    .option("--repo <owner/repo>", "only this repository")
+    .option("--commit <sha>", "runs for this commit (a prefix is enough)")
+    .option("--status <status>", `one of ${CI_STATUSES.join(", ")}`)
+    .option("--since <age|date>", "updated since, e.g. 7d")
+    .option("--limit <n>", "at most this many rows", positiveInt, 100)
+    .option("--json", "print JSON")
+    .action(async (o: { repo?: string; commit?: string; status?: string; since?: string; limit: number; json?: boolean }) => {
+      const rows = await withStore((store) =>
+        listCiRuns(store.db, {
+          repo: o.repo,
+          commitSha: o.commit,
+          status: choice<CiStatus>(o.status, CI_STATUSES, "--status"),
+          since: o.since ? parseSince(o.since) : undefined,
+          limit: o.limit,
+        }),
+      );
+      if (o.json) return printJson(rows.map(withoutRaw));
+      printTable(
+        rows.map((r) => ({
+          repo: r.repoSlug,
+          provider: r.provider,
+          run: r.runId,
+          workflow: r.workflowName,
+          branch: r.headBranch,
+          commit: r.commitSha.slice(0, 10),
+          status: r.status,
+          conclusion: r.conclusion,
+          attempt: r.runAttempt,
+          prs: r.prNumbers.map((n) => `#${n}`).join(","),
+          completed: r.completedTs,
+        })),
+        ["repo", "provider", "run", "workflow", "branch", "commit", "status", "conclusion", "attempt", "prs", "completed"],
+      );
+    });
+}
