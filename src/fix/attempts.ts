@@ -1,0 +1,91 @@
+/**
+ * fix_attempts: one row per proposed fix, the unit of attribution. A chain is
+ * the sequence of attempts for one failing (repo, head SHA, workflow); a red
+ * run on a fixloop branch continues its chain instead of starting one.
+ */
+import { and, desc, eq, gte, inArray, sql } from "drizzle-orm";
+import { v7 as uuidv7 } from "uuid";
+import type { Db } from "../store/db.js";
+import { fixAttempts, type FixAttempt, type FixStatus } from "../store/schema.js";
+import { nowIso } from "../time.js";
+
+export const FIX_BRANCH_PREFIX = "fixloop/";
+
+export function isFixBranch(branch: string | null | undefined): boolean {
+  return Boolean(branch?.startsWith(FIX_BRANCH_PREFIX));
+}
+
+/** `fixloop/run-<run_id>` for the first attempt, `fixloop/run-<run_id>-<n>` after. */
+export function fixBranchName(chainRunId: string, attemptNumber: number): string {
+  return attemptNumber <= 1 ? `${FIX_BRANCH_PREFIX}run-${chainRunId}` : `${FIX_BRANCH_PREFIX}run-${chainRunId}-${attemptNumber}`;
+}
+
+/** The chain key: at most one chain per (repo, head SHA, workflow). */
+export function chainKey(repo: string, headSha: string, workflowKey: string): string {
+  return `${repo.toLowerCase()}@${headSha}#${workflowKey}`;
+}
+
+export type NewAttempt = Omit<typeof fixAttempts.$inferInsert, "id" | "createdAt" | "updatedAt">;
+
+export async function createAttempt(db: Db, attempt: NewAttempt): Promise<FixAttempt> {
+  const at = nowIso();
+  const [row] = await db
+    .insert(fixAttempts)
+    .values({ ...attempt, id: uuidv7(), createdAt: at, updatedAt: at })
+    .returning();
+  return row;
+}
+
+export async function updateAttempt(db: Db, id: string, changes: Partial<typeof fixAttempts.$inferInsert>): Promise<FixAttempt> {
+  const [row] = await db
+    .update(fixAttempts)
+    .set({ ...changes, updatedAt: nowIso() })
+    .where(eq(fixAttempts.id, id))
+    .returning();
+  return row;
+}
+
+export async function setAttemptStatus(db: Db, id: string, status: FixStatus, reason: string | null = null): Promise<FixAttempt> {
+  return updateAttempt(db, id, { status, reason });
+}
+
+export async function getAttempt(db: Db, id: string): Promise<FixAttempt | undefined> {
+  const [row] = await db.select().from(fixAttempts).where(eq(fixAttempts.id, id));
+  return row;
+}
+
+export async function attemptsOfChain(db: Db, chainId: string): Promise<FixAttempt[]> {
+  return db.select().from(fixAttempts).where(eq(fixAttempts.chainId, chainId)).orderBy(fixAttempts.attemptNumber);
+}
+
+export async function findAttemptByFixBranch(db: Db, repo: string, branch: string): Promise<FixAttempt | undefined> {
+  const [row] = await db
+    .select()
+    .from(fixAttempts)
+    .where(and(sql`lower(${fixAttempts.repoSlug}) = lower(${repo})`, eq(fixAttempts.fixBranch, branch)))
+    .orderBy(desc(fixAttempts.createdAt))
+    .limit(1);
+  return row;
+}
+
+/** Tokens spent since `since` (per repo when given): the daily budget's measure. */
+export async function tokensSpentSince(db: Db, since: string, repo?: string): Promise<number> {
+  const [row] = await db
+    .select({ total: sql<number>`coalesce(sum(coalesce(${fixAttempts.inputTokens}, 0) + coalesce(${fixAttempts.outputTokens}, 0)), 0)` })
+    .from(fixAttempts)
+    .where(and(gte(fixAttempts.createdAt, since), repo ? sql`lower(${fixAttempts.repoSlug}) = lower(${repo})` : undefined));
+  return Number(row.total);
+}
+
+/** A chain waiting for the re-run of its failed jobs (triage before spending tokens). */
+export const AWAITING_RERUN = "awaiting re-run of the failed jobs";
+
+/** The re-run passed: the failure was flaky, nothing to fix. */
+export async function markChainFlaky(db: Db, chainId: string): Promise<number> {
+  const rows = await db
+    .update(fixAttempts)
+    .set({ status: "skipped", reason: "flaky: the failed jobs passed when re-run", updatedAt: nowIso() })
+    .where(and(eq(fixAttempts.chainId, chainId), eq(fixAttempts.reason, AWAITING_RERUN), inArray(fixAttempts.status, ["queued"])))
+    .returning({ id: fixAttempts.id });
+  return rows.length;
+}

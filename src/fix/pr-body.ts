@@ -1,0 +1,122 @@
+/**
+ * The text fixloop writes on GitHub: fix PR bodies and comments. Everything
+ * that came from logs or the model is untrusted: it is fenced, trimmed and
+ * kept from pinging people or closing issues.
+ */
+
+export interface PrBodyInput {
+  repo: string;
+  workflow: string | null;
+  job: string | null;
+  failingStep: string | null;
+  errorLines: string[];
+  runUrl: string | null;
+  explanation: string;
+  diffStat: { path: string; added: number; removed: number }[];
+  inferenceId: string | null;
+  episodeId: string | null;
+  variant: string | null;
+  attempt: number;
+  maxAttempts: number;
+  failingSha: string;
+  failingBranch: string | null;
+}
+
+/** Neutralise @mentions and #refs/closing keywords in model and log text so nothing is pinged or closed. */
+export function defang(text: string): string {
+  return text
+    .replace(/@(?=[A-Za-z0-9-])/g, "@\u200b")
+    .replace(/\b(close[sd]?|fix(e[sd])?|resolve[sd]?)(\s+)(#\d+)/gi, "$1$3\u200b$4")
+    .replace(/<!--/g, "&lt;!--");
+}
+
+/** A fenced block that its content cannot break out of. */
+export function fence(text: string, info = ""): string {
+  const longest = Math.max(2, ...Array.from(text.matchAll(/`+/g), (m) => m[0].length));
+  const ticks = "`".repeat(longest + 1);
+  return `${ticks}${info}\n${text}\n${ticks}`;
+}
+
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** The model's prose without its diff block. */
+export function explanationOf(modelAnswer: string): string {
+  const withoutDiff = modelAnswer.replace(/(`{3,}|~{3,})[^\n]*\n[\s\S]*?\1/g, "").trim();
+  return clip(withoutDiff, 3000);
+}
+
+export function diffStat(changes: { path: string; before: string | undefined; after: string | null }[]) {
+  return changes.map(({ path, before, after }) => {
+    const old = before === undefined ? [] : before.split("\n");
+    const next = after === null ? [] : after.split("\n");
+    const oldSet = new Map<string, number>();
+    for (const line of old) oldSet.set(line, (oldSet.get(line) ?? 0) + 1);
+    let kept = 0;
+    for (const line of next) {
+      const n = oldSet.get(line) ?? 0;
+      if (n > 0) {
+        kept++;
+        oldSet.set(line, n - 1);
+      }
+    }
+    return { path, added: next.length - kept, removed: old.length - kept };
+  });
+}
+
+export const FEEDBACK_HELP =
+  "Merging this PR tells fixloop the fix was good; closing it unmerged tells it the fix was not. " +
+  "Review comments are passed on as feedback too. Edit the branch freely: what gets merged is what counts.";
+
+export function renderPrBody(input: PrBodyInput): string {
+  const where = [input.workflow && `workflow **${defang(input.workflow)}**`, input.job && `job **${defang(input.job)}**`, input.failingStep && `step **${defang(input.failingStep)}**`]
+    .filter(Boolean)
+    .join(", ");
+  const errors = input.errorLines.slice(0, 12).map((l) => clip(l, 300)).join("\n");
+  const stat = input.diffStat.map((f) => `- \`${f.path}\` (+${f.added} −${f.removed})`).join("\n");
+  return [
+    `fixloop proposes this fix for a red CI run on \`${input.failingBranch ?? input.failingSha.slice(0, 10)}\` at ${input.failingSha.slice(0, 10)}.`,
+    "",
+    "### What failed",
+    "",
+    `${where || "The CI run"} failed${input.runUrl ? ` ([run](${input.runUrl}))` : ""}.`,
+    ...(errors ? ["", fence(defang(errors), "text")] : []),
+    "",
+    "### What this changes",
+    "",
+    stat || "(no files)",
+    "",
+    "The model's explanation (unverified; CI on this PR is the check):",
+    "",
+    ...defang(input.explanation || "(none given)").split("\n").map((l) => `> ${l}`),
+    "",
+    "### About this fix",
+    "",
+    `- Attempt ${input.attempt} of ${input.maxAttempts}`,
+    `- Variant: \`${input.variant ?? "unknown"}\``,
+    `- TensorZero inference: \`${input.inferenceId ?? "-"}\`, episode: \`${input.episodeId ?? "-"}\``,
+    "",
+    FEEDBACK_HELP,
+  ].join("\n");
+}
+
+export function renderPatchComment(input: PrBodyInput & { diff: string; reason: string }): string {
+  return [
+    `fixloop has a proposed fix for the failing CI run, but ${input.reason}, so here it is as a patch to apply yourself.`,
+    "",
+    `${input.workflow ? `Workflow **${defang(input.workflow)}**` : "CI"}${input.failingStep ? `, step **${defang(input.failingStep)}**` : ""} failed at ${input.failingSha.slice(0, 10)}.`,
+    "",
+    "<details><summary>Proposed patch</summary>",
+    "",
+    fence(clip(input.diff, 60_000), "diff"),
+    "",
+    "</details>",
+    "",
+    "The model's explanation (unverified):",
+    "",
+    ...defang(input.explanation || "(none given)").split("\n").map((l) => `> ${l}`),
+    "",
+    `Variant \`${input.variant ?? "unknown"}\`, inference \`${input.inferenceId ?? "-"}\`.`,
+  ].join("\n");
+}
