@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import { registerQueryCommands } from "./query.js";
 import { registerReplayCommand } from "./replay.js";
+import { registerBackfillCommand } from "./backfill.js";
 
 const program = new Command();
 program
@@ -14,6 +15,7 @@ program
   .showHelpAfterError();
 
 // Subcommand registrations (one line each).
+registerBackfillCommand(program);
 registerReplayCommand(program);
 registerQueryCommands(program);
 
