@@ -1,0 +1,193 @@
+/**
+ * The files a fix needs, read at one commit through the Git data API: no
+ * clone, no disk.
+ *
+ * Per parent directory one non-recursive tree read (`GET git/trees/<ref>:<dir>`)
+ * gives every wanted entry's mode (so an executable keeps its bit when the fix
+ * rewrites it), kind (symlink, submodule, directory) and size; then one blob
+ * read per regular file small enough. N files in K directories cost K + N
+ * requests; a recursive tree of the whole repo would be one request but can be
+ * tens of megabytes (and truncated) on big repositories. The contents API would
+ * cost the same N requests yet says nothing about modes, and silently follows
+ * symlinks to their target's content.
+ */
+import type { ProbotOctokit } from "probot";
+import { httpStatusOf, type RepoRef } from "./actions.js";
+
+export type FileMode = "100644" | "100755";
+
+export type FetchedFile =
+  | { type: "file"; content: string; sha: string; mode: FileMode }
+  | { type: "symlink" | "submodule" | "directory" | "binary" | "too_large"; sha?: string };
+
+/** `undefined` for a path that does not exist at the ref. */
+export type FetchedFiles = Record<string, FetchedFile | undefined>;
+
+/** The contents API's own limit for inline content; a source file a fix rewrites is rarely bigger. */
+export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+
+/** Parallel reads per call: enough to hide latency, few enough to stay clear of secondary rate limits. */
+const READ_CONCURRENCY = 4;
+
+const MAX_PATH_LENGTH = 4096;
+
+/**
+ * Why a repository path is not acceptable, or null if it is. Accepted paths
+ * are canonical and stay inside the work tree: relative, "/"-separated, no
+ * empty, "." or ".." segments, no ".git" segment (any case), no backslashes
+ * or control characters.
+ */
+export function repoPathProblem(path: string): string | null {
+  if (path.length === 0) return "empty path";
+  if (path.length > MAX_PATH_LENGTH) return "path too long";
+  if (path.startsWith("/")) return "absolute path";
+  if (/^[A-Za-z]:/.test(path)) return "drive-letter path";
+  if (path.includes("\\")) return "backslash in path";
+  if (/[\u0000-\u001f\u007f]/.test(path)) return "control character in path";
+  for (const segment of path.split("/")) {
+    if (segment === "") return "empty path segment";
+    if (segment === "." || segment === "..") return `"${segment}" segment`;
+    if (segment.toLowerCase() === ".git") return ".git directory";
+  }
+  return null;
+}
+
+export class UnsafePathError extends Error {
+  override name = "UnsafePathError";
+  constructor(readonly problems: { path: string; problem: string }[]) {
+    super(`Refusing unsafe repository paths: ${problems.map((p) => `${JSON.stringify(p.path)} (${p.problem})`).join(", ")}`);
+  }
+}
+
+/** Throws `UnsafePathError` naming every unacceptable path; call it before any request. */
+export function assertSafeRepoPaths(paths: readonly string[]): void {
+  const problems = paths.flatMap((path) => {
+    const problem = repoPathProblem(path);
+    return problem === null ? [] : [{ path, problem }];
+  });
+  if (problems.length > 0) throw new UnsafePathError(problems);
+}
+
+/** Each segment percent-encoded, slashes kept: a literal piece of a route template. */
+function encodeSegments(value: string): string {
+  return value.split("/").map(encodeURIComponent).join("/");
+}
+
+interface TreeEntry {
+  path: string;
+  mode: string;
+  type: string;
+  sha: string;
+  size?: number;
+}
+
+/** Entries of one directory at `ref`, by name; null when the directory is not there. */
+async function readDirectory(octokit: ProbotOctokit, repo: RepoRef, ref: string, dir: string): Promise<Map<string, TreeEntry> | null> {
+  // A tree-ish "<ref>:<dir>" names the directory's tree directly. Reserved expansion ({+…}) lets the ":"
+  // and "/" reach GitHub as they are; each segment is percent-encoded first so "#", "?" or "%" in a name cannot
+  // end the path. (Spelled into the route itself, ":name" would be read as a legacy route parameter.)
+  const treeish = dir === "" ? encodeSegments(ref) : `${encodeSegments(ref)}:${encodeSegments(dir)}`;
+  try {
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}/git/trees/{+treeish}", { owner: repo.owner, repo: repo.repo, treeish });
+    const entries = (data as { tree?: TreeEntry[] }).tree ?? [];
+    return new Map(entries.map((entry) => [entry.path, entry]));
+  } catch (error) {
+    // 404: no such directory at this ref; 422: the "directory" is a file, so nothing below it exists.
+    const status = httpStatusOf(error);
+    if (status === 404 || status === 422) return null;
+    throw error;
+  }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Text as git stores it, or null for binary: a NUL byte in the first 8000 bytes (git's own test) or invalid UTF-8. */
+export function decodeText(bytes: Uint8Array): string | null {
+  const probe = bytes.subarray(0, 8000);
+  if (probe.includes(0)) return null;
+  try {
+    // ignoreBOM keeps a byte-order mark in the text, so writing the file back does not drop it.
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+async function readBlob(octokit: ProbotOctokit, repo: RepoRef, sha: string): Promise<Buffer> {
+  const { data } = await octokit.rest.git.getBlob({ owner: repo.owner, repo: repo.repo, file_sha: sha });
+  if (data.encoding === "base64") return Buffer.from(data.content, "base64");
+  return Buffer.from(data.content, "utf8");
+}
+
+async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+function parentOf(path: string): { dir: string; name: string } {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? { dir: "", name: path } : { dir: path.slice(0, slash), name: path.slice(slash + 1) };
+}
+
+/**
+ * The given paths at `ref` (a commit SHA is best: a branch can move between
+ * reads). Regular text files come with content, blob SHA and mode; anything
+ * a patch must not rewrite comes back as its kind only. Every path is checked
+ * with `repoPathProblem` before the first request (`UnsafePathError`).
+ */
+export async function fetchFilesAtRef(
+  octokit: ProbotOctokit,
+  input: RepoRef & { ref: string; paths: readonly string[]; maxBytes?: number },
+): Promise<FetchedFiles> {
+  const { ref, maxBytes = DEFAULT_MAX_FILE_BYTES } = input;
+  const repo = { owner: input.owner, repo: input.repo };
+  const paths = [...new Set(input.paths)];
+  assertSafeRepoPaths(paths);
+
+  const byDir = new Map<string, string[]>();
+  for (const path of paths) {
+    const { dir } = parentOf(path);
+    byDir.set(dir, [...(byDir.get(dir) ?? []), path]);
+  }
+  const dirs = [...byDir.keys()];
+  const listings = new Map(await mapLimited(dirs, READ_CONCURRENCY, async (dir) => [dir, await readDirectory(octokit, repo, ref, dir)] as const));
+
+  const result: FetchedFiles = {};
+  const blobsToRead: { path: string; entry: TreeEntry }[] = [];
+  for (const path of paths) {
+    const { dir, name } = parentOf(path);
+    const entry = listings.get(dir)?.get(name);
+    if (!entry) result[path] = undefined;
+    else if (entry.mode === "120000") result[path] = { type: "symlink", sha: entry.sha };
+    else if (entry.mode === "160000" || entry.type === "commit") result[path] = { type: "submodule", sha: entry.sha };
+    else if (entry.type === "tree") result[path] = { type: "directory", sha: entry.sha };
+    else if ((entry.size ?? 0) > maxBytes) result[path] = { type: "too_large", sha: entry.sha };
+    else {
+      result[path] = undefined; // keeps the caller's order; filled in below
+      blobsToRead.push({ path, entry });
+    }
+  }
+
+  await mapLimited(blobsToRead, READ_CONCURRENCY, async ({ path, entry }) => {
+    const bytes = await readBlob(octokit, repo, entry.sha);
+    // The tree's size is authoritative, but a blob that grew past the limit is still refused.
+    if (bytes.byteLength > maxBytes) {
+      result[path] = { type: "too_large", sha: entry.sha };
+      return;
+    }
+    const content = decodeText(bytes);
+    result[path] =
+      content === null
+        ? { type: "binary", sha: entry.sha }
+        : { type: "file", content, sha: entry.sha, mode: entry.mode === "100755" ? "100755" : "100644" };
+  });
+  return result;
+}
