@@ -4,6 +4,7 @@
  * registers itself on the program; this file only wires them.
  */
 import { Command } from "commander";
+import { registerJobsCommand } from "./jobs.js";
 import { registerQueryCommands } from "./query.js";
 import { registerReplayCommand } from "./replay.js";
 import { registerBackfillCommand } from "./backfill.js";
@@ -18,6 +19,7 @@ program
 registerBackfillCommand(program);
 registerReplayCommand(program);
 registerQueryCommands(program);
+registerJobsCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fixloop: ${error instanceof Error ? error.message : String(error)}`);

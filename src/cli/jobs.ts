@@ -1,0 +1,123 @@
+/** `fixloop jobs list|show|retry`: look into the durable job queue and put failed work back in line. */
+import type { Command } from "commander";
+import { getJob, jobReason, listJobs, retryJob } from "../queue/index.js";
+import { JOB_STATUSES, type Job, type JobStatus } from "../store/schema.js";
+import { printJson, printTable, withStore } from "./shared.js";
+
+const REASON_WIDTH = 60;
+
+function positiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+function jobStatus(value: string | undefined): JobStatus | undefined {
+  if (value === undefined) return undefined;
+  if (!(JOB_STATUSES as readonly string[]).includes(value)) throw new Error(`--status must be one of ${JOB_STATUSES.join(", ")}`);
+  return value as JobStatus;
+}
+
+/** Errors can be long and multi-line; a table row gets their first words. */
+export function oneLine(text: string | null, width = REASON_WIDTH): string | null {
+  if (text === null) return null;
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+}
+
+export function jobRow(job: Job): Record<string, unknown> {
+  return {
+    id: job.id,
+    kind: job.kind,
+    status: job.status,
+    attempts: `${job.attempts}/${job.maxAttempts}`,
+    run_after: job.runAfter,
+    reason: oneLine(jobReason(job)),
+    updated: job.updatedAt,
+  };
+}
+
+const JOB_COLUMNS = ["id", "kind", "status", "attempts", "run_after", "reason", "updated"];
+
+function pretty(value: unknown): string {
+  return value === null || value === undefined ? "-" : JSON.stringify(value, null, 2);
+}
+
+/** Every field of a job, JSON columns pretty-printed, for `jobs show`. */
+export function describeJob(job: Job): string {
+  const fields: [string, unknown][] = [
+    ["id", job.id],
+    ["kind", job.kind],
+    ["status", job.status],
+    ["reason", jobReason(job)],
+    ["attempts", `${job.attempts} of ${job.maxAttempts}`],
+    ["run after", job.runAfter],
+    ["dedup key", job.dedupKey],
+    ["lease owner", job.leaseOwner],
+    ["lease expires", job.leaseExpiresAt],
+    ["last error", job.lastError],
+    ["created", job.createdAt],
+    ["updated", job.updatedAt],
+  ];
+  const width = Math.max(...fields.map(([name]) => name.length));
+  const lines = fields.map(([name, value]) => `${`${name}:`.padEnd(width + 2)}${value === null || value === undefined ? "-" : String(value)}`);
+  return [...lines, "payload:", pretty(job.payload), "result:", pretty(job.result)].join("\n");
+}
+
+function jobId(value: string): number {
+  return positiveInt("job id")(value);
+}
+
+export function registerJobsCommand(program: Command): void {
+  const jobs = program.command("jobs").description("Inspect the durable job queue and retry jobs");
+
+  jobs
+    .command("list")
+    .description("List jobs, most recent first, with why each is where it is")
+    .option("--status <status>", `one of ${JOB_STATUSES.join(", ")}`)
+    .option("--kind <kind>", "only jobs of this kind")
+    .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
+    .option("--json", "print JSON")
+    .action(async (o: { status?: string; kind?: string; limit: number; json?: boolean }) => {
+      const status = jobStatus(o.status);
+      const rows = await withStore((store) => listJobs(store, { status, kind: o.kind, limit: o.limit }));
+      if (o.json) return printJson(rows);
+      printTable(rows.map(jobRow), JOB_COLUMNS);
+    });
+
+  jobs
+    .command("show")
+    .description("Show one job: status, attempts, lease, errors, payload and result")
+    .argument("<id>", "job id", jobId)
+    .option("--json", "print JSON")
+    .action(async (id: number, o: { json?: boolean }) => {
+      const job = await withStore((store) => getJob(store, id));
+      if (!job) throw new Error(`no job with id ${id}`);
+      if (o.json) return printJson(job);
+      console.log(describeJob(job));
+    });
+
+  jobs
+    .command("retry")
+    .description("Queue a job that finished (done, failed, dead, skipped) or is waiting to run now, with its attempts reset")
+    .argument("<id>", "job id", jobId)
+    .action(async (id: number) => {
+      const { before, after } = await withStore(async (store) => {
+        const before = await getJob(store, id);
+        return { before, after: before ? await retryJob(store, id) : null };
+      });
+      if (!before) throw new Error(`no job with id ${id}`);
+      if (!after) {
+        const current = before.status === "running" ? before : null;
+        const holder = current ? ` (lease held by ${current.leaseOwner ?? "?"} until ${current.leaseExpiresAt ?? "?"})` : "";
+        throw new Error(`job ${id} is running${holder}; it cannot be retried until it finishes or its lease expires`);
+      }
+      const was = jobReason(before);
+      console.log(
+        `job ${id} (${after.kind}): ${before.status} → queued, due ${after.runAfter}, attempts reset to 0 of ${after.maxAttempts}` +
+          (was ? `\n  was: ${oneLine(was, 200)}` : ""),
+      );
+    });
+}
