@@ -4,6 +4,7 @@
  * registers itself on the program; this file only wires them.
  */
 import { Command } from "commander";
+import { registerApplyCommand } from "./apply.js";
 import { registerJobsCommand } from "./jobs.js";
 import { registerQueryCommands } from "./query.js";
 import { registerReplayCommand } from "./replay.js";
@@ -16,6 +17,7 @@ program
   .showHelpAfterError();
 
 // Subcommand registrations (one line each).
+registerApplyCommand(program);
 registerBackfillCommand(program);
 registerReplayCommand(program);
 registerQueryCommands(program);

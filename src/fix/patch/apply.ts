@@ -1,0 +1,176 @@
+/**
+ * All-or-nothing application of a parsed patch to file contents held in
+ * memory. Every hunk is placed by its content in the original file (so hunk
+ * order and line numbers do not matter); any hunk that cannot be placed
+ * exactly once makes the whole patch fail, with a reason per hunk.
+ */
+import { FileIndex, locateHunk } from "./locate.js";
+import { joinSource, looseKey, splitSource, type SourceLine } from "./lines.js";
+import type { ApplyFailure, ApplyResult, FileChange, PatchFile, PatchHunk } from "./types.js";
+
+type Originals = Record<string, string | undefined>;
+
+interface FileOutcome {
+  changes: FileChange[];
+  changedLines: number;
+  failures: ApplyFailure[];
+}
+
+function countChanged(hunks: PatchHunk[]): number {
+  let changed = 0;
+  for (const hunk of hunks) for (const line of hunk.lines) if (line.kind !== " ") changed++;
+  return changed;
+}
+
+function fail(path: string, hunk: number | null, reason: string): FileOutcome {
+  return { changes: [], changedLines: 0, failures: [{ path, hunk, reason }] };
+}
+
+/** Content of a file made only of added lines (a created file, or hunks applied to an empty one). */
+function contentFromAdditions(path: string, hunks: PatchHunk[]): { content: string } | FileOutcome {
+  const failures: ApplyFailure[] = [];
+  const added: string[] = [];
+  hunks.forEach((hunk, i) => {
+    if (hunk.lines.some((line) => line.kind !== "+")) {
+      failures.push({ path, hunk: i + 1, reason: "a hunk for a file that does not exist yet can only add lines" });
+    }
+    for (const line of hunk.lines) if (line.kind === "+") added.push(line.text);
+  });
+  if (failures.length > 0) return { changes: [], changedLines: 0, failures };
+  const last = hunks[hunks.length - 1];
+  const finalNewline = added.length > 0 && !last?.newNoNewlineAtEnd;
+  return { content: added.join("\n") + (finalNewline ? "\n" : "") };
+}
+
+/** Applies hunks to one file's content; placement is decided on the original, then edits are spliced in file order. */
+function applyHunks(path: string, original: string, hunks: PatchHunk[]): { content: string } | FileOutcome {
+  const source = splitSource(original);
+  const index = new FileIndex(source.lines);
+  const failures: ApplyFailure[] = [];
+  const placed: { hunk: PatchHunk; number: number; start: number; length: number }[] = [];
+
+  hunks.forEach((hunk, i) => {
+    const location = locateHunk(hunk, index);
+    if (location.found) placed.push({ hunk, number: i + 1, start: location.start, length: location.length });
+    else failures.push({ path, hunk: i + 1, reason: location.reason });
+  });
+
+  placed.sort((a, b) => a.start - b.start || a.number - b.number);
+  for (let i = 1; i < placed.length; i++) {
+    const previous = placed[i - 1];
+    const current = placed[i];
+    const sameInsertPoint = current.start === previous.start && (current.length === 0 || previous.length === 0);
+    if (current.start < previous.start + previous.length || sameInsertPoint) {
+      failures.push({
+        path,
+        hunk: current.number,
+        reason: `overlaps hunk ${previous.number} (both touch line ${current.start + 1})`,
+      });
+    }
+  }
+  if (failures.length > 0) return { changes: [], changedLines: 0, failures };
+
+  const out: SourceLine[] = [];
+  let cursor = 0;
+  let endsWithNewline = source.endsWithNewline;
+  for (const { hunk, start, length } of placed) {
+    for (; cursor < start; cursor++) out.push(source.lines[cursor]);
+    for (const line of hunk.lines) {
+      // Context keeps the file's own line (its exact whitespace and ending); additions take the file's usual ending.
+      if (line.kind === " ") out.push(source.lines[cursor++]);
+      else if (line.kind === "-") cursor++;
+      else out.push({ text: line.text, eol: source.dominantEol });
+    }
+    // "\ No newline at end of file" markers count only on a hunk that reaches the end of the file.
+    if (start + length === source.lines.length) {
+      if (hunk.newNoNewlineAtEnd) endsWithNewline = false;
+      else if (hunk.oldNoNewlineAtEnd) endsWithNewline = true;
+    }
+  }
+  for (; cursor < source.lines.length; cursor++) out.push(source.lines[cursor]);
+  return { content: out.length === 0 ? "" : joinSource(out, endsWithNewline, source.dominantEol) };
+}
+
+function applyToFile(file: PatchFile, originals: Originals): FileOutcome {
+  const path = file.newPath ?? file.oldPath ?? "(unnamed)";
+  if (file.isBinary) return fail(path, null, "binary patches are not supported");
+  if (file.isSymlink) return fail(path, null, "symlink changes are not supported");
+
+  if (file.isNew || file.oldPath === null) {
+    if (originals[path] !== undefined) return fail(path, null, "the patch creates this file, but it already exists");
+    const created = contentFromAdditions(path, file.hunks);
+    if ("failures" in created) return created;
+    return { changes: [{ path, content: created.content }], changedLines: countChanged(file.hunks), failures: [] };
+  }
+
+  const sourcePath = file.oldPath;
+  const original = originals[sourcePath];
+  if (file.isDeleted || file.newPath === null) {
+    if (original === undefined) return fail(sourcePath, null, "the patch deletes this file, but it does not exist");
+    const fileLines = splitSource(original).lines;
+    if (file.hunks.length > 0) {
+      const removed = file.hunks.flatMap((hunk) => hunk.lines);
+      const matches =
+        removed.every((line) => line.kind === "-") &&
+        removed.length === fileLines.length &&
+        removed.every((line, i) => looseKey(line.text) === looseKey(fileLines[i].text));
+      if (!matches) {
+        return fail(sourcePath, null, `the patch deletes this file, but the lines it removes (${removed.length}) are not the file's content (${fileLines.length} lines)`);
+      }
+    }
+    return { changes: [{ path: sourcePath, content: null }], changedLines: fileLines.length, failures: [] };
+  }
+
+  const targetPath = file.newPath;
+  const renamed = targetPath !== sourcePath;
+  if (renamed && originals[targetPath] !== undefined) {
+    return fail(targetPath, null, `the patch renames ${sourcePath} to this path, but it already exists`);
+  }
+
+  let content: string;
+  if (original === undefined) {
+    // Models often mark a new file with ordinary ---/+++ headers; only additions make that safe to accept.
+    if (renamed || file.hunks.length === 0 || file.hunks.some((hunk) => hunk.lines.some((line) => line.kind !== "+"))) {
+      return fail(sourcePath, null, "file not found");
+    }
+    const created = contentFromAdditions(targetPath, file.hunks);
+    if ("failures" in created) return created;
+    content = created.content;
+  } else {
+    const applied = applyHunks(sourcePath, original, file.hunks);
+    if ("failures" in applied) return applied;
+    content = applied.content;
+  }
+
+  const changedLines = countChanged(file.hunks);
+  if (renamed) return { changes: [{ path: sourcePath, content: null }, { path: targetPath, content }], changedLines, failures: [] };
+  if (content === original) return { changes: [], changedLines: 0, failures: [] };
+  return { changes: [{ path: targetPath, content }], changedLines, failures: [] };
+}
+
+/**
+ * Applies every file of the patch to `originals` (path → content, undefined
+ * when the file does not exist). Either every hunk of every file applies and
+ * the new contents are returned, or nothing is and each failure is listed.
+ */
+export function applyPatch(files: PatchFile[], originals: Originals): ApplyResult {
+  const failures: ApplyFailure[] = [];
+  const changes: FileChange[] = [];
+  const touched = new Set<string>();
+  let changedLines = 0;
+
+  for (const file of files) {
+    const outcome = applyToFile(file, originals);
+    failures.push(...outcome.failures);
+    changedLines += outcome.changedLines;
+    for (const change of outcome.changes) {
+      if (touched.has(change.path)) {
+        failures.push({ path: change.path, hunk: null, reason: "more than one section of the patch changes this file" });
+      }
+      touched.add(change.path);
+      changes.push(change);
+    }
+  }
+  if (failures.length > 0) return { ok: false, failures };
+  return { ok: true, changes, changedLines };
+}
