@@ -6,12 +6,15 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "probot";
 import { dispatchDelivery, type DeliveryAnswer } from "./handlers/index.js";
 import { createAdminApiHandler, createHealthHandler } from "./http/api.js";
+import { createLibsqlQueue, type JobQueue } from "./queue/index.js";
 import type { Store } from "./store/db.js";
 
 export interface FixloopDeps {
   store: Store;
   /** FIXLOOP_ADMIN_TOKEN; the admin API is off when unset. */
   adminToken?: string | undefined;
+  /** Where fix jobs go; the libSQL jobs table unless another queue (SQS) is given. */
+  queue?: JobQueue;
 }
 
 /**
@@ -44,10 +47,11 @@ function mountRoutes(options: ApplicationFunctionOptions, handlers: Parameters<A
 }
 
 export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
+  const queue = deps.queue ?? createLibsqlQueue(deps.store);
   return (app, options) => {
     app.onAny(async (context) => {
       const answer = await dispatchDelivery(
-        { store: deps.store, log: app.log },
+        { store: deps.store, log: app.log, queue },
         { id: context.id, name: context.name, payload: context.payload as unknown as Record<string, unknown> },
       );
       const slot = answerSlot.getStore();

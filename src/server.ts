@@ -8,7 +8,9 @@ import { createProbot, run } from "probot";
 import { fixloopApp } from "./app.js";
 import { createHttpServer, listen } from "./http/server.js";
 import { DEFAULT_WEBHOOK_PATH } from "./http/webhooks.js";
+import { createLibsqlQueue } from "./queue/index.js";
 import { openStore } from "./store/db.js";
+import { createFixWorker } from "./worker.js";
 
 function hasCredentials(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH));
@@ -25,14 +27,18 @@ async function main(): Promise<void> {
   const store = await openStore();
   const adminToken = process.env.FIXLOOP_ADMIN_TOKEN || undefined;
   const webhookPath = process.env.WEBHOOK_PATH || DEFAULT_WEBHOOK_PATH;
-  const server = await createHttpServer({ probot, app: fixloopApp({ store, adminToken }), webhookPath });
+  const queue = createLibsqlQueue(store);
+  const server = await createHttpServer({ probot, app: fixloopApp({ store, adminToken, queue }), webhookPath });
   const running = await listen(server, Number(process.env.PORT || 3000), process.env.HOST || "localhost");
   probot.log.info(`fixloop listening on ${running.url} (webhooks at ${webhookPath}, database ${store.url.replace(/\?.*$/, "")})`);
+  const worker = createFixWorker({ probot, store, queue, log: probot.log.child({ name: "worker" }) });
+  worker.start();
   if (process.env.WEBHOOK_PROXY_URL) await startWebhookProxy(process.env.WEBHOOK_PROXY_URL, `${running.url}${webhookPath}`, probot.log);
 
   const stop = async (signal: string) => {
     probot.log.info(`${signal}: stopping`);
     await running.close();
+    await worker.stop();
     store.close();
     process.exit(0);
   };

@@ -26,6 +26,8 @@ export interface FixTrigger {
   /** The repository the head commit lives in; differs from `repo` for fork PRs. */
   headRepoSlug: string | null;
   defaultBranch: string | null;
+  /** The failing commit's tree (from the webhook), saving a request when publishing. */
+  headTreeSha: string | null;
 }
 
 export const FIX_JOB = "fix";

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { JobQueue } from "../queue/index.js";
 import type { Store } from "../store/db.js";
 
 /** What an ingest handler gets: the delivery's payload and the store, nothing of Probot's. */
@@ -8,6 +9,8 @@ export interface IngestContext {
   payload: Record<string, unknown>;
   store: Store;
   log: Logger;
+  /** Where fix jobs go; absent in pure-ingest setups. */
+  queue?: JobQueue;
 }
 
 export interface HandlerResult {

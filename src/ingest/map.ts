@@ -55,6 +55,9 @@ export const workflowRunSchema = z
     created_at: z.string().nullable().optional(),
     updated_at: z.string().nullable().optional(),
     run_started_at: z.string().nullable().optional(),
+    path: z.string().nullable().optional(),
+    head_repository: z.object({ full_name: z.string() }).passthrough().nullable().optional(),
+    head_commit: z.object({ tree_id: z.string().optional() }).passthrough().nullable().optional(),
   })
   .passthrough();
 

@@ -1,0 +1,455 @@
+/**
+ * Steps 4–9 of the flow as two job handlers: `fix` (context → prompt → model →
+ * patch → publish) and `fix-follow-up` (CI on a fix branch decided). Each step
+ * is a small module taking data and returning data; this file is the edge
+ * that does the I/O, records progress on the fix attempt, and can resume
+ * after a crash without doing anything twice.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { ProbotOctokit } from "probot";
+import { v7 as uuidv7 } from "uuid";
+import {
+  InvalidConfigError,
+  isWatchedBranch,
+  isWatchedWorkflow,
+  loadRepoConfig,
+  safetyRulesFor,
+  type RepoConfig,
+} from "../config/repo-config.js";
+import { changedFilesOfCommit, httpStatusOf, latestRunOnBranch, rerunFailedJobs } from "../github/actions.js";
+import { upsertComment } from "../github/comments.js";
+import { fetchFilesAtRef, repoPathProblem, type FetchedFiles } from "../github/files.js";
+import { closePullRequest, markReadyForReview, publishFix } from "../github/publish.js";
+import { type JobContext, type JobOutcome, type JobQueue } from "../queue/index.js";
+import type { Store } from "../store/db.js";
+import { prOutcomes, type FixAttempt } from "../store/schema.js";
+import {
+  attemptsOfChain,
+  AWAITING_RERUN,
+  createAttempt,
+  findAttemptByFixBranch,
+  fixBranchName,
+  getAttempt,
+  setAttemptStatus,
+  tokensSpentSince,
+  updateAttempt,
+} from "./attempts.js";
+import { collectFailure, sameFailure, type CollectedFailure } from "./collect.js";
+import { selectFilesForPrompt } from "./context/index.js";
+import { ContextLengthError, GatewayRequestError, GatewayUnavailableError, type ModelClient } from "./model.js";
+import { applyPatch, checkPatchSafety, extractDiff, parsePatch, pathsToFetch, PatchParseError } from "./patch/index.js";
+import { diffStat, explanationOf, renderPatchComment, renderPrBody, type PrBodyInput } from "./pr-body.js";
+import { buildPatchRequestArguments, buildPatchSystemArguments, DEFAULT_PROMPT_TOKEN_BUDGET, PROMPT_VERSION } from "./prompt.js";
+import { chainIdOf, FIX_JOB, type FixTrigger } from "./trigger.js";
+
+export type Octokit = InstanceType<typeof ProbotOctokit>;
+
+export interface FixDeps {
+  store: Store;
+  /** An installation-authenticated client (Probot's `auth(installationId)`). */
+  github(installationId: number | null): Promise<Octokit>;
+  /** null when no TensorZero gateway is configured. */
+  model: ModelClient | null;
+  queue: JobQueue;
+  log: Logger;
+  /** FIXLOOP_DRY_RUN=1: the whole flow with no writes to GitHub. */
+  dryRun?: boolean;
+  /** FIXLOOP_MAX_TOKENS_PER_DAY: a cap over all repositories. */
+  globalTokensPerDay?: number | null;
+  now?: () => Date;
+}
+
+/** A later attempt of an existing chain, started by the follow-up of a red fix branch. */
+export interface ChainContinuation {
+  chainId: string;
+  attemptNumber: number;
+  previousAttemptId: string;
+  episodeId: string;
+  /** The branch the chain fixes (the first attempt's failing branch): PRs target it. */
+  baseBranch: string | null;
+  chainRunId: string;
+}
+
+export interface FixJobPayload extends FixTrigger {
+  continuation?: ChainContinuation;
+}
+
+const TERMINAL = new Set(["awaiting_ci", "ci_passed", "ci_failed", "skipped", "failed"]);
+
+function splitRepo(slug: string): { owner: string; repo: string } {
+  const [owner, repo] = slug.split("/");
+  return { owner, repo };
+}
+
+function startOfUtcDay(now: Date): string {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+}
+
+/** Finds this job's attempt (resuming after a crash) or opens one; null when the chain exists already. */
+async function openAttempt(deps: FixDeps, trigger: FixJobPayload): Promise<FixAttempt | { skip: string }> {
+  const db = deps.store.db;
+  const continuation = trigger.continuation;
+  const chainId = continuation?.chainId ?? chainIdOf(trigger);
+  const chain = await attemptsOfChain(db, chainId);
+  const attemptNumber = continuation?.attemptNumber ?? 1;
+  const mine = chain.find((a) => a.attemptNumber === attemptNumber);
+  if (mine) {
+    const resumable = mine.triggerRunId === trigger.runId || (mine.reason === AWAITING_RERUN && mine.status === "queued");
+    if (!resumable) return { skip: `chain ${chainId} already has attempt ${attemptNumber} (from run ${mine.triggerRunId})` };
+    return mine.triggerRunId === trigger.runId ? mine : updateAttempt(db, mine.id, { triggerRunId: trigger.runId, reason: null });
+  }
+  return createAttempt(db, {
+    repoSlug: trigger.repo,
+    installationId: trigger.installationId,
+    chainId,
+    attemptNumber,
+    triggerProvider: trigger.provider,
+    triggerRunId: trigger.runId,
+    workflowName: trigger.workflowName,
+    headSha: trigger.headSha,
+    headBranch: continuation?.baseBranch ?? trigger.headBranch,
+    status: "queued",
+    episodeId: continuation?.episodeId ?? uuidv7(),
+    promptVersion: PROMPT_VERSION,
+  });
+}
+
+async function skip(deps: FixDeps, attempt: FixAttempt, reason: string): Promise<JobOutcome> {
+  await setAttemptStatus(deps.store.db, attempt.id, "skipped", reason);
+  deps.log.info({ attempt: attempt.id, reason }, "fix skipped");
+  return { status: "skipped", reason, result: { attemptId: attempt.id } };
+}
+
+async function fail(deps: FixDeps, attempt: FixAttempt, reason: string): Promise<JobOutcome> {
+  await setAttemptStatus(deps.store.db, attempt.id, "failed", reason);
+  deps.log.warn({ attempt: attempt.id, reason }, "fix failed");
+  // The job itself did its work: the attempt records why there is no fix.
+  return { status: "done", result: { attemptId: attempt.id, failed: reason } };
+}
+
+/** Which PR (if any) the failing commit belongs to, and whether it comes from a fork. */
+async function pullRequestOf(deps: FixDeps, trigger: FixTrigger) {
+  const rows = await deps.store.db
+    .select({ prNumber: prOutcomes.prNumber, baseRef: prOutcomes.baseRef, isFork: prOutcomes.isFork, state: prOutcomes.state })
+    .from(prOutcomes)
+    .where(and(sql`lower(${prOutcomes.repoSlug}) = lower(${trigger.repo})`, eq(prOutcomes.headSha, trigger.headSha)));
+  const open = rows.find((r) => r.state === "open") ?? rows[0];
+  const headRepoIsOther = trigger.headRepoSlug !== null && trigger.headRepoSlug.toLowerCase() !== trigger.repo.toLowerCase();
+  return {
+    number: open?.prNumber ?? trigger.prNumbers[0] ?? null,
+    baseRef: open?.baseRef ?? null,
+    isFork: headRepoIsOther || Boolean(open?.isFork),
+  };
+}
+
+async function guard(deps: FixDeps, trigger: FixJobPayload, config: RepoConfig, pr: { baseRef: string | null }): Promise<string | null> {
+  if (!config.enabled) return "disabled in .github/fixloop.yml";
+  if (!trigger.continuation) {
+    const branchWatched =
+      isWatchedBranch(config, trigger.headBranch, trigger.defaultBranch) || (pr.baseRef !== null && isWatchedBranch(config, pr.baseRef, trigger.defaultBranch));
+    if (!branchWatched) return `branch ${trigger.headBranch ?? "(none)"} is not watched`;
+  }
+  if (!isWatchedWorkflow(config, { name: trigger.workflowName, path: trigger.workflowPath })) return `workflow ${trigger.workflowName} is not watched`;
+  const attemptNumber = trigger.continuation?.attemptNumber ?? 1;
+  if (attemptNumber > config.max_attempts) return `max_attempts (${config.max_attempts}) reached`;
+  const now = deps.now?.() ?? new Date();
+  const since = startOfUtcDay(now);
+  const spent = await tokensSpentSince(deps.store.db, since, trigger.repo);
+  if (spent >= config.max_tokens_per_day) return `budget: ${spent} tokens spent today, max_tokens_per_day is ${config.max_tokens_per_day}`;
+  if (deps.globalTokensPerDay !== null && deps.globalTokensPerDay !== undefined) {
+    const all = await tokensSpentSince(deps.store.db, since);
+    if (all >= deps.globalTokensPerDay) return `budget: ${all} tokens spent today across repositories, FIXLOOP_MAX_TOKENS_PER_DAY is ${deps.globalTokensPerDay}`;
+  }
+  return null;
+}
+
+/** The base branch's latest run of this workflow fails the same way: not this change's fault. */
+async function preExistingOn(deps: FixDeps, octokit: Octokit, trigger: FixTrigger, failure: CollectedFailure, baseBranch: string | null): Promise<string | null> {
+  if (trigger.provider !== "github-actions" || !trigger.workflowId || !baseBranch || baseBranch === trigger.headBranch) return null;
+  const { owner, repo } = splitRepo(trigger.repo);
+  const latest = await latestRunOnBranch(octokit, { owner, repo, workflowId: trigger.workflowId, branch: baseBranch });
+  if (!latest || latest.headSha === trigger.headSha || latest.conclusion !== "failure") return null;
+  const baseFailure = await collectFailure(octokit, { ...trigger, runId: String(latest.id), runAttempt: latest.runAttempt ?? 1 }, { budgetTokens: 500, maxJobs: 1 });
+  return sameFailure(failure, baseFailure) ? `pre-existing: ${baseBranch} fails the same way (run ${latest.id})` : null;
+}
+
+async function fetchInto(octokit: Octokit, trigger: FixTrigger, paths: string[], into: FetchedFiles): Promise<void> {
+  const wanted = [...new Set(paths)].filter((p) => !(p in into) && repoPathProblem(p) === null);
+  if (wanted.length === 0) return;
+  const { owner, repo } = splitRepo(trigger.repo);
+  Object.assign(into, await fetchFilesAtRef(octokit, { owner, repo, ref: trigger.headSha, paths: wanted }));
+}
+
+function textOriginals(files: FetchedFiles): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(files).map(([path, f]) => [path, f?.type === "file" ? f.content : undefined]));
+}
+
+/** Files a patch may not touch whatever the diff says: what GitHub told us is not a plain text file. */
+function unsafeKinds(files: FetchedFiles, paths: string[]): string[] {
+  return paths.flatMap((p) => {
+    const f = files[p];
+    return f && f.type !== "file" ? [`${p}: is a ${f.type}`] : [];
+  });
+}
+
+export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobContext): Promise<JobOutcome> {
+  const db = deps.store.db;
+  const opened = await openAttempt(deps, trigger);
+  if ("skip" in opened) return { status: "skipped", reason: opened.skip };
+  let attempt = opened;
+  if (TERMINAL.has(attempt.status)) return { status: "done", result: { attemptId: attempt.id, status: attempt.status } };
+
+  const octokit = await deps.github(trigger.installationId);
+  const { owner, repo } = splitRepo(trigger.repo);
+  let config: RepoConfig;
+  try {
+    config = await loadRepoConfig(octokit as never, owner, repo);
+  } catch (error) {
+    if (error instanceof InvalidConfigError) return skip(deps, attempt, error.message);
+    throw error;
+  }
+  const pr = await pullRequestOf(deps, trigger);
+  const guarded = await guard(deps, trigger, config, pr);
+  if (guarded) return skip(deps, attempt, guarded);
+  const dryRun = Boolean(deps.dryRun || config.dry_run);
+
+  // Triage before spending tokens: re-run once; a pass then is flaky, not fixed.
+  const isFirstRun = trigger.runAttempt === 1 && !trigger.continuation;
+  if (config.rerun_first && isFirstRun && trigger.provider === "github-actions" && attempt.reason !== AWAITING_RERUN) {
+    if (dryRun) {
+      deps.log.info({ attempt: attempt.id }, "dry run: would re-run the failed jobs first");
+    } else {
+      try {
+        await rerunFailedJobs(octokit, { owner, repo, runId: Number(trigger.runId) });
+        await setAttemptStatus(db, attempt.id, "queued", AWAITING_RERUN);
+        return { status: "done", result: { attemptId: attempt.id, rerun: true } };
+      } catch (error) {
+        // A run that cannot be re-run (too old, forbidden) is fixed straight away.
+        deps.log.warn({ err: error, status: httpStatusOf(error) }, "re-run of failed jobs refused; fixing directly");
+      }
+    }
+  }
+
+  attempt = await setAttemptStatus(db, attempt.id, "collecting");
+  const failure = await collectFailure(octokit, trigger, { budgetTokens: config.context_budget_tokens, signal: job.signal });
+  await updateAttempt(db, attempt.id, { failureClass: failure.context.class });
+  if (failure.context.class === "infra") return skip(deps, attempt, `infra: ${failure.context.infraReason ?? "platform failure"}`);
+  if (failure.jobs.length === 0 && failure.context.context.trim() === "") return skip(deps, attempt, "no failed job or check output to read");
+  const preExisting = await preExistingOn(deps, octokit, trigger, failure, pr.baseRef ?? trigger.defaultBranch);
+  if (preExisting) return skip(deps, attempt, preExisting);
+
+  const files: FetchedFiles = {};
+  const referenced = failure.context.files.map((f) => f.path);
+  const changed = referenced.length > 0 ? [] : await changedFilesOfCommit(octokit, { owner, repo, sha: trigger.headSha });
+  await fetchInto(octokit, trigger, [...referenced, ...changed].slice(0, 12), files);
+
+  const previous = trigger.continuation ? await getAttempt(db, trigger.continuation.previousAttemptId) : undefined;
+  let answer: { content: string } = { content: attempt.diff ?? "" };
+  if (!attempt.inferenceId || !attempt.diff) {
+    if (!deps.model) return fail(deps, attempt, "no TensorZero gateway configured (TENSORZERO_URL)");
+    attempt = await setAttemptStatus(db, attempt.id, "prompting");
+    const promptFiles = selectFilesForPrompt(failure.context.files, changed, textOriginals(files), config.context_budget_tokens * 4);
+    try {
+      const result = await deps.model.proposePatch({
+        episodeId: attempt.episodeId!,
+        tags: { repo: trigger.repo, run: trigger.runId, attempt: String(attempt.attemptNumber), chain: attempt.chainId },
+        system: buildPatchSystemArguments({ maxFiles: config.max_files, maxChangedLines: config.max_changed_lines, protectedPaths: config.paths.exclude }),
+        user: (factor) =>
+          buildPatchRequestArguments(
+            {
+              repo: trigger.repo,
+              workflow: trigger.workflowName ?? "CI",
+              job: failure.jobs.map((j) => j.name).join(", ") || (trigger.workflowName ?? "CI"),
+              failingStep: failure.context.failingStep,
+              failureClass: failure.context.class,
+              errorLines: failure.context.errorLines,
+              logExcerpt: failure.context.context,
+              files: promptFiles.map((f) => ({ path: f.path, content: f.content, startLine: f.startLine, truncated: f.truncated })),
+              attempt: attempt.attemptNumber,
+              maxAttempts: config.max_attempts,
+              previousAttempt: previous?.diff ? { diff: previous.diff, error: failure.context.errorLines.join("\n") || failure.context.context.slice(-2000) } : null,
+            },
+            { tokenBudget: Math.floor(DEFAULT_PROMPT_TOKEN_BUDGET * factor) },
+          ),
+      });
+      attempt = await updateAttempt(db, attempt.id, {
+        inferenceId: result.inferenceId,
+        episodeId: result.episodeId,
+        variant: result.variant,
+        model: result.model,
+        inputTokens: result.usage.inputTokens,
+        outputTokens: result.usage.outputTokens,
+        explanation: explanationOf(result.content),
+        // The raw answer until the diff is taken out of it, so a crash does not pay for a second inference.
+        diff: result.content,
+      });
+      answer = result;
+    } catch (error) {
+      if (error instanceof GatewayUnavailableError) {
+        await setAttemptStatus(db, attempt.id, "queued", `waiting for the TensorZero gateway: ${error.message}`);
+        return { status: "wait", delayMs: error.retryAfterMs, reason: `gateway unavailable (${error.reason})` };
+      }
+      if (error instanceof ContextLengthError || error instanceof GatewayRequestError) return fail(deps, attempt, `model: ${error.message}`);
+      throw error;
+    }
+  }
+
+  attempt = await setAttemptStatus(db, attempt.id, "patching");
+  const diff = extractDiff(answer.content);
+  if (!diff) return fail(deps, attempt, "patch refused: the model proposed no diff");
+  let parsed;
+  try {
+    parsed = parsePatch(diff);
+  } catch (error) {
+    if (error instanceof PatchParseError) return fail(deps, attempt, `patch refused: ${error.message}`);
+    throw error;
+  }
+  const needed = pathsToFetch(parsed);
+  const unsafePaths = needed.filter((p) => repoPathProblem(p) !== null);
+  await fetchInto(octokit, trigger, needed, files);
+  const violations = [
+    ...unsafePaths.map((p) => `${p}: ${repoPathProblem(p)}`),
+    ...unsafeKinds(files, needed),
+    ...checkPatchSafety(parsed, safetyRulesFor(config), textOriginals(files)).map((v) => `${v.path ?? "patch"}: ${v.message}`),
+  ];
+  if (violations.length > 0) {
+    await updateAttempt(db, attempt.id, { diff });
+    return fail(deps, attempt, `patch refused: ${violations.join("; ")}`);
+  }
+  const originals = textOriginals(files);
+  const applied = applyPatch(parsed, originals);
+  if (!applied.ok) {
+    await updateAttempt(db, attempt.id, { diff });
+    return fail(deps, attempt, `patch does not apply: ${applied.failures.map((f) => `${f.path}${f.hunk ? ` hunk ${f.hunk}` : ""}: ${f.reason}`).join("; ")}`);
+  }
+  const changedFiles = applied.changes.map((c) => c.path);
+  attempt = await updateAttempt(db, attempt.id, { diff, changedFiles });
+
+  const chainRunId = trigger.continuation?.chainRunId ?? trigger.runId;
+  const baseBranch = trigger.continuation?.baseBranch ?? trigger.headBranch;
+  const bodyInput: PrBodyInput = {
+    repo: trigger.repo,
+    workflow: trigger.workflowName,
+    job: failure.jobs[0]?.name ?? null,
+    failingStep: failure.context.failingStep,
+    errorLines: failure.context.errorLines,
+    runUrl: failure.jobs[0]?.htmlUrl ?? null,
+    explanation: attempt.explanation ?? "",
+    diffStat: diffStat(applied.changes.map((c) => ({ path: c.path, before: originals[c.path], after: c.content }))),
+    inferenceId: attempt.inferenceId,
+    episodeId: attempt.episodeId,
+    variant: attempt.variant,
+    attempt: attempt.attemptNumber,
+    maxAttempts: config.max_attempts,
+    failingSha: trigger.headSha,
+    failingBranch: baseBranch,
+  };
+  const prBody = renderPrBody(bodyInput);
+  attempt = await updateAttempt(db, attempt.id, { prBody });
+
+  if (dryRun) {
+    deps.log.info({ attempt: attempt.id, diff, prBody }, "dry run: fix ready, nothing written to GitHub");
+    return skip(deps, attempt, "dry run: the diff and PR body are stored on the attempt");
+  }
+  attempt = await setAttemptStatus(db, attempt.id, "publishing");
+  const commentInstead = pr.isFork ? "this PR comes from a fork and fixloop never pushes to forks" : config.delivery === "comment" ? "this repository asks for fixes as comments" : null;
+  if (commentInstead) {
+    if (pr.number === null) return skip(deps, attempt, `${commentInstead}, and no PR was found to comment on`);
+    await upsertComment(octokit, { owner, repo, issueNumber: pr.number, marker: `patch-${attempt.chainId}-${attempt.attemptNumber}`, body: renderPatchComment({ ...bodyInput, diff, reason: commentInstead }) });
+    return skip(deps, attempt, `delivered as a comment on #${pr.number}: ${commentInstead}`);
+  }
+  const modes = Object.fromEntries(Object.entries(files).map(([p, f]) => [p, f?.type === "file" ? f.mode : undefined]));
+  const branch = fixBranchName(chainRunId, attempt.attemptNumber);
+  const published = await publishFix(octokit, {
+    owner,
+    repo,
+    baseSha: trigger.headSha,
+    baseTreeSha: trigger.headTreeSha ?? undefined,
+    baseBranch: baseBranch ?? trigger.defaultBranch ?? "main",
+    branch,
+    changes: applied.changes.map((c) => ({ path: c.path, content: c.content, mode: modes[c.path] })),
+    commitMessage: `fixloop: fix ${trigger.workflowName ?? "CI"} failure${failure.context.failingStep ? ` in "${failure.context.failingStep}"` : ""}\n\nAttempt ${attempt.attemptNumber} of ${config.max_attempts} for run ${trigger.runId}.\nTensorZero inference ${attempt.inferenceId}, variant ${attempt.variant ?? "unknown"}.`,
+    pr: {
+      title: `fixloop: fix ${trigger.workflowName ?? "CI"} on ${baseBranch ?? trigger.headSha.slice(0, 7)}${attempt.attemptNumber > 1 ? ` (attempt ${attempt.attemptNumber})` : ""}`,
+      body: prBody,
+      draft: config.draft,
+      labels: config.labels,
+    },
+  });
+  attempt = await updateAttempt(db, attempt.id, {
+    status: "awaiting_ci",
+    reason: null,
+    fixBranch: published.branch,
+    fixCommitSha: published.commitSha,
+    prNumber: published.prNumber,
+  });
+  if (previous?.prNumber) {
+    await upsertComment(octokit, { owner, repo, issueNumber: previous.prNumber, marker: `superseded-${previous.id}`, body: `Superseded by #${published.prNumber} (attempt ${attempt.attemptNumber}).` });
+    await closePullRequest(octokit, { owner, repo, prNumber: previous.prNumber });
+  }
+  return { status: "done", result: { attemptId: attempt.id, prNumber: published.prNumber, branch: published.branch } };
+}
+
+/** CI finished on a fix branch: that is the verdict on the attempt. */
+export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promise<JobOutcome> {
+  const db = deps.store.db;
+  const attempt = trigger.headBranch ? await findAttemptByFixBranch(db, trigger.repo, trigger.headBranch) : undefined;
+  if (!attempt) return { status: "skipped", reason: `no fix attempt for branch ${trigger.headBranch}` };
+  if (attempt.fixCommitSha && attempt.fixCommitSha !== trigger.headSha) return { status: "skipped", reason: "the run is for another commit on the fix branch" };
+  if (attempt.workflowName && trigger.workflowName && attempt.workflowName !== trigger.workflowName) {
+    return { status: "skipped", reason: `workflow ${trigger.workflowName} is not the one being fixed (${attempt.workflowName})` };
+  }
+  if (attempt.status !== "awaiting_ci") return { status: "done", result: { attemptId: attempt.id, status: attempt.status } };
+  const octokit = await deps.github(trigger.installationId);
+  const { owner, repo } = splitRepo(trigger.repo);
+  const passed = trigger.conclusion === "success";
+  if (passed) {
+    if (attempt.prNumber) {
+      await markReadyForReview(octokit, { owner, repo, prNumber: attempt.prNumber });
+      await upsertComment(octokit, { owner, repo, issueNumber: attempt.prNumber, marker: `ci-passed-${attempt.id}`, body: `CI passed on this fix (${trigger.workflowName ?? "CI"}, run ${trigger.runId}). Marked ready for review.` });
+    }
+    await setAttemptStatus(db, attempt.id, "ci_passed");
+    return { status: "done", result: { attemptId: attempt.id, verdict: "ci_passed" } };
+  }
+  await setAttemptStatus(db, attempt.id, "ci_failed", `CI failed on the fix branch (run ${trigger.runId})`);
+  let config: RepoConfig;
+  try {
+    config = await loadRepoConfig(octokit as never, owner, repo);
+  } catch (error) {
+    if (error instanceof InvalidConfigError) return { status: "skipped", reason: error.message };
+    throw error;
+  }
+  const chain = await attemptsOfChain(db, attempt.chainId);
+  if (attempt.attemptNumber < config.max_attempts) {
+    const continuation: ChainContinuation = {
+      chainId: attempt.chainId,
+      attemptNumber: attempt.attemptNumber + 1,
+      previousAttemptId: attempt.id,
+      episodeId: attempt.episodeId!,
+      baseBranch: attempt.headBranch,
+      chainRunId: chain[0]?.triggerRunId ?? attempt.triggerRunId,
+    };
+    const next = await deps.queue.enqueue(FIX_JOB, { ...trigger, continuation } satisfies FixJobPayload, {
+      dedupKey: `fix:${attempt.chainId}:attempt:${continuation.attemptNumber}`,
+    });
+    return { status: "done", result: { attemptId: attempt.id, verdict: "ci_failed", nextJob: next.id } };
+  }
+  if (attempt.prNumber) {
+    await upsertComment(octokit, {
+      owner,
+      repo,
+      issueNumber: attempt.prNumber,
+      marker: `gave-up-${attempt.chainId}`,
+      body: `CI still fails with this fix, and this was attempt ${attempt.attemptNumber} of ${config.max_attempts} (\`max_attempts\` in .github/fixloop.yml). fixloop stops here; the branch is yours to continue or close.`,
+    });
+  }
+  return { status: "done", result: { attemptId: attempt.id, verdict: "ci_failed", gaveUp: true } };
+}
+
+export function fixJobHandlers(deps: FixDeps) {
+  return {
+    [FIX_JOB]: (payload: FixJobPayload, ctx: JobContext) => runFixJob(deps, payload, ctx),
+    "fix-follow-up": (payload: FixTrigger) => runFollowUpJob(deps, payload),
+  };
+}
