@@ -28,6 +28,17 @@ export interface Delivery {
   payload: Record<string, unknown>;
 }
 
+/**
+ * The JSON text each payload object was parsed from, filled in by the webhook
+ * ingress. Probot hands the same object to the handler, so the delivery row
+ * can store the body as received instead of serialising 20 KB again.
+ */
+const payloadTexts = new WeakMap<object, string>();
+
+export function rememberPayloadJson(payload: object, json: string): void {
+  payloadTexts.set(payload, json);
+}
+
 export interface DispatchDeps {
   store: Store;
   log: Logger;
@@ -44,6 +55,7 @@ export async function dispatchDelivery(deps: DispatchDeps, delivery: Delivery): 
     repoSlug: repoSlugOf(payload),
     installationId: installationIdOf(payload),
     payload,
+    payloadJson: payloadTexts.get(payload),
   });
   if (!claimed) {
     log.info({ delivery: id, event: name }, "duplicate delivery: already recorded, nothing done");

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Probot } from "probot";
 import { receiveWithAnswer } from "../app.js";
+import { rememberPayloadJson } from "../handlers/index.js";
 import { BodyTooLargeError, readBody, requestUrl, sendJson } from "./respond.js";
 
 export const DEFAULT_WEBHOOK_PATH = "/api/github/webhooks";
@@ -58,6 +59,7 @@ export function createWebhookIngress(options: { probot: Probot; path?: string; m
     if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
       return sendJson(res, 400, { error: "body must be a JSON object" });
     }
+    rememberPayloadJson(payload, body);
     const answer = await receiveWithAnswer(options.probot, { id, name, payload: payload as Record<string, unknown> });
     return sendJson(res, answer.status === "failed" ? 500 : 200, { id, ...answer });
   };

@@ -26,7 +26,11 @@ export interface StoreOptions {
   busyTimeoutMs?: number;
   /** Run pending migrations on open (the embedded default). Lambda runs them once at deploy. */
   migrate?: boolean;
+  /** Connections the client keeps to a local file (default 4); each gets the PRAGMAs below. */
+  localConnections?: number;
 }
+
+export const DEFAULT_LOCAL_CONNECTIONS = 4;
 
 /** Bare paths are a common slip; libSQL wants `file:` for local databases. */
 export function normaliseDatabaseUrl(url: string): string {
@@ -46,20 +50,36 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const url = normaliseDatabaseUrl(options.url ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL);
   const path = localPath(url);
   if (path) mkdirSync(dirname(resolve(path)), { recursive: true });
+  const busyTimeoutMs = Math.floor(options.busyTimeoutMs ?? 10_000);
+  const localConnections = Math.max(1, Math.floor(options.localConnections ?? DEFAULT_LOCAL_CONNECTIONS));
   const client = createClient({
     url,
     authToken: options.authToken ?? process.env.DATABASE_AUTH_TOKEN,
-    timeout: options.busyTimeoutMs ?? 10_000,
+    timeout: busyTimeoutMs,
+    ...(path ? { concurrency: localConnections } : {}),
   });
   if (path) {
-    // WAL lets readers (CLI, dashboard) run beside the writer; busy_timeout makes writers wait, not fail.
+    // WAL lets readers (CLI, dashboard) run beside the writer; it is stored in the file, so once is enough.
     await client.execute("PRAGMA journal_mode = WAL");
-    await client.execute(`PRAGMA busy_timeout = ${Math.floor(options.busyTimeoutMs ?? 10_000)}`);
-    await client.execute("PRAGMA synchronous = NORMAL");
+    await configureLocalConnections(client, localConnections, busyTimeoutMs);
   }
   const db = drizzle(client, { schema });
   if (options.migrate ?? true) await migrateStore(db);
   return { db, client, url, close: () => client.close() };
+}
+
+/**
+ * busy_timeout and synchronous belong to a connection, and the libSQL client
+ * keeps a pool of them to a local file: a PRAGMA sent once lands on one
+ * connection, and the others would commit with synchronous=FULL (an fsync on
+ * every write). Every client call borrows a connection until it settles, so
+ * starting one call per connection at once reaches each of them; the pool
+ * never grows past `concurrency`.
+ */
+export async function configureLocalConnections(client: Client, connections: number, busyTimeoutMs: number): Promise<void> {
+  // busy_timeout makes writers wait for each other, not fail; NORMAL is durable in WAL except on power loss.
+  const pragmas = `PRAGMA busy_timeout = ${busyTimeoutMs}; PRAGMA synchronous = NORMAL;`;
+  await Promise.all(Array.from({ length: connections }, () => client.executeMultiple(pragmas)));
 }
 
 /**

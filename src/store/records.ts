@@ -84,10 +84,58 @@ export interface DeliveryRecord {
   repoSlug: string | null;
   installationId: number | null;
   payload: unknown;
+  /** The payload's JSON text exactly as received; stored as-is instead of serialising `payload` again. */
+  payloadJson?: string;
 }
 
 /** A claim older than this is presumed abandoned by a crashed process and may be taken over. */
 export const STALE_CLAIM_MS = 5 * 60_000;
+
+/**
+ * The two writes every delivery makes, built by Drizzle once per database
+ * rather than on every call. The payload goes in as JSON text (a raw
+ * placeholder, not the json column's encoder), so a 19 KB body is not
+ * serialised a second time.
+ */
+function prepareDeliveryWrites(db: Db) {
+  const claim = db
+    .insert(deliveries)
+    .values({
+      id: sql.placeholder("id"),
+      event: sql.placeholder("event"),
+      action: sql.placeholder("action"),
+      repoSlug: sql.placeholder("repoSlug"),
+      installationId: sql.placeholder("installationId"),
+      receivedAt: sql.placeholder("at"),
+      claimedAt: sql.placeholder("at"),
+      status: "received",
+      payload: sql`${sql.placeholder("payloadJson")}`,
+    })
+    .onConflictDoUpdate({
+      target: deliveries.id,
+      set: { status: "received", error: null, claimedAt: sql`excluded.claimed_at`, payload: sql`excluded.payload`, attempts: sql`${deliveries.attempts} + 1` },
+      setWhere: sql`${deliveries.status} = 'failed' OR (${deliveries.status} = 'received' AND ${deliveries.claimedAt} < ${sql.placeholder("staleBefore")})`,
+    })
+    .returning({ id: deliveries.id })
+    .prepare();
+  const finish = db
+    .update(deliveries)
+    .set({ status: sql`${sql.placeholder("status")}`, error: sql`${sql.placeholder("error")}`, processedAt: sql`${sql.placeholder("at")}` })
+    .where(eq(deliveries.id, sql.placeholder("id")))
+    .prepare();
+  return { claim, finish };
+}
+
+const deliveryWrites = new WeakMap<Db, ReturnType<typeof prepareDeliveryWrites>>();
+
+function deliveryWritesFor(db: Db): ReturnType<typeof prepareDeliveryWrites> {
+  let writes = deliveryWrites.get(db);
+  if (!writes) {
+    writes = prepareDeliveryWrites(db);
+    deliveryWrites.set(db, writes);
+  }
+  return writes;
+}
 
 /**
  * Records a delivery and claims it for processing. Returns false for a
@@ -96,17 +144,16 @@ export const STALE_CLAIM_MS = 5 * 60_000;
  * from GitHub or from `fixloop replay` can succeed.
  */
 export async function claimDelivery(db: Db, delivery: DeliveryRecord, now = new Date()): Promise<boolean> {
-  const at = now.toISOString();
-  const staleBefore = new Date(now.getTime() - STALE_CLAIM_MS).toISOString();
-  const claimed = await db
-    .insert(deliveries)
-    .values({ ...delivery, receivedAt: at, claimedAt: at, status: "received" })
-    .onConflictDoUpdate({
-      target: deliveries.id,
-      set: { status: "received", error: null, claimedAt: at, payload: sql`excluded.payload`, attempts: sql`${deliveries.attempts} + 1` },
-      setWhere: sql`${deliveries.status} = 'failed' OR (${deliveries.status} = 'received' AND ${deliveries.claimedAt} < ${staleBefore})`,
-    })
-    .returning({ id: deliveries.id });
+  const claimed = await deliveryWritesFor(db).claim.all({
+    id: delivery.id,
+    event: delivery.event,
+    action: delivery.action,
+    repoSlug: delivery.repoSlug,
+    installationId: delivery.installationId,
+    at: now.toISOString(),
+    staleBefore: new Date(now.getTime() - STALE_CLAIM_MS).toISOString(),
+    payloadJson: delivery.payloadJson ?? JSON.stringify(delivery.payload),
+  });
   return claimed.length > 0;
 }
 
@@ -115,10 +162,7 @@ export async function finishDelivery(
   id: string,
   outcome: { status: "processed" | "ignored" | "failed"; error?: string | null },
 ): Promise<void> {
-  await db
-    .update(deliveries)
-    .set({ status: outcome.status, error: outcome.error ?? null, processedAt: nowIso() })
-    .where(eq(deliveries.id, id));
+  await deliveryWritesFor(db).finish.run({ id, status: outcome.status, error: outcome.error ?? null, at: nowIso() });
 }
 
 export async function countDeliveries(db: Db): Promise<number> {
