@@ -417,7 +417,27 @@ function addFlaw(flaw: ApplicableFlaw, r: Rendering, pick: Picker, ctx: EditCont
       if (variant === "lf answer, crlf file") return note(variant, { fileEol: "\r\n" });
       return note(variant, { fileEol: "\r\n", crInContent: true });
     }
-    case "whitespace-drift":
+    case "whitespace-drift": {
+      if (pick.chance(0.3)) {
+        // The model retyped whole hunks in its own indentation, added lines included.
+        const retype = pick.one(["spaces doubled", "shifted 4", "tabs as 4 spaces"] as const);
+        const reindent = (text: string): string | null => {
+          const indent = indentOf(text).replace(/[^ \t]/g, "");
+          const body = text.slice(indent.length);
+          if (indent.includes(" ") && indent.includes("\t")) return null;
+          if (retype === "tabs as 4 spaces") return indent.includes(" ") ? null : "    ".repeat(indent.length) + body;
+          if (indent.includes("\t")) return null;
+          return (retype === "spaces doubled" ? " ".repeat(indent.length * 2) : " ".repeat(indent.length + 4)) + body;
+        };
+        const hunks = r.hunks.map((hunk) => ({
+          ...hunk,
+          lines: hunk.lines.map((line) => (line.text.trim() === "" ? line : { ...line, text: reindent(line.text) })),
+        }));
+        const unusable = hunks.some((hunk) => hunk.lines.some((line) => line.text === null));
+        const changed = hunks.some((hunk, h) => hunk.lines.some((line, i) => line.text !== r.hunks[h].lines[i].text));
+        if (unusable || !changed) return null;
+        return note(`hunk re-indented (${retype})`, { hunks: hunks as Hunk[] });
+      }
       return note("context retyped", {
         hunks: r.hunks.map((hunk) => {
           const contextIndexes = hunk.lines.flatMap((line, i) => (line.kind === " " ? [i] : []));
@@ -425,6 +445,7 @@ function addFlaw(flaw: ApplicableFlaw, r: Rendering, pick: Picker, ctx: EditCont
           return { ...hunk, lines: hunk.lines.map((line, i) => (chosen.has(i) ? { ...line, text: driftWhitespace(line.text, pick) } : line)) };
         }),
       });
+    }
     case "hunks-out-of-order": {
       const h = r.hunks;
       if (h.length < 2) return null;

@@ -134,6 +134,33 @@ describe("applyPatch: model flaws", () => {
   });
 });
 
+describe("applyPatch: hunks retyped with other indentation", () => {
+  const python = ["def load(path):", "    with open(path) as f:", "        data = f.read()", "    return data", ""].join("\n");
+
+  it("re-indents added lines when the model re-indented the whole hunk (2 spaces for 4)", () => {
+    const diff = ["--- a/m.py", "+++ b/m.py", "@@ @@", " def load(path):", "   with open(path) as f:", "     data = f.read()", "+    if not data:", "+      return None", "   return data"].join("\n");
+    expect(run(diff, { "m.py": python })).toMatchObject({
+      ok: true,
+      changes: [{ content: ["def load(path):", "    with open(path) as f:", "        data = f.read()", "        if not data:", "            return None", "    return data", ""].join("\n") }],
+    });
+  });
+
+  it("re-indents spaces to the file's tabs", () => {
+    const tabbed = "func f() {\n\tif x {\n\t\ty()\n\t}\n}\n";
+    const diff = ["--- a/f.go", "+++ b/f.go", "@@ @@", " func f() {", "     if x {", "         y()", "+        z()", "     }"].join("\n");
+    expect(run(diff, { "f.go": tabbed })).toMatchObject({ ok: true, changes: [{ content: "func f() {\n\tif x {\n\t\ty()\n\t\tz()\n\t}\n}\n" }] });
+  });
+
+  it("leaves added lines alone when only some context lines drifted", () => {
+    const diff = ["--- a/m.py", "+++ b/m.py", "@@ @@", " def load(path):", "  with open(path) as f:", "        data = f.read()  ", "+        print(data)", "     return data"].join("\n");
+    // "    return data" matches the file exactly, so the drift above is scattered, not a re-indented hunk.
+    expect(run(diff, { "m.py": python })).toMatchObject({
+      ok: true,
+      changes: [{ content: ["def load(path):", "    with open(path) as f:", "        data = f.read()", "        print(data)", "    return data", ""].join("\n") }],
+    });
+  });
+});
+
 describe("applyPatch: line endings and final newline", () => {
   const diff = (body: string[]): string => ["--- a/f.txt", "+++ b/f.txt", "@@ @@", ...body].join("\n");
 

@@ -4,6 +4,7 @@
  * order and line numbers do not matter); any hunk that cannot be placed
  * exactly once makes the whole patch fail, with a reason per hunk.
  */
+import { leadingWhitespace, systematicReindent, type IndentPair } from "./indent.js";
 import { FileIndex, locateHunk } from "./locate.js";
 import { joinSource, looseKey, splitSource, type SourceLine } from "./lines.js";
 import type { ApplyFailure, ApplyResult, FileChange, PatchFile, PatchHunk } from "./types.js";
@@ -42,6 +43,29 @@ function contentFromAdditions(path: string, hunks: PatchHunk[]): { content: stri
   return { content: added.join("\n") + (finalNewline ? "\n" : "") };
 }
 
+/** The hunk with its added lines re-indented when the model retyped the whole hunk with other indentation. */
+function withFileIndentation(hunk: PatchHunk, lines: SourceLine[], start: number): PatchHunk {
+  const pairs: IndentPair[] = [];
+  let at = start;
+  for (const line of hunk.lines) {
+    if (line.kind === "+") continue;
+    const fileText = lines[at++].text;
+    // Blank lines say nothing about indentation; a stale line is not the same line.
+    if (line.text.trim() === "" || looseKey(line.text) !== looseKey(fileText)) continue;
+    pairs.push({ hunk: leadingWhitespace(line.text), file: leadingWhitespace(fileText) });
+  }
+  const reindent = systematicReindent(pairs);
+  if (!reindent) return hunk;
+  return {
+    ...hunk,
+    lines: hunk.lines.map((line) => {
+      if (line.kind !== "+" || line.text.trim() === "") return line;
+      const indent = leadingWhitespace(line.text);
+      return { ...line, text: reindent(indent) + line.text.slice(indent.length) };
+    }),
+  };
+}
+
 /** Applies hunks to one file's content; placement is decided on the original, then edits are spliced in file order. */
 function applyHunks(path: string, original: string, hunks: PatchHunk[]): { content: string } | FileOutcome {
   const source = splitSource(original);
@@ -51,8 +75,12 @@ function applyHunks(path: string, original: string, hunks: PatchHunk[]): { conte
 
   hunks.forEach((hunk, i) => {
     const location = locateHunk(hunk, index);
-    if (location.found) placed.push({ hunk, number: i + 1, start: location.start, length: location.length });
-    else failures.push({ path, hunk: i + 1, reason: location.reason });
+    if (!location.found) {
+      failures.push({ path, hunk: i + 1, reason: location.reason });
+      return;
+    }
+    const placedHunk = location.level === "exact" ? hunk : withFileIndentation(hunk, source.lines, location.start);
+    placed.push({ hunk: placedHunk, number: i + 1, start: location.start, length: location.length });
   });
 
   placed.sort((a, b) => a.start - b.start || a.number - b.number);
