@@ -208,13 +208,18 @@ export const fixAttempts = sqliteTable(
 
 export const FEEDBACK_STATUSES = ["pending", "sent", "dead"] as const;
 
-/** The outbox to TensorZero /feedback: one row per (target, metric). */
+/**
+ * The outbox to TensorZero /feedback: one row per (target, metric, dedup key).
+ * The dedup key is '' for metrics sent once per target; kinds sent several times
+ * per target (one `comment` per review comment) carry the source's id there.
+ */
 export const feedback = sqliteTable(
   "feedback",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
     attemptId: text("attempt_id"),
     metricName: text("metric_name").notNull(),
+    dedupKey: text("dedup_key").notNull().default(""),
     /** 'inference' | 'episode' */
     targetType: text("target_type").notNull(),
     targetId: text("target_id").notNull(),
@@ -223,13 +228,17 @@ export const feedback = sqliteTable(
     status: text("status", { enum: FEEDBACK_STATUSES }).notNull().default("pending"),
     tries: integer("tries").notNull().default(0),
     nextTryAt: text("next_try_at").notNull(),
+    /** A sender's claim: while it lies in the future no other sender takes the row; it is also the claim's token. */
+    claimedUntil: text("claimed_until"),
+    /** First "does not exist" answer since the last success or retry: bounds how long a missing target is waited for. */
+    targetMissingSince: text("target_missing_since"),
     lastError: text("last_error"),
     gatewayFeedbackId: text("gateway_feedback_id"),
     createdAt: text("created_at").notNull(),
     sentAt: text("sent_at"),
   },
   (t) => [
-    uniqueIndex("feedback_target_metric_uq").on(t.targetId, t.metricName),
+    uniqueIndex("feedback_target_metric_dedup_uq").on(t.targetId, t.metricName, t.dedupKey),
     index("feedback_status_next_idx").on(t.status, t.nextTryAt),
   ],
 );
