@@ -6,7 +6,7 @@
  *   bare:    Probot's createNodeMiddleware with a no-op handler on node:http
  *
  * Both use the same webhook secret, key and log level. The parent talks over
- * IPC: "count" answers once no request is in flight, "stop" closes and exits
+ * IPC: "stats" answers once no request is in flight, "stop" closes and exits
  * (a clean exit, so `--cpu-prof` can write its profile).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,11 +21,18 @@ import { openStore, type Store } from "../src/store/db.js";
 
 export type BenchServerKind = "fixloop" | "bare";
 
-export type ParentMessage = { type: "count" } | { type: "stop" };
+export type ParentMessage = { type: "stats" } | { type: "stop" };
 
-export type ChildMessage =
-  | { type: "ready"; url: string }
-  | { type: "count"; deliveries: number | null; byStatus: Record<string, number> };
+export interface ServerStats {
+  /** Rows in `deliveries` (fixloop), by status; null for bare Probot, which keeps none. */
+  deliveries: number | null;
+  byStatus: Record<string, number>;
+  /** Requests answered so far, and the CPU time (user + system) this process has used so far. */
+  answered: number;
+  cpuMicros: number;
+}
+
+export type ChildMessage = { type: "ready"; url: string } | ({ type: "stats" } & ServerStats);
 
 function required(name: string): string {
   const value = process.env[name];
@@ -81,11 +88,13 @@ async function main(): Promise<void> {
 
   // The load generator stops between requests; still, count only once every answer is out.
   let inFlight = 0;
+  let answered = 0;
   let idle: (() => void)[] = [];
   server.on("request", (_req, res) => {
     inFlight += 1;
     res.once("close", () => {
       inFlight -= 1;
+      answered += 1;
       if (inFlight === 0) {
         for (const resolve of idle) resolve();
         idle = [];
@@ -96,12 +105,13 @@ async function main(): Promise<void> {
 
   const running = await listen(server, 0, "127.0.0.1");
   process.on("message", (message: ParentMessage) => {
-    if (message.type === "count") {
+    if (message.type === "stats") {
       void whenIdle()
         .then(async () => {
+          const { user, system } = process.cpuUsage();
           const byStatus = store ? await countByStatus(store) : {};
           const deliveries = store ? Object.values(byStatus).reduce((a, b) => a + b, 0) : null;
-          send({ type: "count", deliveries, byStatus });
+          send({ type: "stats", deliveries, byStatus, answered, cpuMicros: user + system });
         })
         .catch((error: unknown) => {
           console.error(error);

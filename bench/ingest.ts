@@ -23,13 +23,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { DEFAULT_WEBHOOK_PATH } from "../src/http/webhooks.js";
-import type { BenchServerKind, ChildMessage, ParentMessage } from "./ingest-server.js";
+import type { BenchServerKind, ChildMessage, ParentMessage, ServerStats } from "./ingest-server.js";
 import { deliveryHeaders, loadBenchDelivery, type SignedDelivery } from "./payloads.js";
 
 const TARGET = { connections: 10, ratio: 0.75, p99Ms: 50 } as const;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const OUT_DIR = fileURLToPath(new URL("./out/", import.meta.url));
-/** autocannon's own stop is only a safety net; a level ends by draining (see runLoad). */
+/** autocannon's own stop is only a safety net; a turn ends by draining (see runLoad). */
 const SAFETY_SECONDS = 30;
 
 function numberFromEnv(name: string, fallback: number): number {
@@ -40,7 +40,7 @@ function numberFromEnv(name: string, fallback: number): number {
 
 const SECONDS = numberFromEnv("BENCH_SECONDS", 5);
 const WARMUP_SECONDS = numberFromEnv("BENCH_WARMUP_SECONDS", 3);
-const ROUNDS = Math.round(numberFromEnv("BENCH_ROUNDS", 4));
+const ROUNDS = Math.max(1, Math.round(numberFromEnv("BENCH_ROUNDS", 4)));
 const LEVELS = (process.env.BENCH_CONNECTIONS ?? "1,10,50").split(",").map((s) => Number(s.trim()));
 if (LEVELS.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error("BENCH_CONNECTIONS must list positive integers");
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
@@ -87,12 +87,11 @@ async function startServer(kind: BenchServerKind, env: Record<string, string>): 
   return { kind, url: ready.url, child };
 }
 
-async function countDeliveries(server: BenchServer): Promise<{ total: number; byStatus: Record<string, number> }> {
-  const reply = nextMessage(server.child, "count");
-  server.child.send({ type: "count" } satisfies ParentMessage);
-  const { deliveries, byStatus } = await reply;
-  if (deliveries === null) throw new Error(`${server.kind} keeps no deliveries`);
-  return { total: deliveries, byStatus };
+async function serverStats(server: BenchServer): Promise<ServerStats> {
+  const reply = nextMessage(server.child, "stats");
+  server.child.send({ type: "stats" } satisfies ParentMessage);
+  const { type: _type, ...stats } = await reply;
+  return stats;
 }
 
 async function stopServer(server: BenchServer): Promise<void> {
@@ -124,6 +123,8 @@ interface LoadResult {
   reqPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** The server process's CPU time (user + system) per request answered: what the work costs, whatever else runs on the machine. */
+  cpuUsPerRequest: number;
 }
 
 /** autocannon 9's client keeps these as plain fields; lowering the cap lets in-flight requests finish. */
@@ -193,7 +194,7 @@ function runLoad(url: string, delivery: SignedDelivery, connections: number, sec
   });
 }
 
-function summarise(connections: number, slices: LoadSlice[]): LoadResult {
+function summarise(connections: number, slices: LoadSlice[], before: ServerStats, after: ServerStats): LoadResult {
   const sum = (pick: (s: LoadSlice) => number) => slices.reduce((total, slice) => total + pick(slice), 0);
   const latencies = slices.flatMap((s) => s.latenciesMs).sort((a, b) => a - b);
   const seconds = sum((s) => s.seconds);
@@ -208,6 +209,7 @@ function summarise(connections: number, slices: LoadSlice[]): LoadResult {
     reqPerSec: ok / seconds,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
+    cpuUsPerRequest: (after.cpuMicros - before.cpuMicros) / (after.answered - before.answered),
   };
 }
 
@@ -231,6 +233,7 @@ function resultLine(level: number, name: string, r: LoadResult, stored: string):
     pad(fmt(r.reqPerSec, 1), 9),
     pad(fmt(r.p50Ms, 2), 9),
     pad(fmt(r.p99Ms, 2), 9),
+    pad(fmt(r.cpuUsPerRequest, 0), 9),
     pad(r.ok, 8),
     pad(r.non2xx, 8),
     pad(r.errors, 7),
@@ -268,7 +271,7 @@ async function main(): Promise<void> {
     for (const server of servers) await runLoad(server.url, delivery, TARGET.connections, WARMUP_SECONDS);
 
     console.log(
-      `${pad("connections", 11)}  ${"server".padEnd(12)}${pad("req/s", 9)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}` +
+      `${pad("connections", 11)}  ${"server".padEnd(12)}${pad("req/s", 9)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("cpu µs", 9)}` +
         `${pad("2xx", 8)}${pad("non-2xx", 8)}${pad("errors", 7)}${pad("stored", 8)}`,
     );
     const levels: LevelReport[] = [];
@@ -276,20 +279,20 @@ async function main(): Promise<void> {
     for (const connections of LEVELS) {
       // Short turns, alternating who goes first: load from elsewhere on the machine hits both alike.
       const slices: Record<BenchServerKind, LoadSlice[]> = { bare: [], fixloop: [] };
-      const before = await countDeliveries(fixloop);
+      const before = { bare: await serverStats(bare), fixloop: await serverStats(fixloop) };
       for (let round = 0; round < ROUNDS; round++) {
         for (const server of round % 2 === 0 ? [bare, fixloop] : [fixloop, bare]) {
           slices[server.kind].push(await runLoad(server.url, delivery, connections, sliceSeconds));
         }
       }
-      const after = await countDeliveries(fixloop);
-      const bareResult = summarise(connections, slices.bare);
-      const fixloopResult = summarise(connections, slices.fixloop);
+      const after = { bare: await serverStats(bare), fixloop: await serverStats(fixloop) };
+      const bareResult = summarise(connections, slices.bare, before.bare, after.bare);
+      const fixloopResult = summarise(connections, slices.fixloop, before.fixloop, after.fixloop);
       const level: LevelReport = {
         connections,
         bare: bareResult,
         fixloop: fixloopResult,
-        stored: after.total - before.total,
+        stored: after.fixloop.deliveries! - before.fixloop.deliveries!,
         ratio: fixloopResult.reqPerSec / bareResult.reqPerSec,
       };
       levels.push(level);
@@ -299,9 +302,10 @@ async function main(): Promise<void> {
       console.log(`${pad("", 13)}ratio fixloop/bare ${fmt(level.ratio, 2)}×${mismatch ? `   MISMATCH: ${mismatch}` : "   stored = acknowledged"}`);
     }
 
-    const final = await countDeliveries(fixloop);
+    const final = await serverStats(fixloop);
     const statuses = Object.entries(final.byStatus).map(([status, n]) => `${status} ${n}`).join(", ");
-    console.log(`\nfixloop deliveries table after the run (warm-up included): ${final.total} rows (${statuses})`);
+    console.log(`\ncpu µs = server CPU time (user + system) per request answered, from the server process itself`);
+    console.log(`fixloop deliveries table after the run (warm-up included): ${final.deliveries} rows (${statuses})`);
 
     const target = levels.find((l) => l.connections === TARGET.connections);
     const failures: string[] = [];

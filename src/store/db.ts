@@ -74,7 +74,8 @@ export async function openStore(options: StoreOptions = {}): Promise<Store> {
  * connection, and the others would commit with synchronous=FULL (an fsync on
  * every write). Every client call borrows a connection until it settles, so
  * starting one call per connection at once reaches each of them; the pool
- * never grows past `concurrency`.
+ * never grows past `concurrency`. (A connection the pool replaces after a
+ * failure starts with SQLite's FULL again: slower, never less safe.)
  */
 export async function configureLocalConnections(client: Client, connections: number, busyTimeoutMs: number): Promise<void> {
   // busy_timeout makes writers wait for each other, not fail; NORMAL is durable in WAL except on power loss.
