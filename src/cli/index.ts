@@ -5,6 +5,7 @@
  */
 import { Command } from "commander";
 import { registerApplyCommand } from "./apply.js";
+import { registerContextCommand } from "./context.js";
 import { registerJobsCommand } from "./jobs.js";
 import { registerQueryCommands } from "./query.js";
 import { registerReplayCommand } from "./replay.js";
@@ -17,6 +18,7 @@ program
   .showHelpAfterError();
 
 // Subcommand registrations (one line each).
+registerContextCommand(program);
 registerApplyCommand(program);
 registerBackfillCommand(program);
 registerReplayCommand(program);

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench:context`: throughput and memory of the failure-context builder
+ * on a large GitHub Actions job log.
+ *
+ * Generates a ~50 MB log in a temp dir (setup steps, thousands of passing tests
+ * with coloured output, repeated warnings, console noise with stack traces, one
+ * printed credential, and a real failure near the end), then reads it from a
+ * file stream several times and reports MB/s (median) plus peak RSS and heap
+ * growth while reading. Options: --mb <size> (default 50), --runs <n> (default 5),
+ * --keep (leave the generated log in place for a look with `fixloop context`).
+ */
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { buildFailureContext, estimateTokens } from "../src/fix/context/index.js";
+
+const args = process.argv.slice(2);
+const argument = (name: string, fallback: number): number => {
+  const at = args.indexOf(`--${name}`);
+  const value = at >= 0 ? Number(args[at + 1]) : fallback;
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const TARGET_MB = argument("mb", 50);
+const RUNS = argument("runs", 5);
+const KEEP = args.includes("--keep");
+const E = "\x1b";
+
+/** A handle on the garbage collector without a command-line flag, to tell retained memory from garbage. */
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
+
+/** Deterministic pseudo-random numbers, so every run of the bench reads the same log. */
+function rng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+class TimestampedWriter {
+  private ms = Date.UTC(2024, 4, 1, 12, 0, 0);
+  private buffer: string[] = [];
+  private bufferChars = 0;
+  bytes = 0;
+
+  constructor(private readonly out: NodeJS.WritableStream) {}
+
+  async line(text: string): Promise<void> {
+    this.ms += 3;
+    const stamp = new Date(this.ms).toISOString().replace("Z", "0000Z");
+    const line = `${stamp} ${text}\n`;
+    this.buffer.push(line);
+    this.bufferChars += line.length;
+    if (this.bufferChars >= 1 << 16) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const chunk = this.buffer.join("");
+    this.buffer = [];
+    this.bufferChars = 0;
+    this.bytes += Buffer.byteLength(chunk);
+    if (!this.out.write(chunk)) await once(this.out, "drain");
+  }
+}
+
+async function generateLog(path: string, targetBytes: number): Promise<void> {
+  const out = createWriteStream(path);
+  const w = new TimestampedWriter(out);
+  const random = rng(42);
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+
+  await w.line("\uFEFFCurrent runner version: '2.316.1'");
+  for (const line of ["##[group]Operating System", "Ubuntu", "22.04.4", "LTS", "##[endgroup]", "Complete job name: test"]) await w.line(line);
+  for (const line of ["##[group]Run actions/checkout@v4", "with:", "  repository: acme/widgets", "  token: ***", "##[endgroup]", "Syncing repository: acme/widgets"]) await w.line(line);
+  for (const line of ["##[group]Run npm ci", "npm ci", "shell: /usr/bin/bash -e {0}", "##[endgroup]"]) await w.line(line);
+  for (let i = 0; i < 3000; i += 1) {
+    await w.line(`npm WARN deprecated ${pick(["inflight@1.0.6", "glob@7.2.3", "rimraf@3.0.2", "abab@2.0.6"])}: This module is not supported, and leaks memory.`);
+  }
+  await w.line("added 1412 packages, and audited 1413 packages in 19s");
+  for (const line of ["##[group]Run npm test", "npm test", "shell: /usr/bin/bash -e {0}", "env:", "  CI: true", "##[endgroup]", "> widgets@1.4.0 test", "> jest --ci"]) await w.line(line);
+
+  const modules = ["cart", "pricing", "api", "auth", "search", "orders", "billing", "util", "report", "sync"];
+  const failureReserve = 64 * 1024;
+  let suite = 0;
+  while (w.bytes + failureReserve < targetBytes) {
+    suite += 1;
+    const mod = pick(modules);
+    await w.line(`${E}[1m${E}[32mPASS${E}[39m${E}[22m src/${mod}/feature${suite}.test.ts (${(random() * 3).toFixed(3)} s)`);
+    await w.line(`  ${mod} feature ${suite}`);
+    const tests = 5 + Math.floor(random() * 20);
+    for (let t = 0; t < tests; t += 1) {
+      await w.line(`    ${E}[32m✓${E}[39m ${E}[2m${pick(["handles", "rejects", "formats", "computes", "retries", "caches"])} case ${t} of feature ${suite} (${Math.floor(random() * 40)} ms)${E}[22m`);
+    }
+    if (suite % 7 === 0) {
+      await w.line("  console.log");
+      await w.line(`    fetched ${Math.floor(random() * 500)} rows from fixture db in ${Math.floor(random() * 90)}ms`);
+      await w.line(`      at Object.<anonymous> (src/${mod}/feature${suite}.test.ts:${10 + Math.floor(random() * 80)}:13)`);
+    }
+    if (suite % 23 === 0) {
+      // Error output of tests that pass anyway (expected-error paths): noise that looks like errors.
+      await w.line("  console.error");
+      await w.line(`    Error: simulated upstream failure for request ${suite}`);
+      await w.line(`        at handle (/home/runner/work/widgets/widgets/src/${mod}/handler.ts:${20 + (suite % 50)}:11)`);
+      await w.line("        at processTicksAndRejections (node:internal/process/task_queues:95:5)");
+    }
+    if (suite % 50 === 0) {
+      await w.line("(node:2817) ExperimentalWarning: VM Modules is an experimental feature and might change at any time");
+      await w.line("(Use `node --trace-warnings ...` to show where the warning was created)");
+    }
+    if (suite === 500) {
+      // A credential a test helper printed by mistake; it must not reach the output.
+      await w.line(`    debug: using GITHUB_TOKEN=ghp_${"A1b2C3d4E5".repeat(3)}aBcDeF for fixture download`);
+    }
+  }
+
+  await w.line(`${E}[1m${E}[31mFAIL${E}[39m${E}[22m src/pricing/discount.test.ts`);
+  for (const line of [
+    "  discount",
+    "    ✓ keeps full price without a code (2 ms)",
+    "    ✕ applies a percentage code (5 ms)",
+    "",
+    "  ● discount › applies a percentage code",
+    "",
+    "    expect(received).toBe(expected) // Object.is equality",
+    "",
+    "    Expected: 90",
+    "    Received: 100",
+    "",
+    "      18 |   it(\"applies a percentage code\", () => {",
+    "      19 |     const total = applyCode(cart(100), \"TEN\");",
+    "    > 20 |     expect(total).toBe(90);",
+    "         |                   ^",
+    "      21 |   });",
+    "",
+    "      at Object.<anonymous> (src/pricing/discount.test.ts:20:19)",
+    "",
+    `Test Suites: 1 failed, ${suite} passed, ${suite + 1} total`,
+    "Tests:       1 failed, many passed",
+    "##[error]Process completed with exit code 1.",
+    "Post job cleanup.",
+    "Cleaning up orphan processes",
+  ]) {
+    await w.line(line);
+  }
+  await w.flush();
+  out.end();
+  await once(out, "finish");
+}
+
+interface RunResult {
+  seconds: number;
+  peakRss: number;
+  peakHeapDelta: number;
+  /** Heap still in use after the run and a full collection, the result included. */
+  retainedHeapDelta: number;
+}
+
+async function measure(path: string): Promise<{ result: RunResult; context: Awaited<ReturnType<typeof buildFailureContext>> }> {
+  collectGarbage();
+  const baseHeap = process.memoryUsage().heapUsed;
+  let peakRss = process.memoryUsage().rss;
+  let peakHeap = baseHeap;
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage();
+    if (usage.rss > peakRss) peakRss = usage.rss;
+    if (usage.heapUsed > peakHeap) peakHeap = usage.heapUsed;
+  }, 5);
+  const started = performance.now();
+  const context = await buildFailureContext(createReadStream(path, { highWaterMark: 256 * 1024 }));
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const usage = process.memoryUsage();
+  peakRss = Math.max(peakRss, usage.rss);
+  peakHeap = Math.max(peakHeap, usage.heapUsed);
+  collectGarbage();
+  const retainedHeapDelta = process.memoryUsage().heapUsed - baseHeap;
+  return { result: { seconds, peakRss, peakHeapDelta: peakHeap - baseHeap, retainedHeapDelta }, context };
+}
+
+const mb = (bytes: number) => bytes / (1024 * 1024);
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "fixloop-bench-context-"));
+  const path = join(dir, "job.log");
+  try {
+    const generationStarted = performance.now();
+    await generateLog(path, TARGET_MB * 1024 * 1024);
+    const size = (await stat(path)).size;
+    console.log(`log: ${path} (${mb(size).toFixed(1)} MB, generated in ${((performance.now() - generationStarted) / 1000).toFixed(1)} s)`);
+
+    collectGarbage();
+    const rssBefore = process.memoryUsage().rss;
+    console.log(`RSS before reading: ${mb(rssBefore).toFixed(0)} MB`);
+    const results: RunResult[] = [];
+    let last: Awaited<ReturnType<typeof buildFailureContext>> | null = null;
+    for (let run = 1; run <= RUNS; run += 1) {
+      const { result, context } = await measure(path);
+      results.push(result);
+      last = context;
+      console.log(
+        `run ${run}: ${result.seconds.toFixed(3)} s, ${(mb(size) / result.seconds).toFixed(1)} MB/s, peak RSS ${mb(result.peakRss).toFixed(0)} MB, peak heap +${mb(result.peakHeapDelta).toFixed(1)} MB, retained ${(Math.max(0, result.retainedHeapDelta) / 1024).toFixed(0)} KB`,
+      );
+    }
+    const speeds = results.map((r) => mb(size) / r.seconds);
+    console.log("");
+    console.log(`median throughput: ${median(speeds).toFixed(1)} MB/s over ${RUNS} runs`);
+    const peakRss = Math.max(...results.map((r) => r.peakRss));
+    console.log(`peak RSS: ${mb(peakRss).toFixed(0)} MB (+${mb(peakRss - rssBefore).toFixed(0)} MB over the ${mb(rssBefore).toFixed(0)} MB before reading)`);
+    console.log(
+      `peak heap growth while reading: ${mb(Math.max(...results.map((r) => r.peakHeapDelta))).toFixed(1)} MB (median ${mb(median(results.map((r) => r.peakHeapDelta))).toFixed(1)} MB; short-lived line strings not yet collected)`,
+    );
+    console.log(`heap retained after a run: ${(Math.max(0, ...results.map((r) => r.retainedHeapDelta)) / 1024).toFixed(0)} KB at most`);
+    console.log(`process maxRSS (getrusage): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+    if (last) {
+      console.log("");
+      console.log(`class=${last.class} step=${JSON.stringify(last.failingStep)} tokens≈${estimateTokens(last.context)} redactions=${last.redactions} truncated=${last.truncated}`);
+      console.log(`files: ${last.files.map((f) => `${f.path}:${f.line ?? ""}`).join(", ")}`);
+      console.log(`first error line: ${last.errorLines[0] ?? "-"}`);
+      if (last.context.includes("ghp_")) throw new Error("a token reached the context");
+    }
+  } finally {
+    if (KEEP) console.log(`kept ${path}`);
+    else await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

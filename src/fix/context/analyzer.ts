@@ -1,0 +1,549 @@
+/**
+ * The streaming core of the failure-context builder. Lines go in one at a time;
+ * the analyzer keeps, per step, a bounded set of error excerpts and a ring of
+ * the last lines, and only for the few steps that can still matter (the current
+ * one, the first failed one, the last one with errors). Memory is bounded by the
+ * budget, not by the size of the log.
+ *
+ * Steps come from the log's own structure:
+ *  - GitHub Actions: `##[group]Run …` opens a step, `##[error]Process completed
+ *    with exit code N.` fails it; the first failed step is the cause (later steps
+ *    run only under `if: always()`).
+ *  - GitLab: `section_start:…:name` and `$ command` lines; `ERROR: Job failed`
+ *    comes at the very end and blames the last command of the script.
+ *  - Gitea (act_runner): `⭐ Run Main …` steps, `❌  Failure - …` and
+ *    `exitcode 'N': failure` markers; raw `::error …::` commands kept in the log.
+ *  - Anything else: one unnamed step.
+ */
+import { LineRedactor } from "../redact.js";
+import { BlockStore, fitExcerpts, GAP, renderBlock, type Block, type BlockLine, type Excerpt } from "./blocks.js";
+import { cleanLine, detach, LineRing, type SectionEvent } from "./lines.js";
+import { RefCollector, stripWorkspacePaths } from "./paths.js";
+import { detectInfra, errorScore, infraKindForConclusion, isContinuation, isPassingLine, mayMatter, type InfraHit } from "./patterns.js";
+import {
+  DEFAULT_BUDGET_TOKENS,
+  DEFAULT_CHARS_PER_TOKEN,
+  type ContextOptions,
+  type FailureContext,
+  type InfraKind,
+} from "./types.js";
+
+const PRE_CONTEXT_LINES = 3;
+const AFTER_TRIGGER_LINES = 6;
+const AFTER_CONTINUATION_LINES = 2;
+const RING_LINES = 40;
+const FALLBACK_TAIL_LINES = 20;
+/** A network error counts as the cause only when no later error line is further away than this. */
+const SOFT_INFRA_WINDOW = 40;
+const MAX_SEEN_TRIGGERS = 5000;
+/** A `##[group]Run` header (script, shell, env) longer than this is really output. */
+const HEADER_GROUP_MAX_LINES = 300;
+const MAX_ERROR_LINES = 8;
+const MAX_ERROR_LINE_CHARS = 300;
+const MAX_DEFINITIVE_HITS = 20;
+
+type StepKind = "main" | "post";
+type DetectedFormat = "github" | "gitlab" | "gitea" | "plain";
+
+class Step {
+  readonly store: BlockStore;
+  readonly ring = new LineRing(RING_LINES);
+  /** Error lines seen in this step, with the excerpt line that stands for them. */
+  readonly seenTriggers = new Map<string, { entry: BlockLine; block: Block }>();
+  open: Block | null = null;
+  remaining = 0;
+  lastBlockEndSeq = -1;
+  lastSeq = -1;
+  exitLine: string | null = null;
+  exitSeq = -1;
+  failed = false;
+  strongSignals = 0;
+  lastTriggerSeq = -1;
+  softInfra: InfraHit | null = null;
+  softInfraSeq = -1;
+  definitive: InfraHit | null = null;
+
+  constructor(
+    public name: string | null,
+    readonly kind: StepKind,
+    readonly order: number,
+    capacityChars: number,
+  ) {
+    this.store = new BlockStore(capacityChars);
+  }
+
+  closeBlock(): void {
+    if (this.open) this.lastBlockEndSeq = this.open.endSeq;
+    this.open = null;
+    this.remaining = 0;
+  }
+}
+
+/** GitLab sections after the script: their commands never make a job fail. */
+const GITLAB_POST_SECTIONS = /^(?:after_script|cleanup_file_variables|archive_cache|archive_cache_on_failure|upload_artifacts_on_success|upload_artifacts_on_failure)$/;
+const GIT_CHECKOUT_DIR = /(?:Initialized empty|Reinitialized existing) Git repository in (\S+?)\/\.git\/?$/;
+const EXIT_CODE = /^Process completed with exit code \d+\.?$/;
+const GITEA_STEP = /^⭐ Run (Main|Pre|Post) (.+)$/u;
+const GITEA_STEP_FAILED = /^\s*❌\s+Failure - (?:Main|Pre|Post) /u;
+const GITEA_STEP_OK = /^\s*✅\s+Success - /u;
+const GITEA_EXIT = /^exitcode '\d+': failure$/;
+const GITEA_JOB_FAILED = /^🏁\s+Job failed/u;
+const GITLAB_JOB_FAILED = /^ERROR: Job failed\b/;
+const OMITTED_MARKER = /^… \d+ lines? omitted …$/;
+const CONSOLE_OUTPUT = /^\s*console\.(?:error|warn|log|info|debug)\s*$/;
+
+export class LogAnalyzer {
+  private readonly budgetChars: number;
+  private readonly conclusion: string | null;
+  private format: DetectedFormat | null;
+  private readonly formatFixed: boolean;
+  private readonly redactor = new LineRedactor();
+  private readonly roots: string[];
+  private readonly explicitRefs: { path: string; line: number | null; column: number | null }[] = [];
+  private readonly sectionEvents: SectionEvent[] = [];
+  private readonly capacityChars: number;
+  private seq = 0;
+  private steps = 0;
+  private current: Step;
+  private firstFailed: Step | null = null;
+  private firstAnnotated: Step | null = null;
+  private lastMain: Step | null = null;
+  private lastWithBlocks: Step | null = null;
+  private readonly laterDefinitive: { hit: InfraHit; order: number }[] = [];
+  private jobLevelInfra: InfraHit | null = null;
+  private headerGroupLines = -1;
+  private gitlabSection: string | null = null;
+
+  constructor(options: ContextOptions = {}) {
+    const budgetTokens = options.budgetTokens ?? DEFAULT_BUDGET_TOKENS;
+    const charsPerToken = options.charsPerToken ?? DEFAULT_CHARS_PER_TOKEN;
+    this.budgetChars = Math.max(0, Math.floor(budgetTokens * charsPerToken));
+    this.capacityChars = Math.min(1_000_000, Math.max(64_000, this.budgetChars * 8));
+    this.conclusion = options.conclusion ?? null;
+    const format = options.format ?? "auto";
+    this.format = format === "auto" ? null : format;
+    this.formatFixed = format !== "auto";
+    this.roots = [...(options.workspaceRoots ?? [])];
+    this.current = this.newStep(null, "main");
+  }
+
+  /** A raw log line: timestamps, colours and GitLab section markers are handled here. */
+  pushRaw(raw: string): void {
+    const events = this.sectionEvents;
+    events.length = 0;
+    const line = cleanLine(raw, events);
+    if (events.length > 0) {
+      for (const event of events) if (event.type === "start") this.onSectionStart(event.name);
+      if (line.trim() === "") return;
+    }
+    this.pushLine(line);
+  }
+
+  /**
+   * A cleaned line. `minScore` raises its error score (annotations, `##[error]`);
+   * callers feeding structured data (check runs) use it to mark what they know is an error.
+   */
+  pushLine(text: string, minScore = 0): void {
+    const matters = mayMatter(text);
+    const redacted = matters ? this.redactor.push(text) : this.redactor.pushScreened(text);
+    if (redacted === null) return;
+    const line = redacted;
+    this.seq += 1;
+    if (this.format === null && this.seq <= 200) this.detectFormat(line);
+
+    let content = line;
+    let score = minScore;
+    const first = line.charCodeAt(0);
+    if (first === 35 /* # */ && line.startsWith("##[")) {
+      const command = this.githubCommand(line);
+      if (command === null) return;
+      content = command.content;
+      score = Math.max(score, command.minScore);
+    } else if (this.headerGroupLines >= 0) {
+      this.headerGroupLines += 1;
+      if (this.headerGroupLines <= HEADER_GROUP_MAX_LINES) return;
+      this.headerGroupLines = -1;
+    } else if (first === 58 /* : */ && line.startsWith("::")) {
+      if (!line.startsWith("::error")) return; // group markers, add-mask (a secret by definition), outputs
+      this.markAnnotated();
+      score = Math.max(score, 2);
+    } else if (this.structuralLine(line)) {
+      return;
+    }
+    this.content(content, score, matters);
+  }
+
+  /** Starts a step explicitly (check runs use one step per run). */
+  startStep(name: string | null, kind: StepKind = "main"): void {
+    this.closeCurrent();
+    this.current = this.newStep(name, kind);
+  }
+
+  /** A file reference known from structured data (an annotation), listed before those found in text. */
+  addRef(path: string, line: number | null, column: number | null = null): void {
+    this.explicitRefs.push({ path, line, column });
+  }
+
+  get redactions(): number {
+    return this.redactor.count;
+  }
+
+  private newStep(name: string | null, kind: StepKind): Step {
+    const step = new Step(name, kind, this.steps, this.capacityChars);
+    this.steps += 1;
+    return step;
+  }
+
+  private closeCurrent(): void {
+    const step = this.current;
+    step.closeBlock();
+    if (step.kind === "main") {
+      this.lastMain = step;
+      if (step.store.blocks.length > 0) this.lastWithBlocks = step;
+    }
+  }
+
+  private detectFormat(line: string): void {
+    if (/^##\[(?:group|endgroup|error|warning)\]|^Current runner version:/.test(line)) this.setFormat("github");
+    else if (/^Running with gitlab-runner\b/.test(line)) this.setFormat("gitlab");
+    else if (/^⭐ Run |🚀\s+Start image=|\bact_runner\b/u.test(line)) this.setFormat("gitea");
+  }
+
+  private setFormat(format: DetectedFormat): void {
+    if (this.formatFixed) return;
+    this.format = format;
+    if ((format === "github" || format === "gitea") && this.current.order === 0 && this.current.name === null) {
+      this.current.name = "Set up job";
+    }
+  }
+
+  private onSectionStart(name: string): void {
+    if (this.format === null) this.setFormat("gitlab");
+    this.gitlabSection = name;
+    this.startStep(name, GITLAB_POST_SECTIONS.test(name) ? "post" : "main");
+  }
+
+  /** `##[…]` lines of GitHub Actions logs. Returns null when the line is consumed. */
+  private githubCommand(line: string): { content: string; minScore: number } | null {
+    if (line.startsWith("##[group]")) {
+      const title = line.slice("##[group]".length);
+      if (title.startsWith("Run ")) {
+        this.startStep(title.trim(), "main");
+        this.headerGroupLines = 0;
+      }
+      return null;
+    }
+    if (line.startsWith("##[endgroup]")) {
+      this.headerGroupLines = -1;
+      return null;
+    }
+    if (line.startsWith("##[error]")) {
+      const message = line.slice("##[error]".length);
+      if (EXIT_CODE.test(message.trim())) {
+        this.markFailed(message.trim());
+        return null;
+      }
+      this.markAnnotated();
+      return { content: message, minScore: 2 };
+    }
+    if (/^##\[(?:warning|notice|debug)\]/.test(line)) return null;
+    if (line.startsWith("##[command]")) return { content: line.slice("##[command]".length), minScore: 0 };
+    return { content: line, minScore: 0 };
+  }
+
+  /** Step boundaries and failure markers of the non-GitHub formats and of GitHub's job end. */
+  private structuralLine(line: string): boolean {
+    if (line === "Post job cleanup.") {
+      this.startStep("Post job cleanup", "post");
+      return true;
+    }
+    if (line.startsWith("Cleaning up orphan processes")) {
+      this.startStep("Complete job", "post");
+      return true;
+    }
+    if (this.format === "gitlab") {
+      if (line.startsWith("$ ")) {
+        const post = this.gitlabSection !== null && GITLAB_POST_SECTIONS.test(this.gitlabSection);
+        this.startStep(line, post ? "post" : "main");
+        this.current.ring.push(line, this.seq);
+        return true;
+      }
+      if (GITLAB_JOB_FAILED.test(line)) {
+        this.markFailed(line, true);
+        return false;
+      }
+      return false;
+    }
+    if (this.format === "github") return false;
+    let at = 0;
+    while (line.charCodeAt(at) === 32) at += 1;
+    const lead = line.codePointAt(at) ?? 0;
+    if (lead === 0x2b50 /* ⭐ */) {
+      const step = GITEA_STEP.exec(line);
+      if (!step) return false;
+      this.startStep(`Run ${step[1]} ${step[2].trim()}`, step[1] === "Post" ? "post" : "main");
+      return true;
+    }
+    if ((lead === 0x274c /* ❌ */ && GITEA_STEP_FAILED.test(line)) || (lead === 101 /* e */ && GITEA_EXIT.test(line))) {
+      this.markFailed(line.trim());
+      return true;
+    }
+    if (lead === 0x1f3c1 /* 🏁 */ && GITEA_JOB_FAILED.test(line)) {
+      this.markFailed(line.trim(), true);
+      return true;
+    }
+    if (lead === 0x2705 /* ✅ */ && GITEA_STEP_OK.test(line)) return true;
+    if (lead === 67 /* C */ && line.startsWith("Cleaning up container for job")) {
+      this.startStep("Complete job", "post");
+      return true;
+    }
+    return false;
+  }
+
+  private markAnnotated(): void {
+    if (this.firstAnnotated === null && this.current.kind === "main") this.firstAnnotated = this.current;
+  }
+
+  /**
+   * A failure marker. In a post step (GitLab's final `ERROR: Job failed`, Gitea's
+   * job result) it blames the last main step.
+   */
+  private markFailed(line: string, jobLevel = false): void {
+    const target = this.current.kind === "main" ? this.current : (this.lastMain ?? this.current);
+    target.failed = true;
+    if (target.exitLine === null) {
+      target.exitLine = detach(line);
+      target.exitSeq = target === this.current ? this.seq : target.lastSeq + 1;
+    }
+    if (this.firstFailed === null) this.firstFailed = target;
+    if (jobLevel) {
+      const hit = detectInfra(line);
+      if (hit?.definitive) this.jobLevelInfra = { ...hit, line: detach(hit.line) };
+    }
+  }
+
+  private content(line: string, minScore: number, matters: boolean): void {
+    const step = this.current;
+    const seq = this.seq;
+    step.lastSeq = seq;
+
+    const found = matters ? detectInfra(line) : null;
+    if (found) {
+      const hit = { ...found, line: detach(found.line) };
+      if (!hit.definitive) {
+        step.softInfra = hit;
+        step.softInfraSeq = seq;
+      } else if (step.definitive === null) {
+        step.definitive = hit;
+        if (this.laterDefinitive.length < MAX_DEFINITIVE_HITS) this.laterDefinitive.push({ hit, order: step.order });
+      }
+    }
+    if (line.includes("Git repository in ")) {
+      const checkout = GIT_CHECKOUT_DIR.exec(line);
+      if (checkout && !this.roots.includes(checkout[1])) this.roots.push(checkout[1]);
+    }
+
+    // After the first failed step, later steps only matter for runner-level causes.
+    if (this.firstFailed !== null && this.firstFailed !== step) {
+      step.ring.push(line, seq);
+      return;
+    }
+
+    let score = matters ? errorScore(line) : 0;
+    if (minScore > score) score = minScore;
+    if (score > 0) {
+      step.lastTriggerSeq = seq;
+      if (score >= 3) step.strongSignals += 1;
+    }
+
+    // Error output a test printed on purpose (jest's `console.error` blocks) is not the failure.
+    if (score > 1 && step.open === null && CONSOLE_OUTPUT.test(step.ring.last() ?? "")) score = 1;
+
+    const open = step.open;
+    if (open && score === 0 && isPassingLine(line)) {
+      // Passing tests next to a failure say nothing about it: leave them out of the excerpt.
+      step.remaining -= 1;
+      if (step.remaining <= 0) step.closeBlock();
+    } else if (open) {
+      const seen = score > 0 ? step.seenTriggers.get(line.trim()) : undefined;
+      if (seen && seen.block === open && score <= 2) {
+        // A generic error line repeating inside one excerpt (retry loops): count it, do not copy it.
+        seen.entry.repeats += 1;
+        step.remaining -= 1;
+        if (step.remaining <= 0) step.closeBlock();
+        step.ring.push(line, seq);
+        return;
+      }
+      const before = open.chars;
+      const entry = open.add(line, seq, score);
+      if (score > 0 && !seen) {
+        step.remaining = AFTER_TRIGGER_LINES;
+        this.rememberTrigger(step, line, entry, open);
+      } else if (score > 0) {
+        // Seen before: it neither extends the excerpt nor counts as new.
+        step.remaining -= 1;
+      } else if (isContinuation(line)) {
+        if (step.remaining < AFTER_CONTINUATION_LINES) step.remaining = AFTER_CONTINUATION_LINES;
+      } else {
+        step.remaining -= 1;
+      }
+      step.store.account(open, open.chars - before);
+      if (step.remaining <= 0) step.closeBlock();
+    } else if (score > 0) {
+      const seen = step.seenTriggers.get(line.trim());
+      if (seen) {
+        // The same error again (a repeated warning, a summary): count it, do not copy it.
+        seen.entry.repeats += 1;
+      } else {
+        const pre = step.ring.entries(step.lastBlockEndSeq).filter((item) => !isPassingLine(item.text));
+        const context = pre.slice(Math.max(0, pre.length - PRE_CONTEXT_LINES));
+        const block = step.store.open(context.length > 0 ? context[0].seq : seq);
+        for (const item of context) block.add(item.text, item.seq, 0);
+        const entry = block.add(line, seq, score);
+        this.rememberTrigger(step, line, entry, block);
+        step.open = block;
+        step.remaining = AFTER_TRIGGER_LINES;
+        step.store.account(block, block.chars);
+      }
+    }
+    step.ring.push(line, seq);
+  }
+
+  private rememberTrigger(step: Step, line: string, entry: BlockLine, block: Block): void {
+    const key = line.trim();
+    if (step.seenTriggers.size < MAX_SEEN_TRIGGERS && !step.seenTriggers.has(key)) step.seenTriggers.set(detach(key), { entry, block });
+  }
+
+  /** The step the failure belongs to. */
+  private chooseStep(): Step {
+    return this.firstFailed ?? this.firstAnnotated ?? this.lastWithBlocks ?? this.lastMain ?? this.current;
+  }
+
+  private classify(step: Step): { kind: InfraKind; evidence: string } | null {
+    const forced = infraKindForConclusion(this.conclusion);
+    if (forced) return { kind: forced, evidence: `conclusion was ${this.conclusion}` };
+    if (step.definitive) return { kind: step.definitive.kind, evidence: step.definitive.line };
+    if (this.jobLevelInfra) return { kind: this.jobLevelInfra.kind, evidence: this.jobLevelInfra.line };
+    if (!step.failed) {
+      // No step failed on its own: a runner-level stop later in the job (cancel, timeout) explains it.
+      const later = this.laterDefinitive.find((d) => d.order > step.order);
+      if (later) return { kind: later.hit.kind, evidence: later.hit.line };
+    }
+    if (step.softInfra && step.strongSignals === 0 && step.softInfraSeq >= step.lastTriggerSeq - SOFT_INFRA_WINDOW) {
+      return { kind: step.softInfra.kind, evidence: step.softInfra.line };
+    }
+    return null;
+  }
+
+  finish(bytesRead = 0): FailureContext {
+    this.closeCurrent();
+    const step = this.chooseStep();
+    const strip = (line: string) => stripWorkspacePaths(line, this.roots);
+
+    // Weak excerpts (lines that merely say "error") only count when nothing stronger was found.
+    const topScore = step.store.blocks.reduce((top, block) => Math.max(top, block.score), 0);
+    const relevant = step.store.blocks.filter((block) => block.score >= topScore - 1);
+    const excerpts: Excerpt[] = relevant.map((block) => renderBlock(block, strip));
+    const hasBlocks = excerpts.length > 0;
+    const tailAfter = relevant.length > 0 ? relevant[relevant.length - 1].endSeq : -1;
+    const tail = step.ring
+      .entries(Math.max(step.lastBlockEndSeq, tailAfter))
+      // Error lines already stand in an excerpt with their repeat count.
+      .filter((item) => item.seq !== step.exitSeq && !step.seenTriggers.has(item.text.trim()))
+      .slice(-FALLBACK_TAIL_LINES);
+    if (tail.length > 0) {
+      const lines = collapseRepeats(tail.map((item) => strip(item.text)));
+      excerpts.push({ lines, lineScores: lines.map(() => 0), score: hasBlocks ? 0 : 1, order: Number.MAX_SAFE_INTEGER - 1, startSeq: tail[0].seq, endSeq: tail[tail.length - 1].seq });
+    }
+    if (step.exitLine !== null) {
+      excerpts.push({ lines: [strip(step.exitLine)], lineScores: [1], score: 1, order: Number.MAX_SAFE_INTEGER, startSeq: step.exitSeq, endSeq: step.exitSeq });
+    }
+    const fitted = this.budgetChars > 0 ? fitExcerpts(excerpts, this.budgetChars) : { text: "", truncated: excerpts.length > 0, included: [] };
+    const omittedInside = fitted.included.some((excerpt) => excerpt.lines.some((line) => OMITTED_MARKER.test(line)));
+
+    const infra = this.classify(step);
+    const included = new Set(fitted.included.map((e) => e.order));
+    // References from the strongest excerpts first: those are the files the fix is about.
+    const byScore = (a: Block, b: Block) => b.score - a.score || a.order - b.order;
+    const blocksInOrder = [
+      ...relevant.filter((block) => included.has(block.order)).sort(byScore),
+      ...relevant.filter((block) => !included.has(block.order)).sort(byScore),
+    ];
+
+    const refs = new RefCollector(this.roots);
+    for (const ref of this.explicitRefs) refs.add(ref.path, ref.line, ref.column);
+    for (const block of blocksInOrder) for (const entry of block.lines()) refs.addLine(entry.text);
+    for (const excerpt of fitted.included) if (excerpt.order >= Number.MAX_SAFE_INTEGER - 1) for (const line of excerpt.lines) refs.addLine(line);
+
+    return {
+      class: infra ? "infra" : "code",
+      infraReason: infra ? `${infra.kind}: ${cut(strip(infra.evidence.trim()), MAX_ERROR_LINE_CHARS)}` : null,
+      infraKind: infra?.kind ?? null,
+      failingStep: step.name,
+      context: fitted.text,
+      errorLines: this.errorLines(step, strip, infra?.evidence ?? null),
+      files: refs.result(),
+      redactions: this.redactor.count,
+      truncated: fitted.truncated || step.store.evictedTopScore >= Math.max(1, topScore - 1) || omittedInside,
+      bytesRead,
+    };
+  }
+
+  private errorLines(step: Step, strip: (line: string) => string, infraEvidence: string | null): string[] {
+    const candidates: { text: string; score: number; at: number }[] = [];
+    let at = 0;
+    for (const block of step.store.blocks) {
+      for (const entry of block.lines()) {
+        at += 1;
+        if (entry.score > 0 && entry.text.trim() !== "") candidates.push({ text: entry.text, score: entry.score, at });
+      }
+    }
+    // The strongest tier of error lines, topped up from the next tiers when it has only one or two.
+    let floor = 3;
+    while (floor > 1 && candidates.filter((c) => c.score >= floor).length < 3) floor -= 1;
+    const best = candidates.filter((c) => c.score >= floor);
+    const seen = new Set<string>();
+    const picked = best
+      .sort((a, b) => b.score - a.score || a.at - b.at)
+      .filter((c) => {
+        const key = c.text.trim();
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+      .slice(0, MAX_ERROR_LINES)
+      .sort((a, b) => a.at - b.at)
+      .map((c) => cut(strip(c.text.trim()), MAX_ERROR_LINE_CHARS));
+    if (picked.length === 0 && infraEvidence) picked.push(cut(strip(infraEvidence.trim()), MAX_ERROR_LINE_CHARS));
+    if (picked.length === 0 && step.exitLine) picked.push(cut(strip(step.exitLine), MAX_ERROR_LINE_CHARS));
+    return picked;
+  }
+}
+
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * Repeated lines as one line with a count (at its first place), blank runs as
+ * one blank line. For tails, where repeats are noise whatever lies between them.
+ */
+export function collapseRepeats(lines: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const line of lines) if (line.trim() !== "") counts.set(line, (counts.get(line) ?? 0) + 1);
+  const out: string[] = [];
+  const emitted = new Set<string>();
+  for (const line of lines) {
+    if (line.trim() === "") {
+      if (out.length > 0 && out[out.length - 1].trim() !== "") out.push("");
+      continue;
+    }
+    if (emitted.has(line)) continue;
+    emitted.add(line);
+    const count = counts.get(line) ?? 1;
+    out.push(count > 1 ? `${line} [repeated ×${count}]` : line);
+  }
+  return out;
+}
+
+export { GAP };

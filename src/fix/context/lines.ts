@@ -1,0 +1,199 @@
+/**
+ * Line plumbing for CI logs: split a byte or text stream into lines without
+ * holding more than one line at a time, and clean a raw line (timestamps,
+ * colour codes, carriage-return progress output).
+ */
+import { StringDecoder } from "node:string_decoder";
+
+/** Longest line kept; the rest of a longer line (minified bundles, base64 dumps) is dropped. */
+export const MAX_LINE_CHARS = 4096;
+
+/**
+ * Splits chunks into lines and hands each to `onLine` as soon as it is complete.
+ * Multi-byte characters split across Buffer chunks are decoded correctly.
+ */
+export class LineSplitter {
+  private readonly decoder = new StringDecoder("utf8");
+  private carry = "";
+  private carryOverflow = false;
+  bytes = 0;
+
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLineChars = MAX_LINE_CHARS,
+  ) {}
+
+  push(chunk: string | Uint8Array): void {
+    if (typeof chunk === "string") {
+      this.bytes += Buffer.byteLength(chunk);
+      this.pushText(chunk);
+    } else {
+      this.bytes += chunk.byteLength;
+      this.pushText(this.decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
+    }
+  }
+
+  end(): void {
+    this.pushText(this.decoder.end());
+    if (this.carry.length > 0 || this.carryOverflow) this.onLine(this.carry);
+    this.carry = "";
+    this.carryOverflow = false;
+  }
+
+  private pushText(text: string): void {
+    let start = 0;
+    const length = text.length;
+    while (start < length) {
+      const newline = text.indexOf("\n", start);
+      if (newline === -1) {
+        this.appendCarry(text, start, length);
+        return;
+      }
+      if (this.carry.length === 0 && !this.carryOverflow) {
+        const end = newline - start > this.maxLineChars ? start + this.maxLineChars : newline;
+        this.onLine(text.slice(start, end));
+      } else {
+        this.appendCarry(text, start, newline);
+        this.onLine(this.carry);
+        this.carry = "";
+        this.carryOverflow = false;
+      }
+      start = newline + 1;
+    }
+  }
+
+  private appendCarry(text: string, start: number, end: number): void {
+    const room = this.maxLineChars - this.carry.length;
+    if (room <= 0) {
+      this.carryOverflow = true;
+      return;
+    }
+    if (end - start > room) {
+      this.carry += text.slice(start, start + room);
+      this.carryOverflow = true;
+    } else {
+      this.carry += text.slice(start, end);
+    }
+  }
+}
+
+/** `2024-05-01T12:00:00.1234567Z ` (Actions, Gitea) and GitLab's `… 00O+ ` stream prefix after it. */
+const TIMESTAMP_PREFIX = /^\uFEFF?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)? ?(?:\d\d[OE]\+? )?/;
+const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+/** GitLab collapsible sections: `section_start:1714564800:step_script[collapsed=true]\r\e[0K`. */
+const GITLAB_SECTION = /section_(start|end):\d+:([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\r?(?:\x1b\[0K)?/g;
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+/**
+ * Length of the timestamp prefix of a line, 0 if there is none. Hand-written
+ * for the common `YYYY-MM-DDTHH:MM:SS.fffffffZ ` shape since it runs on every line;
+ * other offsets fall back to the regular expression.
+ */
+function timestampEnd(line: string): number {
+  const at = line.charCodeAt(0) === 0xfeff ? 1 : 0;
+  if (line.length < at + 20) return 0;
+  for (const k of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(line.charCodeAt(at + k))) return 0;
+  if (line.charCodeAt(at + 4) !== 45 || line.charCodeAt(at + 7) !== 45 || line.charCodeAt(at + 10) !== 84) return 0;
+  if (line.charCodeAt(at + 13) !== 58 || line.charCodeAt(at + 16) !== 58) return 0;
+  let end = at + 19;
+  const dot = line.charCodeAt(end);
+  if (dot === 46 || dot === 44) {
+    end += 1;
+    while (isDigit(line.charCodeAt(end))) end += 1;
+  }
+  const zone = line.charCodeAt(end);
+  if (zone === 90 /* Z */) end += 1;
+  else if (zone === 43 || zone === 45) return TIMESTAMP_PREFIX.exec(line)?.[0].length ?? 0;
+  if (line.charCodeAt(end) === 32) end += 1;
+  // GitLab's timestamped traces add a stream marker: `00O ` or `01E+ `.
+  if (isDigit(line.charCodeAt(end)) && isDigit(line.charCodeAt(end + 1))) {
+    const stream = line.charCodeAt(end + 2);
+    if (stream === 79 || stream === 69) {
+      let next = end + 3;
+      if (line.charCodeAt(next) === 43) next += 1;
+      if (line.charCodeAt(next) === 32) end = next + 1;
+    }
+  }
+  return end;
+}
+
+export interface SectionEvent {
+  type: "start" | "end";
+  name: string;
+}
+
+/**
+ * Removes the timestamp prefix, GitLab section markers (returned in `sections`),
+ * ANSI escape sequences, and carriage-return overwrites (only the last visible
+ * segment of a progress line is what a terminal would show).
+ */
+export function cleanLine(raw: string, sections?: SectionEvent[]): string {
+  let line = raw;
+  const first = line.charCodeAt(0);
+  if ((first >= 48 && first <= 57) || first === 0xfeff) {
+    const end = timestampEnd(line);
+    if (end > 0) line = line.slice(end);
+    else if (first === 0xfeff) line = line.slice(1);
+  }
+  if (line.includes("section_")) {
+    line = line.replace(GITLAB_SECTION, (_m, type: string, name: string) => {
+      sections?.push({ type: type === "start" ? "start" : "end", name });
+      return "";
+    });
+  }
+  if (line.includes("\x1b")) line = line.replace(ANSI, "");
+  if (line.endsWith("\r")) line = line.slice(0, -1);
+  if (line.includes("\r")) {
+    const segments = line.split("\r");
+    line = segments.findLast((segment) => segment.trim().length > 0) ?? "";
+  }
+  return line;
+}
+
+/**
+ * A copy of `text` that does not keep alive the chunk it was cut from. V8 keeps
+ * substrings as views into their parent string, so one retained line would pin
+ * a whole read chunk; lines kept beyond the current chunk go through this.
+ */
+export function detach(text: string): string {
+  return text.length < 16 ? text : Buffer.from(text, "utf8").toString("utf8");
+}
+
+/** Fixed-size ring of recent lines, read oldest first. Parallel arrays: no allocation per line. */
+export class LineRing {
+  private readonly texts: string[];
+  private readonly seqs: number[];
+  private next = 0;
+  size = 0;
+
+  constructor(readonly capacity: number) {
+    this.texts = new Array<string>(capacity).fill("");
+    this.seqs = new Array<number>(capacity).fill(-1);
+  }
+
+  push(text: string, seq: number): void {
+    this.texts[this.next] = text;
+    this.seqs[this.next] = seq;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.size < this.capacity) this.size += 1;
+  }
+
+  /** The most recent line, or null. */
+  last(): string | null {
+    return this.size === 0 ? null : this.texts[(this.next - 1 + this.capacity) % this.capacity];
+  }
+
+  /** Entries oldest first, only those with a sequence number above `afterSeq`. */
+  entries(afterSeq = -1): { text: string; seq: number }[] {
+    const out: { text: string; seq: number }[] = [];
+    const start = (this.next - this.size + this.capacity) % this.capacity;
+    for (let i = 0; i < this.size; i += 1) {
+      const at = (start + i) % this.capacity;
+      if (this.seqs[at] > afterSeq) out.push({ text: this.texts[at], seq: this.seqs[at] });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * What an error line looks like, per tool, and what an infrastructure failure
+ * looks like. Pure functions over one cleaned line.
+ *
+ * Scores: 3 = a diagnosis (compiler error with a location, failed assertion,
+ * failed test, traceback start); 2 = an error statement (exception line,
+ * `##[error]`, `fatal:`, failure summaries); 1 = a line that merely mentions an
+ * error or a failure (`npm ERR!`, `make: ***`, `[ERROR]`); 0 = not an error.
+ */
+import { anyOfWords, SECRET_HINT_WORDS } from "../redact.js";
+import type { InfraKind } from "./types.js";
+
+/**
+ * Quick gate: lines without any of these words (ignoring case) and not of the
+ * anchored shapes below are never error lines. The patterns further down only
+ * run on lines that pass it.
+ */
+const ERROR_HINT_WORDS = [
+  "err", "fail", "exception", "traceback", "panic", "assert", "expected", "received", "fatal", "abort", "not ok",
+  "undefined", "cannot", "segmentation", "core dumped", "killed", "out of memory", "✕", "✖", "×", "✗", "●", "<<<",
+];
+/** pytest `E   …` and `____ test ____`, kotlin `e: `, eslint `  3:5  error`, go `x.go:3:5: …`. */
+const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: )/;
+const ERROR_HINT = anyOfWords(ERROR_HINT_WORDS);
+
+/** Passing results and zero counts that mention errors without being errors. */
+const NOT_AN_ERROR =
+  /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\b0 (?:errors?|failed|failures?|failing)\b|\bno errors?\b|\berrors?: 0\b|\bFailures: 0, Errors: 0\b|\bwithout errors?\b/i;
+
+const PASSING = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)/;
+
+/** A passed test or package: never context worth showing next to an error. */
+export function isPassingLine(line: string): boolean {
+  return PASSING.test(line);
+}
+
+const STRONG: RegExp[] = [
+  /\(\d+(?:,\d+)?\): (?:fatal )?error [A-Z]*\d+:/, // tsc src/a.ts(3,5): error TS2322:, MSVC, C#
+  /:\d+:\d+ - error TS\d+:/, // tsc --pretty
+  /^[^\s:][^:]*:\d+(?::\d+)?: (?:fatal error|error):/, // gcc, clang, javac, swiftc: file.c:3:5: error:
+  /^error(?:\[E\d{4}\])?: (?!could not compile|aborting due to)/, // rustc
+  /^(?:\.\/)?[\w./-]+\.go:\d+:\d+: /, // go build, go vet
+  /^--- FAIL: /, // go test
+  /^panic: /, // go panic
+  /^\s*● (?!Console\b)/, // jest failing test
+  /^\s*(?:✕|×|✗)\s+\S/, // jest / vitest / mocha failing test
+  /^\s*FAIL\s+\S+\.(?:[cm]?[jt]sx?|vue|svelte)\b/, // jest / vitest failing file
+  /expect\(.*\)\.(?:not\.|resolves\.|rejects\.)*\w+\(/, // jest matcher
+  /^\s*(?:Expected|Received)(?: value| length| substring| pattern| string| object)?:\s/, // jest
+  /^\s*- Expected\b|^\s*\+ Received\b/, // jest / vitest diff header
+  /AssertionError|\bassert(?:ion)? failed\b|\bassert_eq!|\bassertion `left == right` failed/, // node, python, rust
+  /^E\s{2,}\S/, // pytest
+  /^_{3,} .+ _{3,}$/, // pytest test header
+  /^(?:FAILED|ERROR) \S+::/, // pytest short summary
+  /^[\w./-]+\.py:\d+: \w*(?:Error|Exception)\b/, // pytest location line
+  /^Traceback \(most recent call last\):/, // python
+  /^Exception in thread "/, // java
+  /\.(?:java|kt|scala|groovy):\[\d+,\d+\]/, // maven compiler
+  /^e: .*\.kts?:/, // kotlin via gradle
+  /<<< (?:FAILURE|ERROR)!/, // surefire
+  /^\s+\d+:\d+\s+error\s+/, // eslint stylish
+  /^not ok \d+/, // TAP (node --test)
+];
+
+const MEDIUM: RegExp[] = [
+  /^\s*(?:[\w.$]*(?:Error|Exception)|panic)(?: \[[\w-]+\])?: \S/, // TypeError: x, java.lang.IllegalStateException: x
+  /^\s*(?:error|ERROR|fatal error|FATAL)(?:\[[\w-]+\])?: \S/, // error: could not compile
+  /^\s*Caused by: /,
+  /^fatal: /, // git
+  /\b(?:Tests?|Test Files|Test Suites|Suites?):?\s+\d+ failed\b/, // jest, vitest summaries
+  /\b\d+ (?:failing|failed)\b/, // mocha, pytest summaries
+  /^FAIL\b/, // go test summary
+  /Segmentation fault|core dumped|JavaScript heap out of memory|\bOOMKilled\b/,
+  /^::error\b/,
+  /\bBUILD FAILED\b|\bFAILURE: Build failed\b|> Task \S+ FAILED/, // gradle
+  /^\s*✖ \d+ problems? \(\d+ errors?/, // eslint summary
+];
+
+const WEAK: RegExp[] = [
+  /\b(?:error|ERROR|Error)\b\s*[:\]!]/,
+  /\bERR!/,
+  /\bFAIL(?:ED|URE)?\b/,
+  /\b(?:failed|failure)\b/i,
+  /\bmake(?:\[\d+\])?: \*\*\*/,
+  /\bnpm error\b/,
+];
+
+export function errorScore(line: string): number {
+  if (!ERROR_HINT.test(line) && !ERROR_HINT_SHAPES.test(line)) return 0;
+  if (NOT_AN_ERROR.test(line)) return 0;
+  for (const pattern of STRONG) if (pattern.test(line)) return 3;
+  for (const pattern of MEDIUM) if (pattern.test(line)) return 2;
+  for (const pattern of WEAK) if (pattern.test(line)) return 1;
+  return 0;
+}
+
+/**
+ * Lines that belong to the error above them: stack frames, code frames, diff
+ * lines, compiler notes. They keep an open excerpt going.
+ */
+const CONTINUATION =
+  /^\s+at\s+\S|^\s+File "[^"]+", line \d+|^\s*>?\s*\d+\s*\|[^|]|^\s*\d+\s*\|\s*$|^\s*\|\s|^\s*\|$|^\s*-->\s|^\s*= (?:note|help):|^\s*(?:note|help):|:\d+:\d+: note:|^[E>]\s|^\s*[-+]\s|^\s*❯ |^\s*[~^]+\s*$|^\s*\.\.\. \d+ more|^goroutine \d+ \[|^\s+\S+\.go:\d+|^\s*(?:symbol|location):|^\s*In file included from|^\s*(?:Expected|Received|Actual)\b|^\s+\^/;
+
+export function isContinuation(line: string): boolean {
+  return CONTINUATION.test(line);
+}
+
+export interface InfraHit {
+  kind: InfraKind;
+  /** Runner-level causes that decide the class even next to code errors. */
+  definitive: boolean;
+  line: string;
+}
+
+/** Every infra rule below needs one of these words (ignoring case): keep the two in step. */
+const INFRA_HINT_WORDS = [
+  "econn", "etimedout", "enotfound", "eai_again", "enospc", "resolve host", "name resolution", "reset by peer", "hang up",
+  "handshake", "dial tcp", "unreachable", "timed out", "readtimeouterror", "could not fetch", "bad gateway",
+  "service unavailable", "gateway time", "500", "502", "503", "504", "429", "rate limit", "toomanyrequests",
+  "shutdown signal", "lost communication", "did not respond", "system failure", "cancel", "maximum execution",
+  "took longer", "space left", "space on the disk", "disk space", "newconnectionerror", "establish a new connection",
+  "failed to connect",
+];
+const INFRA_HINT = anyOfWords(INFRA_HINT_WORDS);
+
+const INFRA_RULES: { kind: InfraKind; definitive: boolean; pattern: RegExp }[] = [
+  {
+    kind: "runner-lost",
+    definitive: true,
+    pattern:
+      /runner has received a shutdown signal|lost communication with the server|runner: .{0,120} lost communication|Runner .{0,120} did not respond to a cancel|Job failed \(system failure\)/i,
+  },
+  {
+    kind: "timeout",
+    definitive: true,
+    pattern:
+      /exceeded the maximum execution time|\b(?:job|step|action|operation|workflow|run) has timed out|execution took longer than|Job failed: execution took longer/i,
+  },
+  {
+    kind: "cancelled",
+    definitive: true,
+    pattern: /The operation was cancell?ed\.|The job was cancell?ed|Job failed: canceled|^ERROR: Job failed: job canceled/i,
+  },
+  {
+    kind: "disk-full",
+    definitive: true,
+    pattern: /No space left on device|\bENOSPC\b|not enough space on the disk|You are running out of disk space/i,
+  },
+  {
+    kind: "rate-limit",
+    definitive: false,
+    pattern:
+      /API rate limit exceeded|secondary rate limit|\brate limit exceeded|\b429 \(?Too Many Requests|\bHTTP(?:\/\d(?:\.\d)?)?:? 429\b|status(?: code)?:? 429\b|\btoomanyrequests\b|reached your pull rate limit/i,
+  },
+  {
+    kind: "registry",
+    definitive: false,
+    pattern:
+      /npm (?:ERR!|error) (?:code )?E?50[0234]\b|Could not fetch URL|\b50[234] \(?(?:Bad Gateway|Service Unavailable|Gateway Time-?out)|HTTP (?:status |code |error )?50[234]\b|unexpected HTTP status: 50[0234]|Service Unavailable for url|returned error: 50[234]|status code 50[234]\b/i,
+  },
+  {
+    kind: "network",
+    definitive: false,
+    pattern:
+      /\bECONNRESET\b|\bETIMEDOUT\b|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|\bEAI_AGAIN\b|Could not resolve host|Temporary failure in name resolution|Connection reset by peer|socket hang up|TLS handshake timeout|dial tcp[^\n]{0,160}(?:i\/o timeout|no such host)|Network is unreachable|Failed to connect to .{0,160}(?:timed out|Connection refused)|NewConnectionError|Failed to establish a new connection|Read timed out|ReadTimeoutError|Connection timed out/i,
+  },
+];
+
+export function detectInfra(line: string): InfraHit | null {
+  if (!INFRA_HINT.test(line)) return null;
+  for (const rule of INFRA_RULES) {
+    if (rule.pattern.test(line)) return { kind: rule.kind, definitive: rule.definitive, line };
+  }
+  return null;
+}
+
+const INFRA_FOR_CONCLUSION: Record<string, InfraKind> = { cancelled: "cancelled", timed_out: "timeout" };
+
+/** A run or job conclusion that settles the class without reading the log. */
+export function infraKindForConclusion(conclusion: string | null | undefined): InfraKind | null {
+  return conclusion ? (INFRA_FOR_CONCLUSION[conclusion] ?? null) : null;
+}
+
+/**
+ * One test per line for everything above plus the secret screen of the
+ * redactor: most lines of a log match none, and then no other pattern runs.
+ */
+const MAY_MATTER = anyOfWords([...ERROR_HINT_WORDS, ...INFRA_HINT_WORDS, ...SECRET_HINT_WORDS]);
+
+export function mayMatter(line: string): boolean {
+  return MAY_MATTER.test(line) || ERROR_HINT_SHAPES.test(line);
+}

@@ -1,0 +1,272 @@
+/**
+ * Secret redaction for everything fixloop sends out of the process: prompts,
+ * PR bodies, comments, CLI output. Logs and repository files are untrusted and
+ * may carry credentials a job printed by mistake.
+ *
+ * Two shapes: `redactSecrets(text)` for whole texts, and `LineRedactor` (or the
+ * `redactLines` generator) for streams read line by line. Private-key blocks
+ * span lines, so the line redactor keeps the "inside a key" state between calls.
+ *
+ * Replacements name the kind of secret (`[REDACTED:github-token]`) so a reader
+ * or a model still understands what stood there, and keep the key of
+ * assignments (`password=[REDACTED]`) so the line keeps its meaning.
+ */
+
+export interface RedactionResult {
+  text: string;
+  count: number;
+}
+
+const REDACTED = "[REDACTED]";
+
+/**
+ * Cheap first look: a line none of these substrings occur in (ignoring case)
+ * holds none of the secrets below, so the full rule set runs on a small share
+ * of a log's lines. Every rule needs one of them: keep the two in step.
+ */
+export const SECRET_HINT_WORDS: readonly string[] = [
+  "-----BEGIN", "://", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA", "ABIA", "ACCA",
+  "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxr-", "xoxs-", "hooks.slack", "_live_", "_test_", "AIza", "eyJ",
+  "bearer", "authoriz", "authoris", "pass", "pwd", "token", "secret", "key", "credential",
+];
+
+/** A case-insensitive test for any of some literal substrings. */
+export function anyOfWords(words: readonly string[]): RegExp {
+  return new RegExp(words.map((word) => word.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")).join("|"), "i");
+}
+
+const MAY_HOLD_SECRET = anyOfWords(SECRET_HINT_WORDS);
+
+const KEY_BLOCK_BEGIN = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----/;
+const KEY_BLOCK_END = /-----END ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----/;
+/** A whole key on one line, as in JSON strings with escaped newlines. */
+const INLINE_KEY_BLOCK = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----[\s\S]*?-----END ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----/g;
+/** Lines that can sit inside a PEM body: base64, PEM headers, escaped newlines. */
+const KEY_BODY_LINE = /^\s*"?[A-Za-z0-9+/=]*(?:\\n)?"?,?\s*$|^(Proc-Type|DEK-Info|Comment|Version):/;
+
+/** Values that are already masked or are references, not secrets. */
+function isPlaceholder(value: string): boolean {
+  return (
+    value.length === 0 ||
+    /^\*+$/.test(value) ||
+    value.startsWith("[REDACTED") ||
+    value.startsWith("$") ||
+    value.startsWith("%") ||
+    value.startsWith("<") ||
+    value.startsWith("{{") ||
+    /^x+$/i.test(value) ||
+    /^(null|nil|none|undefined|true|false|empty|changeme|redacted|hidden|masked)$/i.test(value)
+  );
+}
+
+/** Words that follow `token:` or `secret:` in prose and error messages, not credentials. */
+const PROSE_VALUES = new Set([
+  "string", "str", "number", "int", "integer", "bool", "boolean", "any", "unknown", "object", "bytes", "optional",
+  "invalid", "expired", "missing", "required", "provided", "present", "absent", "set", "unset", "not", "is", "was",
+  "the", "a", "an", "none", "error", "failed", "denied", "revoked", "bad", "wrong", "ok", "yes", "no", "default",
+  "value", "secret", "token", "password", "type", "field", "see", "from", "for", "in", "of", "to", "and", "or",
+]);
+
+/** `a.b.c` or `f(x)`: code that reads a secret from somewhere, not the secret itself. */
+function looksLikeCodeReference(value: string): boolean {
+  return /[()[\]]/.test(value) || /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$/.test(value);
+}
+
+interface Rule {
+  kind: string;
+  pattern: RegExp;
+  /** Returns the replacement, or null to leave the match as it was. */
+  replace: (match: string, groups: string[]) => string | null;
+}
+
+const fixed =
+  (kind: string) =>
+  (): string =>
+    `[REDACTED:${kind}]`;
+
+const SECRET_KEY_WORDS =
+  "password|passwd|passphrase|pwd|token|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key|client[_-]?secret|credentials?";
+
+/**
+ * `KEY=value`, `key: value`, `"key": "value"`, `--password=value`, `export FOO_TOKEN="value"`.
+ * The key must end with a secret word (so `tokenizer=` and `max_tokens=` stay), and the
+ * value is judged by its form: env-style `KEY=value` is always a secret; `key: value` and
+ * `key = value` only when quoted or clearly not prose or code.
+ */
+const ASSIGNMENT = new RegExp(
+  `(?<![A-Za-z0-9])(["']?)([A-Za-z0-9_.-]*?(?:${SECRET_KEY_WORDS}))\\1(\\s*)([:=])(\\s*)("[^"\\n]*"|'[^'\\n]*'|[^\\s"'\`,;&)}\\]]+)`,
+  "gi",
+);
+
+function redactAssignment(_match: string, g: string[]): string | null {
+  const [quote, key, spaceBefore, separator, spaceAfter, rawValue] = g;
+  const quoted = rawValue.startsWith('"') || rawValue.startsWith("'");
+  const value = quoted ? rawValue.slice(1, -1) : rawValue;
+  if (isPlaceholder(value)) return null;
+  if (!quoted) {
+    if (looksLikeCodeReference(value)) return null;
+    // `token = something` with spaces around `=` is code assigning a variable, not an env dump.
+    if (separator === "=" && (spaceBefore.length > 0 || spaceAfter.length > 0)) return null;
+    if (separator === ":" && (value.length < 4 || PROSE_VALUES.has(value.toLowerCase()))) return null;
+  } else if (value.length < 3) {
+    return null;
+  }
+  const keptValue = quoted ? `${rawValue[0]}${REDACTED}${rawValue[0]}` : REDACTED;
+  return `${quote}${key}${quote}${spaceBefore}${separator}${spaceAfter}${keptValue}`;
+}
+
+const RULES: Rule[] = [
+  { kind: "private-key", pattern: INLINE_KEY_BLOCK, replace: fixed("private-key") },
+  {
+    kind: "url-password",
+    pattern: /\b([a-zA-Z][a-zA-Z0-9+.-]{1,20}:\/\/)([^\s:/@'"]+):([^\s/@'"]+)@/g,
+    replace: (_m, [scheme, user, password]) => (isPlaceholder(password) ? null : `${scheme}${user}:${REDACTED}@`),
+  },
+  {
+    kind: "github-token",
+    pattern: /(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,251})(?![A-Za-z0-9])/g,
+    replace: fixed("github-token"),
+  },
+  {
+    kind: "aws-access-key",
+    pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
+    replace: fixed("aws-access-key"),
+  },
+  {
+    kind: "aws-secret-key",
+    pattern: /((?:aws_?)?secret_?(?:access_?)?key(?:_id)?["']?\s*[:=]\s*["']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi,
+    replace: (_m, [prefix]) => `${prefix}[REDACTED:aws-secret-key]`,
+  },
+  {
+    kind: "slack-token",
+    pattern: /(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}/g,
+    replace: fixed("slack-token"),
+  },
+  {
+    kind: "slack-webhook",
+    pattern: /https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]+/g,
+    replace: () => "https://hooks.slack.com/[REDACTED:slack-webhook]",
+  },
+  {
+    kind: "stripe-key",
+    pattern: /(?<![A-Za-z0-9])(?:(?:sk|rk)_(?:live|test)|pk_live)_[A-Za-z0-9]{16,}/g,
+    replace: fixed("stripe-key"),
+  },
+  {
+    kind: "google-api-key",
+    pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g,
+    replace: fixed("google-api-key"),
+  },
+  {
+    kind: "jwt",
+    pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g,
+    replace: fixed("jwt"),
+  },
+  {
+    kind: "authorization",
+    pattern: /\b(authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|bot)\s+)([^\s"']+)/gi,
+    replace: (_m, [prefix, value]) => (isPlaceholder(value) ? null : `${prefix}${REDACTED}`),
+  },
+  {
+    kind: "bearer",
+    pattern: /\b(bearer\s+)([A-Za-z0-9._~+/-]{16,}=*)/gi,
+    replace: (_m, [prefix]) => `${prefix}${REDACTED}`,
+  },
+  { kind: "assignment", pattern: ASSIGNMENT, replace: redactAssignment },
+];
+
+/** Applies the single-line rules to one line (or a text without key blocks split over lines). */
+function redactInline(line: string): RedactionResult {
+  if (!MAY_HOLD_SECRET.test(line)) return { text: line, count: 0 };
+  let text = line;
+  let count = 0;
+  for (const rule of RULES) {
+    rule.pattern.lastIndex = 0;
+    if (!rule.pattern.test(text)) continue;
+    rule.pattern.lastIndex = 0;
+    text = text.replace(rule.pattern, (match: string, ...rest: unknown[]) => {
+      // The callback gets the capture groups, then the offset (the first number), then the whole string.
+      const groups: string[] = [];
+      for (const value of rest) {
+        if (typeof value === "number") break;
+        groups.push(typeof value === "string" ? value : "");
+      }
+      const replacement = rule.replace(match, groups);
+      if (replacement === null) return match;
+      count += 1;
+      return replacement;
+    });
+  }
+  return { text, count };
+}
+
+/**
+ * Redacts a stream of lines. `push` returns the redacted line, or null for a line
+ * inside a private-key block, which is dropped (the block's first line carries
+ * the `[REDACTED:private-key]` marker).
+ */
+export class LineRedactor {
+  count = 0;
+  private insideKey = false;
+
+  push(line: string): string | null {
+    if (this.insideKey) return this.pushInsideKey(line);
+    return this.pushOutside(line);
+  }
+
+  /**
+   * For a line the caller already screened for `SECRET_HINT_WORDS` (or a
+   * superset of them) and found none: only the key-block state needs a look.
+   */
+  pushScreened(line: string): string | null {
+    return this.insideKey ? this.pushInsideKey(line) : line;
+  }
+
+  private pushInsideKey(line: string): string | null {
+    const end = KEY_BLOCK_END.exec(line);
+    if (end) {
+      this.insideKey = false;
+      const rest = line.slice(end.index + end[0].length);
+      return rest.trim() === "" ? null : this.pushOutside(rest);
+    }
+    if (KEY_BODY_LINE.test(line)) return null;
+    // A line that cannot belong to a PEM body: the key was cut short, go on normally.
+    this.insideKey = false;
+    return this.pushOutside(line);
+  }
+
+  private pushOutside(line: string): string {
+    const { text, count } = redactInline(line);
+    this.count += count;
+    const begin = KEY_BLOCK_BEGIN.exec(text);
+    if (!begin) return text;
+    // A key that starts here and does not end on this line (inline blocks were replaced above).
+    this.insideKey = true;
+    this.count += 1;
+    return `${text.slice(0, begin.index)}[REDACTED:private-key]`;
+  }
+}
+
+/**
+ * Redacts a whole text. Line structure is kept: the lines of a private-key block
+ * become empty lines, so line numbers in files stay right.
+ */
+export function redactSecrets(text: string): RedactionResult {
+  if (!MAY_HOLD_SECRET.test(text)) return { text, count: 0 };
+  const redactor = new LineRedactor();
+  const lines = text.split("\n").map((line) => redactor.push(line) ?? "");
+  return { text: lines.join("\n"), count: redactor.count };
+}
+
+/**
+ * Redacts lines from any (async) iterable; lines inside private-key blocks are
+ * dropped. Returns the number of redactions when the iteration is done.
+ */
+export async function* redactLines(lines: AsyncIterable<string> | Iterable<string>): AsyncGenerator<string, number> {
+  const redactor = new LineRedactor();
+  for await (const line of lines) {
+    const redacted = redactor.push(line);
+    if (redacted !== null) yield redacted;
+  }
+  return redactor.count;
+}
