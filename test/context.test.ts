@@ -234,6 +234,39 @@ describe("GitLab and Gitea logs", () => {
     expectClean(context);
   });
 
+  it("reads a Gitea log without step markers as one unnamed step", async () => {
+    const log = stamped([
+      "gitea-runner-01(version:v0.2.10) received task 4813 of job 3178, be triggered by event: push",
+      "🚀  Start image=gitea/runner-images:ubuntu-latest",
+      "::group::Run go test ./...",
+      "--- FAIL: TestParse (0.00s)",
+      "    parse_test.go:19: Parse(\"1,5\") = 15, want 1.5",
+      "FAIL",
+      "::endgroup::",
+      "::error file=internal/parse/parse.go,line=42::Parse ignores the decimal comma",
+      "🏁  Job failed",
+    ]);
+    const context = await buildFailureContext(log);
+    expect(context.class).toBe("code");
+    expect(context.failingStep).toBeNull();
+    expect(context.files).toContainEqual({ path: "internal/parse/parse.go", line: 42, column: null });
+    expect(context.files).toContainEqual({ path: "parse_test.go", line: 19, column: null });
+    expect(context.context).toContain("--- FAIL: TestParse");
+    expect(context.context).not.toContain("::group::");
+  });
+
+  it("blames the job setup when an action cannot be downloaded", async () => {
+    const log = stamped([
+      "Current runner version: '2.316.1'",
+      "Prepare all required actions",
+      "Getting action download info",
+      "##[error]Failed to download action 'https://api.github.com/repos/actions/checkout/tarball/0ad4b8f'. Error: Response status code does not indicate success: 503 (Service Unavailable).",
+      "Cleaning up orphan processes",
+    ]);
+    const context = await buildFailureContext(log);
+    expect(context).toMatchObject({ class: "infra", infraKind: "registry", failingStep: "Set up job" });
+  });
+
   it("honours an explicit format: without gitlab, `$ ` lines are just output", async () => {
     const log = ["$ make test", "cc -c a.c", "a.c:3:5: error: expected ';' before '}' token", "$ echo done", "done"].join("\n");
     expect((await buildFailureContext(log, { format: "gitlab" })).failingStep).toBe("$ make test");

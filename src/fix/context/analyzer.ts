@@ -16,7 +16,7 @@
  *  - Anything else: one unnamed step.
  */
 import { LineRedactor } from "../redact.js";
-import { BlockStore, fitExcerpts, GAP, renderBlock, type Block, type BlockLine, type Excerpt } from "./blocks.js";
+import { BlockStore, fitExcerpts, renderBlock, type Block, type BlockLine, type Excerpt } from "./blocks.js";
 import { cleanLine, detach, LineRing, type SectionEvent } from "./lines.js";
 import { RefCollector, stripWorkspacePaths } from "./paths.js";
 import { detectInfra, errorScore, infraKindForConclusion, isContinuation, isPassingLine, mayMatter, type InfraHit } from "./patterns.js";
@@ -43,7 +43,7 @@ const MAX_ERROR_LINE_CHARS = 300;
 const MAX_DEFINITIVE_HITS = 20;
 
 type StepKind = "main" | "post";
-type DetectedFormat = "github" | "gitlab" | "gitea" | "plain";
+type DetectedFormat = "github" | "gitlab" | "gitea";
 
 class Step {
   readonly store: BlockStore;
@@ -109,7 +109,8 @@ export class LogAnalyzer {
   private firstAnnotated: Step | null = null;
   private lastMain: Step | null = null;
   private lastWithBlocks: Step | null = null;
-  private readonly laterDefinitive: { hit: InfraHit; order: number }[] = [];
+  /** Runner-level hits (cancel, timeout, runner lost, disk full) with the order of their step. */
+  private readonly definitiveHits: { hit: InfraHit; order: number }[] = [];
   private jobLevelInfra: InfraHit | null = null;
   private headerGroupLines = -1;
   private gitlabSection: string | null = null;
@@ -175,6 +176,8 @@ export class LogAnalyzer {
 
   /** Starts a step explicitly (check runs use one step per run). */
   startStep(name: string | null, kind: StepKind = "main"): void {
+    // Gitea logs show step markers only with some runners; what comes before the first one is the job setup.
+    if (this.format === "gitea" && this.current.order === 0 && this.current.name === null) this.current.name = "Set up job";
     this.closeCurrent();
     this.current = this.newStep(name, kind);
   }
@@ -212,7 +215,7 @@ export class LogAnalyzer {
   private setFormat(format: DetectedFormat): void {
     if (this.formatFixed) return;
     this.format = format;
-    if ((format === "github" || format === "gitea") && this.current.order === 0 && this.current.name === null) {
+    if (format === "github" && this.current.order === 0 && this.current.name === null) {
       this.current.name = "Set up job";
     }
   }
@@ -335,7 +338,7 @@ export class LogAnalyzer {
         step.softInfraSeq = seq;
       } else if (step.definitive === null) {
         step.definitive = hit;
-        if (this.laterDefinitive.length < MAX_DEFINITIVE_HITS) this.laterDefinitive.push({ hit, order: step.order });
+        if (this.definitiveHits.length < MAX_DEFINITIVE_HITS) this.definitiveHits.push({ hit, order: step.order });
       }
     }
     if (line.includes("Git repository in ")) {
@@ -426,7 +429,7 @@ export class LogAnalyzer {
     if (this.jobLevelInfra) return { kind: this.jobLevelInfra.kind, evidence: this.jobLevelInfra.line };
     if (!step.failed) {
       // No step failed on its own: a runner-level stop later in the job (cancel, timeout) explains it.
-      const later = this.laterDefinitive.find((d) => d.order > step.order);
+      const later = this.definitiveHits.find((d) => d.order > step.order);
       if (later) return { kind: later.hit.kind, evidence: later.hit.line };
     }
     if (step.softInfra && step.strongSignals === 0 && step.softInfraSeq >= step.lastTriggerSeq - SOFT_INFRA_WINDOW) {
@@ -546,4 +549,3 @@ export function collapseRepeats(lines: string[]): string[] {
   return out;
 }
 
-export { GAP };
