@@ -78,7 +78,9 @@ export async function loadRepoConfig(octokit: ConfigOctokit, owner: string, repo
   try {
     ({ config: raw } = await octokit.config.get({ owner, repo, path: `.github/${CONFIG_FILE}` }));
   } catch (error) {
-    throw new InvalidConfigError(`.github/${CONFIG_FILE} could not be read: ${(error as Error).message}`);
+    // The config plugin's own errors are about the file (bad YAML, a directory); anything else (5xx, network) is retried.
+    if (!/octokit-plugin-config/.test((error as Error).message)) throw error;
+    throw new InvalidConfigError(`.github/${CONFIG_FILE} could not be read: ${(error as Error).message.replace(/^\[@probot\/octokit-plugin-config\]\s*/, "")}`);
   }
   return parseRepoConfig(raw);
 }

@@ -181,6 +181,21 @@ async function fetchInto(octokit: Octokit, trigger: FixTrigger, paths: string[],
   Object.assign(into, await fetchFilesAtRef(octokit, { owner, repo, ref: trigger.headSha, paths: wanted }));
 }
 
+/** `src/a.test.ts` → `src/a.ts`, `tests/test_a.py` → `tests/a.py`, `a_test.go` → `a.go`: likely sources of a failing test. */
+export function companionSources(paths: string[]): string[] {
+  const out = new Set<string>();
+  for (const path of paths) {
+    const candidates = [
+      path.replace(/\.(test|spec)(\.[cm]?[jt]sx?)$/, "$2"),
+      path.replace(/(^|\/)test_([^/]+\.py)$/, "$1$2"),
+      path.replace(/_test\.go$/, ".go"),
+      path.replace(/_spec\.rb$/, ".rb"),
+    ];
+    for (const candidate of candidates) if (candidate !== path && !paths.includes(candidate)) out.add(candidate);
+  }
+  return [...out];
+}
+
 function textOriginals(files: FetchedFiles): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(files).map(([path, f]) => [path, f?.type === "file" ? f.content : undefined]));
 }
@@ -198,6 +213,8 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   const opened = await openAttempt(deps, trigger);
   if ("skip" in opened) return { status: "skipped", reason: opened.skip };
   let attempt = opened;
+  // A crash while publishing leaves "publishing" behind: that run may have written a branch or a PR.
+  const publishedBefore = attempt.status === "publishing";
   if (TERMINAL.has(attempt.status)) return { status: "done", result: { attemptId: attempt.id, status: attempt.status } };
 
   const octokit = await deps.github(trigger.installationId);
@@ -241,15 +258,17 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
 
   const files: FetchedFiles = {};
   const referenced = failure.context.files.map((f) => f.path);
+  // Errors usually point at a test; the code under test sits beside it. Nothing referenced: what the commit changed.
   const changed = referenced.length > 0 ? [] : await changedFilesOfCommit(octokit, { owner, repo, sha: trigger.headSha });
-  await fetchInto(octokit, trigger, [...referenced, ...changed].slice(0, 12), files);
+  const companions = companionSources(referenced);
+  await fetchInto(octokit, trigger, [...referenced, ...companions, ...changed].slice(0, 12), files);
 
   const previous = trigger.continuation ? await getAttempt(db, trigger.continuation.previousAttemptId) : undefined;
   let answer: { content: string } = { content: attempt.diff ?? "" };
   if (!attempt.inferenceId || !attempt.diff) {
     if (!deps.model) return fail(deps, attempt, "no TensorZero gateway configured (TENSORZERO_URL)");
     attempt = await setAttemptStatus(db, attempt.id, "prompting");
-    const promptFiles = selectFilesForPrompt(failure.context.files, changed, textOriginals(files), config.context_budget_tokens * 4);
+    const promptFiles = selectFilesForPrompt(failure.context.files, [...companions, ...changed], textOriginals(files), config.context_budget_tokens * 4);
     try {
       const result = await deps.model.proposePatch({
         episodeId: attempt.episodeId!,
@@ -306,13 +325,17 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     throw error;
   }
   const needed = pathsToFetch(parsed);
-  const unsafePaths = needed.filter((p) => repoPathProblem(p) !== null);
-  await fetchInto(octokit, trigger, needed, files);
-  const violations = [
-    ...unsafePaths.map((p) => `${p}: ${repoPathProblem(p)}`),
-    ...unsafeKinds(files, needed),
-    ...checkPatchSafety(parsed, safetyRulesFor(config), textOriginals(files)).map((v) => `${v.path ?? "patch"}: ${v.message}`),
+  const rules = safetyRulesFor(config);
+  const describe = (v: { path: string | null; message: string }) => `${v.path ?? "patch"}: ${v.message}`;
+  // Paths and limits first: a refused patch costs no reads of files it may not touch.
+  let violations = [
+    ...needed.flatMap((p) => (repoPathProblem(p) ? [`${p}: ${repoPathProblem(p)}`] : [])),
+    ...checkPatchSafety(parsed, rules).map(describe),
   ];
+  if (violations.length === 0) {
+    await fetchInto(octokit, trigger, needed, files);
+    violations = [...unsafeKinds(files, needed), ...checkPatchSafety(parsed, rules, textOriginals(files)).map(describe)];
+  }
   if (violations.length > 0) {
     await updateAttempt(db, attempt.id, { diff });
     return fail(deps, attempt, `patch refused: ${violations.join("; ")}`);
@@ -356,7 +379,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   const commentInstead = pr.isFork ? "this PR comes from a fork and fixloop never pushes to forks" : config.delivery === "comment" ? "this repository asks for fixes as comments" : null;
   if (commentInstead) {
     if (pr.number === null) return skip(deps, attempt, `${commentInstead}, and no PR was found to comment on`);
-    await upsertComment(octokit, { owner, repo, issueNumber: pr.number, marker: `patch-${attempt.chainId}-${attempt.attemptNumber}`, body: renderPatchComment({ ...bodyInput, diff, reason: commentInstead }) });
+    await upsertComment(octokit, { owner, repo, issueNumber: pr.number, marker: `patch-${attempt.id}`, body: renderPatchComment({ ...bodyInput, diff, reason: commentInstead }) });
     return skip(deps, attempt, `delivered as a comment on #${pr.number}: ${commentInstead}`);
   }
   const modes = Object.fromEntries(Object.entries(files).map(([p, f]) => [p, f?.type === "file" ? f.mode : undefined]));
@@ -368,6 +391,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     baseTreeSha: trigger.headTreeSha ?? undefined,
     baseBranch: baseBranch ?? trigger.defaultBranch ?? "main",
     branch,
+    firstTry: !publishedBefore,
     changes: applied.changes.map((c) => ({ path: c.path, content: c.content, mode: modes[c.path] })),
     commitMessage: `fixloop: fix ${trigger.workflowName ?? "CI"} failure${failure.context.failingStep ? ` in "${failure.context.failingStep}"` : ""}\n\nAttempt ${attempt.attemptNumber} of ${config.max_attempts} for run ${trigger.runId}.\nTensorZero inference ${attempt.inferenceId}, variant ${attempt.variant ?? "unknown"}.`,
     pr: {
@@ -412,12 +436,16 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promis
     await setAttemptStatus(db, attempt.id, "ci_passed");
     return { status: "done", result: { attemptId: attempt.id, verdict: "ci_passed" } };
   }
-  await setAttemptStatus(db, attempt.id, "ci_failed", `CI failed on the fix branch (run ${trigger.runId})`);
+  // Side effects first (each idempotent), the verdict last: a retry after a crash redoes what is missing.
+  const verdict = `CI failed on the fix branch (run ${trigger.runId})`;
   let config: RepoConfig;
   try {
     config = await loadRepoConfig(octokit as never, owner, repo);
   } catch (error) {
-    if (error instanceof InvalidConfigError) return { status: "skipped", reason: error.message };
+    if (error instanceof InvalidConfigError) {
+      await setAttemptStatus(db, attempt.id, "ci_failed", `${verdict}; ${error.message}`);
+      return { status: "skipped", reason: error.message };
+    }
     throw error;
   }
   const chain = await attemptsOfChain(db, attempt.chainId);
@@ -433,6 +461,7 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promis
     const next = await deps.queue.enqueue(FIX_JOB, { ...trigger, continuation } satisfies FixJobPayload, {
       dedupKey: `fix:${attempt.chainId}:attempt:${continuation.attemptNumber}`,
     });
+    await setAttemptStatus(db, attempt.id, "ci_failed", verdict);
     return { status: "done", result: { attemptId: attempt.id, verdict: "ci_failed", nextJob: next.id } };
   }
   if (attempt.prNumber) {
@@ -440,10 +469,11 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promis
       owner,
       repo,
       issueNumber: attempt.prNumber,
-      marker: `gave-up-${attempt.chainId}`,
+      marker: `gave-up-${attempt.id}`,
       body: `CI still fails with this fix, and this was attempt ${attempt.attemptNumber} of ${config.max_attempts} (\`max_attempts\` in .github/fixloop.yml). fixloop stops here; the branch is yours to continue or close.`,
     });
   }
+  await setAttemptStatus(db, attempt.id, "ci_failed", `${verdict}; max_attempts reached`);
   return { status: "done", result: { attemptId: attempt.id, verdict: "ci_failed", gaveUp: true } };
 }
 

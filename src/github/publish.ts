@@ -50,6 +50,12 @@ export interface PublishFixInput extends RepoRef {
   /** Commit author; GitHub uses the app's bot identity when absent. */
   author?: { name: string; email: string };
   pr: { title: string; body: string; draft: boolean; labels: string[] };
+  /**
+   * The caller knows no earlier run published this fix (its first try): skip
+   * the up-front reads of branch and PR. A race is still safe: GitHub's 422s
+   * for an existing ref or PR lead to the same reuse as the reads would.
+   */
+  firstTry?: boolean;
 }
 
 export interface PublishFixResult {
@@ -241,7 +247,9 @@ async function openPull(octokit: ProbotOctokit, input: PublishFixInput): Promise
 export async function publishFix(octokit: ProbotOctokit, input: PublishFixInput): Promise<PublishFixResult> {
   validateInput(input);
   const repo = { owner: input.owner, repo: input.repo };
-  const [head, existingPull] = await Promise.all([branchHead(octokit, repo, input.branch), findPull(octokit, repo, input.branch)]);
+  const [head, existingPull] = input.firstTry
+    ? [null, null]
+    : await Promise.all([branchHead(octokit, repo, input.branch), findPull(octokit, repo, input.branch)]);
 
   let commitSha: string;
   let reusedBranch: boolean;

@@ -1,0 +1,605 @@
+/**
+ * From a recorded red workflow_run delivery to a draft fix PR: the real app,
+ * a real libSQL file, the real job worker; GitHub and TensorZero through nock.
+ */
+import { readFileSync } from "node:fs";
+import { eq } from "drizzle-orm";
+import nock from "nock";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { validate as isUuid, version as uuidVersion } from "uuid";
+import { createTensorZeroModelClient, type ModelClient } from "../src/fix/model.js";
+import { fixJobHandlers, type FixDeps, type Octokit } from "../src/fix/pipeline.js";
+import { createLibsqlQueue, createWorker, listJobs, retryJob, type Worker } from "../src/queue/index.js";
+import { fixAttempts, jobs } from "../src/store/schema.js";
+import { fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";
+
+const API = "https://api.github.com";
+const GATEWAY = "http://tensorzero.test:3300";
+const BLOBS = "https://pipelines.actions.githubusercontent.com";
+const REPO = "/repos/acme/widgets";
+const RUN_ID = 9120304501;
+const HEAD = "8f4c2a1d9e3b7c6a5f4e3d2c1b0a9f8e7d6c5b4a";
+const TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+const JOB_ID = 25550001;
+const INFERENCE = "0192e5a4-2222-7000-8000-00000000beef";
+
+const PARSER_SOURCE = 'export function parseWidgets(input: string): string[] {\n  return input.split(",").map((s) => s.trim());\n}\n';
+const PARSER_TEST = 'import { expect, test } from "vitest";\nimport { parseWidgets } from "./parser";\n\ndescribe("parseWidgets", () => {\n  test("splits", () => {\n    expect(parseWidgets("a, b")).toEqual(["a", "b"]);\n  });\n  test("returns an empty list for empty input", () => {\n    const result = parseWidgets("");\n    expect(result).toEqual([]);\n  });\n});\n';
+const MODEL_ANSWER = [
+  "`split` on an empty string yields one empty item; return early for blank input.",
+  "",
+  "```diff",
+  "--- a/src/parser.ts",
+  "+++ b/src/parser.ts",
+  "@@ -1,3 +1,4 @@",
+  " export function parseWidgets(input: string): string[] {",
+  '+  if (input.trim() === "") return [];',
+  '   return input.split(",").map((s) => s.trim());',
+  " }",
+  "```",
+].join("\n");
+const FIXED_SOURCE = PARSER_SOURCE.replace("{\n", '{\n  if (input.trim() === "") return [];\n');
+
+let server: TestServer;
+let worker: Worker;
+let githubRequests: string[];
+let model: ModelClient;
+
+function deps(overrides: Partial<FixDeps> = {}): FixDeps {
+  return {
+    store: server.store,
+    github: async (id) => (await server.probot.auth(id!)) as Octokit,
+    model,
+    queue: createLibsqlQueue(server.store),
+    log: silentLog(),
+    ...overrides,
+  };
+}
+
+function startWorker(overrides: Partial<FixDeps> = {}) {
+  worker = createWorker({ store: server.store, handlers: fixJobHandlers(deps(overrides)), concurrency: 1, log: silentLog() });
+  return worker;
+}
+
+/** Every request to api.github.com, in order, as "METHOD path". */
+function countGitHub() {
+  githubRequests = [];
+  nock.emitter.removeAllListeners("no match");
+}
+
+function github() {
+  const scope = nock(API);
+  scope.on("request", (req: { method: string; path: string }) => githubRequests.push(`${req.method} ${req.path.split("?")[0]}`));
+  return scope;
+}
+
+function mockToken() {
+  github().post("/app/installations/48213377/access_tokens").reply(201, { token: "ghs_installation-token-for-tests", expires_at: "2099-01-01T00:00:00Z" });
+}
+
+function mockConfig(yaml: string | null) {
+  const scope = github().get(`${REPO}/contents/.github%2Ffixloop.yml`);
+  if (yaml !== null) {
+    scope.reply(200, yaml, { "content-type": "text/plain; charset=utf-8" });
+    return;
+  }
+  // No repo config: Probot's config plugin looks for org-wide defaults in the org's .github repository.
+  scope.reply(404, { message: "Not Found" });
+  github().get("/repos/acme/.github/contents/.github%2Ffixloop.yml").reply(404, { message: "Not Found" });
+}
+
+function mockFailureReads(log = readFileSync(new URL("../fixtures/e2e/job-log.txt", import.meta.url), "utf8")) {
+  github()
+    .get(`${REPO}/actions/runs/${RUN_ID}/attempts/1/jobs`)
+    .query(true)
+    .reply(200, {
+      total_count: 1,
+      jobs: [
+        {
+          id: JOB_ID,
+          run_id: RUN_ID,
+          run_attempt: 1,
+          name: "test",
+          status: "completed",
+          conclusion: "failure",
+          html_url: `https://github.com/acme/widgets/actions/runs/${RUN_ID}/job/${JOB_ID}`,
+          started_at: "2024-05-02T12:00:10Z",
+          completed_at: "2024-05-02T12:04:30Z",
+          runner_name: "GitHub Actions 7",
+          steps: [
+            { name: "Set up job", number: 1, status: "completed", conclusion: "success" },
+            { name: "Run npm ci", number: 3, status: "completed", conclusion: "success" },
+            { name: "Run npm test", number: 4, status: "completed", conclusion: "failure" },
+          ],
+        },
+      ],
+    });
+  github().get(`${REPO}/actions/jobs/${JOB_ID}/logs`).reply(302, "", { location: `${BLOBS}/logs/${JOB_ID}?sig=signed` });
+  nock(BLOBS).get(`/logs/${JOB_ID}`).query({ sig: "signed" }).reply(200, log, { "content-type": "text/plain" });
+}
+
+function mockBaseBranchGreen() {
+  github()
+    .get(`${REPO}/actions/workflows/61234567/runs`)
+    .query({ branch: "main", status: "completed", per_page: "1" })
+    .reply(200, { total_count: 1, workflow_runs: [{ id: 9120300000, head_sha: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", head_branch: "main", event: "push", conclusion: "success", run_attempt: 1, html_url: "https://github.com/acme/widgets/actions/runs/9120300000", created_at: "2024-05-02T09:00:00Z", updated_at: "2024-05-02T09:04:00Z" }] });
+}
+
+function mockSourceFiles() {
+  github()
+    .get(`${REPO}/git/trees/${HEAD}:src`)
+    .reply(200, {
+      sha: "aaaa000000000000000000000000000000000001",
+      truncated: false,
+      tree: [
+        { path: "parser.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000001", size: PARSER_SOURCE.length },
+        { path: "parser.test.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000002", size: PARSER_TEST.length },
+        { path: "format.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000003", size: 100 },
+      ],
+    });
+  for (const [sha, content] of [
+    ["b10b000000000000000000000000000000000001", PARSER_SOURCE],
+    ["b10b000000000000000000000000000000000002", PARSER_TEST],
+  ]) {
+    github().get(`${REPO}/git/blobs/${sha}`).reply(200, { sha, encoding: "base64", content: Buffer.from(content).toString("base64"), size: content.length });
+  }
+}
+
+let inferenceBodies: Record<string, unknown>[];
+
+function mockModel(answer = MODEL_ANSWER, status = 200) {
+  nock(GATEWAY)
+    .post("/openai/v1/chat/completions", (body) => {
+      inferenceBodies.push(body);
+      return true;
+    })
+    .reply(status, (_uri, body) =>
+      status !== 200
+        ? { error: "gateway overloaded" }
+        : {
+            id: INFERENCE,
+            episode_id: (body as Record<string, string>)["tensorzero::episode_id"],
+            object: "chat.completion",
+            created: 1_714_651_000,
+            model: "tensorzero::function_name::fixloop_patch::variant_name::gpt_5_mini_v1",
+            choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: answer } }],
+            usage: { prompt_tokens: 1812, completion_tokens: 96, total_tokens: 1908 },
+          },
+    );
+}
+
+let prBodies: Record<string, unknown>[];
+let treeBodies: Record<string, unknown>[];
+
+function mockPublish() {
+  github()
+    .post(`${REPO}/git/blobs`, (body) => Buffer.from(body.content, "base64").toString("utf8") === FIXED_SOURCE && body.encoding === "base64")
+    .reply(201, { sha: "b10b000000000000000000000000000000000099" });
+  github()
+    .post(`${REPO}/git/trees`, (body) => {
+      treeBodies.push(body);
+      return true;
+    })
+    .reply(201, { sha: "7ree000000000000000000000000000000000099" });
+  github()
+    .post(`${REPO}/git/commits`, (body) => body.tree === "7ree000000000000000000000000000000000099" && body.parents.length === 1 && body.parents[0] === HEAD)
+    .reply(201, { sha: "f1c0000000000000000000000000000000000099", tree: { sha: "7ree000000000000000000000000000000000099" }, parents: [{ sha: HEAD }] });
+  github()
+    .post(`${REPO}/git/refs`, { ref: `refs/heads/fixloop/run-${RUN_ID}`, sha: "f1c0000000000000000000000000000000000099" })
+    .reply(201, { ref: `refs/heads/fixloop/run-${RUN_ID}`, object: { sha: "f1c0000000000000000000000000000000000099", type: "commit" } });
+  github()
+    .post(`${REPO}/pulls`, (body) => {
+      prBodies.push(body);
+      return true;
+    })
+    .reply(201, { number: 77, html_url: "https://github.com/acme/widgets/pull/77", node_id: "PR_kwDOfix77", state: "open", draft: true, merged_at: null, head: { sha: "f1c0000000000000000000000000000000000099" }, labels: [] });
+  github().post(`${REPO}/issues/77/labels`, { labels: ["fixloop"] }).reply(200, [{ name: "fixloop" }]);
+}
+
+async function deliverRedRun() {
+  await server.post("pull_request", fixture("pull_request.opened.json"));
+  const response = await server.post("workflow_run", fixture("workflow_run.completed.json"));
+  return (await response.json()) as { status: string; note?: string };
+}
+
+async function theAttempt() {
+  const rows = await server.store.db.select().from(fixAttempts);
+  expect(rows).toHaveLength(1);
+  return rows[0];
+}
+
+beforeEach(async () => {
+  server = await startTestServer();
+  model = createTensorZeroModelClient({ gateway: { url: GATEWAY }, retry: { maxRetries: 0 }, breaker: { failureThreshold: 1, coolDownMs: 60_000 }, sleep: async () => {} });
+  inferenceBodies = [];
+  prBodies = [];
+  treeBodies = [];
+  countGitHub();
+});
+
+afterEach(async () => {
+  await worker?.stop();
+  await server.close();
+});
+
+describe("red CI → draft fix PR", () => {
+  test("one recorded delivery becomes one draft PR, within the request budget", async () => {
+    const answer = await deliverRedRun();
+    expect(answer).toMatchObject({ status: "processed", note: expect.stringMatching(/^fix job \d+ enqueued$/) });
+
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads();
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel();
+    mockPublish();
+    expect(await startWorker().runDue()).toBe(1);
+    expect(nock.pendingMocks()).toEqual([]);
+
+    // TensorZero got the documented OpenAI-compatible body with our structured arguments.
+    expect(inferenceBodies).toHaveLength(1);
+    const body = inferenceBodies[0] as Record<string, any>;
+    expect(body.model).toBe("tensorzero::function_name::fixloop_patch");
+    expect(body["tensorzero::deny_unknown_fields"]).toBe(true);
+    expect(isUuid(body["tensorzero::episode_id"]) && uuidVersion(body["tensorzero::episode_id"])).toBe(7);
+    expect(body["tensorzero::tags"]).toMatchObject({ repo: "acme/widgets", run: String(RUN_ID), attempt: "1", prompt_version: "v1" });
+    const [system, user] = body.messages;
+    expect(system.content[0]).toMatchObject({ type: "tensorzero::template", name: "system", arguments: { max_files: 10, max_changed_lines: 200 } });
+    const args = user.content[0].arguments;
+    expect(user.content[0]).toMatchObject({ type: "tensorzero::template", name: "user" });
+    expect(args).toMatchObject({ repo: "acme/widgets", workflow: "CI", failing_step: "Run npm test", failure_class: "code", attempt: 1, max_attempts: 2 });
+    expect(args.log_excerpt).toContain("AssertionError: expected [ '' ] to deeply equal []");
+    expect(args.log_excerpt).not.toMatch(/2024-05-02T12:\d\d:\d\d\.\d+Z|\u001b\[/);
+    expect(args.files.map((f: { path: string }) => f.path).sort()).toEqual(["src/parser.test.ts", "src/parser.ts"]);
+
+    // The fix commit sits on the failing commit's tree; the draft PR targets the failing branch.
+    expect(treeBodies[0]).toEqual({
+      base_tree: TREE,
+      tree: [{ path: "src/parser.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000099" }],
+    });
+    expect(prBodies).toHaveLength(1);
+    const pr = prBodies[0] as Record<string, string | boolean>;
+    expect(pr).toMatchObject({ draft: true, head: `fixloop/run-${RUN_ID}`, base: "fix-widget-parser", title: "fixloop: fix CI on fix-widget-parser" });
+    expect(pr.body).toContain("workflow **CI**, job **test**, step **Run npm test** failed");
+    expect(pr.body).toContain("AssertionError: expected [ '' ] to deeply equal []");
+    expect(pr.body).toContain("`src/parser.ts` (+1 −0)");
+    expect(pr.body).toContain("> `split` on an empty string yields one empty item");
+    expect(pr.body).toContain("Attempt 1 of 2");
+    expect(pr.body).toContain("Variant: `gpt_5_mini_v1`");
+    expect(pr.body).toContain(`TensorZero inference: \`${INFERENCE}\``);
+    expect(pr.body).toMatch(/Merging this PR tells fixloop/);
+
+    const attempt = await theAttempt();
+    expect(attempt).toMatchObject({
+      status: "awaiting_ci",
+      attemptNumber: 1,
+      triggerRunId: String(RUN_ID),
+      headSha: HEAD,
+      headBranch: "fix-widget-parser",
+      failureClass: "code",
+      promptVersion: "v1",
+      inferenceId: INFERENCE,
+      episodeId: body["tensorzero::episode_id"],
+      variant: "gpt_5_mini_v1",
+      inputTokens: 1812,
+      outputTokens: 96,
+      fixBranch: `fixloop/run-${RUN_ID}`,
+      fixCommitSha: "f1c0000000000000000000000000000000000099",
+      prNumber: 77,
+      changedFiles: ["src/parser.ts"],
+    });
+    expect(attempt.diff).toContain('+  if (input.trim() === "") return [];');
+
+    // The budget for a single-file fix, token exchange included.
+    expect(githubRequests.length).toBeLessThanOrEqual(15);
+    expect(githubRequests.filter((r) => r.startsWith("POST"))).toEqual([
+      "POST /app/installations/48213377/access_tokens",
+      `POST ${REPO}/git/blobs`,
+      `POST ${REPO}/git/trees`,
+      `POST ${REPO}/git/commits`,
+      `POST ${REPO}/git/refs`,
+      `POST ${REPO}/pulls`,
+      `POST ${REPO}/issues/77/labels`,
+    ]);
+  });
+
+  test("running the job twice opens one PR, even after a crash mid-publish", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads();
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel();
+    mockPublish();
+    await startWorker().runDue();
+    const [job] = await listJobs(server.store, {});
+
+    // A plain second run: the attempt is settled, nothing is asked of GitHub or the model.
+    countGitHub();
+    await retryJob(server.store, job.id);
+    expect(await worker.runDue()).toBe(1);
+    expect(githubRequests).toEqual([]);
+
+    // As if the first run had died after opening the PR but before recording it.
+    await server.store.db.update(fixAttempts).set({ status: "publishing", prNumber: null }).where(eq(fixAttempts.triggerRunId, String(RUN_ID)));
+    await retryJob(server.store, job.id);
+    // Probot keeps the installation token: no second exchange.
+    mockConfig("rerun_first: false\n");
+    mockFailureReads();
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    github().get(`${REPO}/git/ref/heads%2Ffixloop%2Frun-${RUN_ID}`).reply(200, { ref: `refs/heads/fixloop/run-${RUN_ID}`, object: { sha: "f1c0000000000000000000000000000000000099", type: "commit" } });
+    github().get(`${REPO}/git/commits/f1c0000000000000000000000000000000000099`).reply(200, { sha: "f1c0000000000000000000000000000000000099", parents: [{ sha: HEAD }], tree: { sha: "7ree000000000000000000000000000000000099" } });
+    github()
+      .get(`${REPO}/pulls`)
+      .query({ head: `acme:fixloop/run-${RUN_ID}`, state: "all", per_page: "100" })
+      .reply(200, [{ number: 77, html_url: "https://github.com/acme/widgets/pull/77", node_id: "PR_kwDOfix77", state: "open", draft: true, merged_at: null, head: { sha: "f1c0000000000000000000000000000000000099" }, labels: [{ name: "fixloop" }] }]);
+    expect(await worker.runDue()).toBe(1);
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(inferenceBodies).toHaveLength(1); // the stored answer was reused: no second inference
+    expect(prBodies).toHaveLength(1);
+    expect(await theAttempt()).toMatchObject({ status: "awaiting_ci", prNumber: 77 });
+  });
+
+  test("the same red commit and workflow again (another run) does not start a second chain", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads();
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel();
+    mockPublish();
+    await startWorker().runDue();
+
+    const again = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.completed.json");
+    again.workflow_run.id = RUN_ID + 5;
+    await server.post("workflow_run", again);
+    expect(await worker.runDue()).toBe(1);
+    const latest = (await listJobs(server.store, {}))[0];
+    expect(latest).toMatchObject({ status: "skipped" });
+    expect(JSON.stringify(latest.result)).toMatch(/already has attempt 1/);
+    expect(await server.store.db.select().from(fixAttempts)).toHaveLength(1);
+  });
+});
+
+describe("follow-up on the fix branch's CI", () => {
+  async function publishedFix(config = "rerun_first: false\n") {
+    await deliverRedRun();
+    mockToken();
+    mockConfig(config);
+    mockFailureReads();
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel();
+    mockPublish();
+    await startWorker().runDue();
+    countGitHub();
+  }
+
+  function fixBranchRun(conclusion: string) {
+    const run = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.completed.json");
+    Object.assign(run.workflow_run, {
+      id: RUN_ID + 100,
+      head_branch: `fixloop/run-${RUN_ID}`,
+      head_sha: "f1c0000000000000000000000000000000000099",
+      conclusion,
+      pull_requests: [],
+      updated_at: "2024-05-02T12:30:00Z",
+    });
+    return run;
+  }
+
+  test("green: the attempt passes, the PR is marked ready and says so", async () => {
+    await publishedFix();
+    const answer = await (await server.post("workflow_run", fixBranchRun("success"))).json();
+    expect(answer).toMatchObject({ note: expect.stringMatching(/fix-follow-up job \d+ enqueued/) });
+    github().get(`${REPO}/pulls/77`).reply(200, { number: 77, node_id: "PR_kwDOfix77", draft: true });
+    github()
+      .post("/graphql", (body) => /markPullRequestReadyForReview/.test(body.query) && body.variables.pullRequestId === "PR_kwDOfix77")
+      .reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { number: 77, isDraft: false } } } });
+    github().get(`${REPO}/issues/77/comments`).query(true).reply(200, []);
+    github().post(`${REPO}/issues/77/comments`, (body) => /CI passed on this fix/.test(body.body)).reply(201, { id: 1, html_url: "https://github.com/acme/widgets/pull/77#issuecomment-1" });
+    expect(await worker.runDue()).toBe(1);
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(await theAttempt()).toMatchObject({ status: "ci_passed" });
+  });
+
+  test("red at max_attempts: the attempt fails and a closing comment explains; no new attempt", async () => {
+    await publishedFix("rerun_first: false\nmax_attempts: 1\n");
+    await server.post("workflow_run", fixBranchRun("failure"));
+    mockConfig("rerun_first: false\nmax_attempts: 1\n");
+    github().get(`${REPO}/issues/77/comments`).query(true).reply(200, []);
+    github().post(`${REPO}/issues/77/comments`, (body) => /attempt 1 of 1/.test(body.body) && /fixloop stops here/.test(body.body)).reply(201, { id: 2, html_url: "x" });
+    expect(await worker.runDue()).toBe(1);
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(await theAttempt()).toMatchObject({ status: "ci_failed" });
+    expect((await listJobs(server.store, {})).filter((j) => j.kind === "fix")).toHaveLength(1);
+  });
+
+  test("red below max_attempts: the next attempt of the same chain is enqueued, with the same episode", async () => {
+    await publishedFix();
+    await server.post("workflow_run", fixBranchRun("failure"));
+    mockConfig("rerun_first: false\n");
+    expect(await worker.runDue()).toBe(1);
+    const next = (await listJobs(server.store, { kind: "fix" }))[0];
+    const payload = next.payload as { continuation: { attemptNumber: number; episodeId: string; baseBranch: string; chainRunId: string } };
+    const first = await theAttempt();
+    expect(next.status).toBe("queued");
+    expect(payload.continuation).toMatchObject({ attemptNumber: 2, episodeId: first.episodeId, baseBranch: "fix-widget-parser", chainRunId: String(RUN_ID) });
+    expect(first.status).toBe("ci_failed");
+  });
+});
+
+describe("guards, triage and safety", () => {
+  test("dry run: the whole flow, nothing written to GitHub; diff and PR body stored", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("dry_run: true\n");
+    mockFailureReads();
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel();
+    await startWorker().runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(githubRequests.filter((r) => r.startsWith("POST") && !r.includes("access_tokens"))).toEqual([]);
+    const attempt = await theAttempt();
+    expect(attempt).toMatchObject({ status: "skipped", reason: expect.stringMatching(/^dry run/) });
+    expect(attempt.diff).toContain("+++ b/src/parser.ts");
+    expect(attempt.prBody).toContain("Attempt 1 of 2");
+  });
+
+  test("fork PR: the patch is posted as a comment, nothing is pushed", async () => {
+    await server.post("pull_request", fixture("pull_request.opened.fork.json"));
+    const run = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.completed.fork.json");
+    await server.post("workflow_run", run);
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    const forkRun = 9120309999;
+    github()
+      .get(`${REPO}/actions/runs/${forkRun}/attempts/1/jobs`)
+      .query(true)
+      .reply(200, { total_count: 1, jobs: [{ id: JOB_ID, name: "test", status: "completed", conclusion: "failure", html_url: null, started_at: null, completed_at: null, run_attempt: 1, runner_name: "r", steps: [{ name: "Run npm test", number: 4, status: "completed", conclusion: "failure" }] }] });
+    github().get(`${REPO}/actions/jobs/${JOB_ID}/logs`).reply(302, "", { location: `${BLOBS}/logs/${JOB_ID}?sig=signed` });
+    nock(BLOBS).get(`/logs/${JOB_ID}`).query(true).reply(200, readFileSync(new URL("../fixtures/e2e/job-log.txt", import.meta.url), "utf8"));
+    github().get(`${REPO}/actions/workflows/61234567/runs`).query(true).reply(200, { total_count: 0, workflow_runs: [] });
+    const forkHead = "feedfacecafebeef0123456789abcdef01234567";
+    github()
+      .get(`${REPO}/git/trees/${forkHead}:src`)
+      .reply(200, { sha: "t", truncated: false, tree: [{ path: "parser.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000001", size: 10 }] });
+    github().get(`${REPO}/git/blobs/b10b000000000000000000000000000000000001`).reply(200, { encoding: "base64", content: Buffer.from(PARSER_SOURCE).toString("base64") });
+    mockModel();
+    github().get(`${REPO}/issues/44/comments`).query(true).reply(200, []);
+    github()
+      .post(`${REPO}/issues/44/comments`, (body) => /comes from a fork/.test(body.body) && body.body.includes('+  if (input.trim() === "") return [];'))
+      .reply(201, { id: 3, html_url: "x" });
+    await startWorker().runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(githubRequests.some((r) => r.includes("/git/refs") || r.endsWith("/pulls"))).toBe(false);
+    expect(await theAttempt()).toMatchObject({ status: "skipped", reason: expect.stringMatching(/comment on #44/) });
+  });
+
+  test("re-run first: the failed jobs are re-run; a pass on re-run is recorded as flaky, not fixed", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig(null); // defaults: rerun_first on
+    github().post(`${REPO}/actions/runs/${RUN_ID}/rerun-failed-jobs`).reply(201, {});
+    await startWorker().runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(await theAttempt()).toMatchObject({ status: "queued", reason: "awaiting re-run of the failed jobs" });
+
+    const rerun = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.completed.json");
+    Object.assign(rerun.workflow_run, { run_attempt: 2, conclusion: "success", updated_at: "2024-05-02T12:20:00Z" });
+    const answer = await (await server.post("workflow_run", rerun)).json();
+    expect(answer).toMatchObject({ note: "passed on re-run: recorded as flaky" });
+    expect(await theAttempt()).toMatchObject({ status: "skipped", reason: expect.stringMatching(/^flaky/) });
+    expect(inferenceBodies).toHaveLength(0);
+  });
+
+  test("infra failures are recorded and skipped, no tokens spent", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads(
+      [
+        "2024-05-02T12:00:01.0000000Z ##[group]Run npm ci",
+        "2024-05-02T12:00:01.1000000Z npm ci",
+        "2024-05-02T12:00:01.2000000Z ##[endgroup]",
+        "2024-05-02T12:00:09.0000000Z npm ERR! code ECONNRESET",
+        "2024-05-02T12:00:09.1000000Z npm ERR! network request to https://registry.npmjs.org/vitest failed, reason: read ECONNRESET",
+        "2024-05-02T12:00:09.2000000Z ##[error]Process completed with exit code 1.",
+      ].join("\n"),
+    );
+    await startWorker().runDue();
+    expect(await theAttempt()).toMatchObject({ status: "skipped", failureClass: "infra", reason: expect.stringMatching(/^infra: network/) });
+    expect(inferenceBodies).toHaveLength(0);
+  });
+
+  test("over the daily token budget: skipped with reason budget, visible in the jobs list", async () => {
+    await server.store.db.insert(fixAttempts).values({
+      id: "earlier",
+      repoSlug: "acme/widgets",
+      chainId: "other-chain",
+      triggerProvider: "github-actions",
+      triggerRunId: "1",
+      headSha: "0".repeat(40),
+      status: "awaiting_ci",
+      inputTokens: 900,
+      outputTokens: 200,
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    });
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\nmax_tokens_per_day: 1000\n");
+    await startWorker().runDue();
+    const [job] = await listJobs(server.store, { kind: "fix" });
+    expect(job.status).toBe("skipped");
+    expect(JSON.stringify(job.result)).toMatch(/budget: 1100 tokens spent today/);
+  });
+
+  test("an invalid fixloop.yml becomes a readable reason, not a crash", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("max_attempts: lots\nbogus: true\n");
+    await startWorker().runDue();
+    const attempt = (await server.store.db.select().from(fixAttempts))[0];
+    expect(attempt.status).toBe("skipped");
+    expect(attempt.reason).toMatch(/\.github\/fixloop\.yml is invalid: max_attempts: .*; \(top level\): Unrecognized key: "bogus"/);
+    const [job] = await server.store.db.select().from(jobs);
+    expect(job.status).toBe("skipped");
+  });
+
+  test("a patch that touches a workflow file is refused with the rule named", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads();
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel(["Skip CI.", "```diff", "--- a/.github/workflows/ci.yml", "+++ b/.github/workflows/ci.yml", "@@ -1,1 +1,1 @@", "-on: [push]", "+on: []", "```"].join("\n"));
+    await startWorker().runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    // Refused on its path alone: the workflow file was never read.
+    expect(githubRequests.some((r) => r.includes("workflows/ci.yml") || r.includes(":.github"))).toBe(false);
+    const attempt = await theAttempt();
+    expect(attempt.status).toBe("failed");
+    expect(attempt.reason).toMatch(/^patch refused: .github\/workflows\/ci.yml: /);
+    expect(prBodies).toHaveLength(0);
+  });
+
+  test("gateway down: the job waits (breaker open) instead of failing, then completes when it is back", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads();
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel(MODEL_ANSWER, 503);
+    await startWorker().runDue();
+    let [job] = await listJobs(server.store, { kind: "fix" });
+    expect(job.status).toBe("queued");
+    expect(job.attempts).toBe(0); // a wait does not use up an attempt
+    expect(new Date(job.runAfter).getTime()).toBeGreaterThan(Date.now() + 30_000);
+    expect(await theAttempt()).toMatchObject({ status: "queued", reason: expect.stringMatching(/waiting for the TensorZero gateway/) });
+
+    // Back up (a fresh breaker, as after the cool-down), and the operator retries now.
+    model = createTensorZeroModelClient({ gateway: { url: GATEWAY }, retry: { maxRetries: 0 }, sleep: async () => {} });
+    await worker.stop();
+    startWorker();
+    await retryJob(server.store, job.id);
+    mockConfig("rerun_first: false\n");
+    mockFailureReads();
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel();
+    mockPublish();
+    await worker.runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    [job] = await listJobs(server.store, { kind: "fix" });
+    expect(job.status).toBe("done");
+    expect(await theAttempt()).toMatchObject({ status: "awaiting_ci", prNumber: 77 });
+  });
+});
