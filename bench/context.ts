@@ -173,7 +173,7 @@ async function measure(path: string): Promise<{ result: RunResult; context: Awai
     if (usage.heapUsed > peakHeap) peakHeap = usage.heapUsed;
   }, 5);
   const started = performance.now();
-  const context = await buildFailureContext(createReadStream(path, { highWaterMark: 256 * 1024 }));
+  const context = await buildFailureContext(createReadStream(path));
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   const usage = process.memoryUsage();

@@ -7,6 +7,8 @@ import { StringDecoder } from "node:string_decoder";
 
 /** Longest line kept; the rest of a longer line (minified bundles, base64 dumps) is dropped. */
 export const MAX_LINE_CHARS = 4096;
+/** Bytes decoded at a time; the resulting strings stay well below V8's large-object size. */
+const DECODE_BYTES = 16 * 1024;
 
 /**
  * Splits chunks into lines and hands each to `onLine` as soon as it is complete.
@@ -27,9 +29,14 @@ export class LineSplitter {
     if (typeof chunk === "string") {
       this.bytes += Buffer.byteLength(chunk);
       this.pushText(chunk);
-    } else {
-      this.bytes += chunk.byteLength;
-      this.pushText(this.decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
+      return;
+    }
+    this.bytes += chunk.byteLength;
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    // Decoded in small pieces: a big decoded string lands in V8's large-object space, which only a
+    // full collection frees, and the retired chunks of a 50 MB log would pile up there.
+    for (let at = 0; at < buffer.length; at += DECODE_BYTES) {
+      this.pushText(this.decoder.write(buffer.subarray(at, Math.min(buffer.length, at + DECODE_BYTES))));
     }
   }
 
@@ -154,12 +161,14 @@ export function cleanLine(raw: string, sections?: SectionEvent[]): string {
 }
 
 /**
- * A copy of `text` that does not keep alive the chunk it was cut from. V8 keeps
- * substrings as views into their parent string, so one retained line would pin
- * a whole read chunk; lines kept beyond the current chunk go through this.
+ * A copy of `text` that does not keep alive the piece of input it was cut from.
+ * V8 keeps substrings as views into their parent string, so a retained line
+ * would pin a whole decoded piece; kept that way across collections, those
+ * pieces move to the old generation and pile up until a full collection. The
+ * concatenation is flattened by `slice` into a line-sized string of its own.
  */
 export function detach(text: string): string {
-  return text.length < 16 ? text : Buffer.from(text, "utf8").toString("utf8");
+  return text.length < 13 ? text : ` ${text}`.slice(1);
 }
 
 /** Fixed-size ring of recent lines, read oldest first. Parallel arrays: no allocation per line. */
@@ -175,7 +184,7 @@ export class LineRing {
   }
 
   push(text: string, seq: number): void {
-    this.texts[this.next] = text;
+    this.texts[this.next] = detach(text);
     this.seqs[this.next] = seq;
     this.next = (this.next + 1) % this.capacity;
     if (this.size < this.capacity) this.size += 1;
