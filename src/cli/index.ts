@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { registerApplyCommand } from "./apply.js";
 import { registerContextCommand } from "./context.js";
 import { registerJobsCommand } from "./jobs.js";
+import { registerMigrateCommand } from "./migrate.js";
 import { registerQueryCommands } from "./query.js";
 import { registerReplayCommand } from "./replay.js";
 import { registerBackfillCommand } from "./backfill.js";
@@ -24,6 +25,7 @@ registerBackfillCommand(program);
 registerReplayCommand(program);
 registerQueryCommands(program);
 registerJobsCommand(program);
+registerMigrateCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`fixloop: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,0 +1,81 @@
+/**
+ * The webhook function: verify, record, enqueue, answer — well inside
+ * GitHub's 10-second limit, since the fix itself runs later in the worker
+ * function. Requests go through the same ingress core as the node server, so
+ * the answers are the same; this file adds what Lambda needs around it:
+ * loading the app once per container and awaiting Probot's asynchronous
+ * start before the first event, API Gateway's event shape (base64 bodies,
+ * headers in any case, either payload format) and the health route.
+ */
+import { sql } from "drizzle-orm";
+import type { ApplicationFunction, Probot } from "probot";
+import { handleWebhookRequest } from "../http/ingress-core.js";
+import type { Store } from "../store/db.js";
+import { httpRequestOf, jsonResult, type HttpApiEvent, type HttpApiResult } from "./events.js";
+
+export const DEFAULT_WEBHOOK_PATH = "/api/github/webhooks";
+export const HEALTH_PATH = "/healthz";
+
+export interface WebhookHandlerOptions {
+  probot: Probot;
+  app: ApplicationFunction;
+  store: Store;
+  webhookPath?: string;
+}
+
+export type WebhookHandler = (event: HttpApiEvent) => Promise<HttpApiResult>;
+
+function trimSlashes(path: string): string {
+  return path.replace(/\/+$/, "") || "/";
+}
+
+/**
+ * Probot 14 starts asynchronously: until `ready()` resolves, `probot.webhooks`
+ * is null and listeners registered by `load` are not attached yet. Both are
+ * awaited once per container; a failed start is retried on the next event
+ * rather than cached for the container's life.
+ */
+function startOnce(probot: Probot, app: ApplicationFunction): () => Promise<void> {
+  let started: Promise<void> | null = null;
+  return () => {
+    started ??= (async () => {
+      await probot.load(app);
+      await probot.ready();
+    })().catch((error: unknown) => {
+      started = null;
+      throw error;
+    });
+    return started;
+  };
+}
+
+export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
+  const { probot, store } = options;
+  const webhookPath = trimSlashes(options.webhookPath ?? DEFAULT_WEBHOOK_PATH);
+  const start = startOnce(probot, options.app);
+  // Begin during the container's init phase; the first event awaits whatever is left.
+  start().catch(() => undefined);
+
+  return async function webhook(event) {
+    const request = httpRequestOf(event);
+    const path = trimSlashes(request.path);
+    if (path === HEALTH_PATH) {
+      if (request.method !== "GET" && request.method !== "HEAD") return jsonResult(405, { error: "GET only" }, { allow: "GET" });
+      try {
+        await store.db.run(sql`SELECT 1`);
+        return jsonResult(200, { ok: true, database: "reachable" });
+      } catch (error) {
+        return jsonResult(503, { ok: false, database: "unreachable", error: (error as Error).message });
+      }
+    }
+    if (path !== webhookPath) return jsonResult(404, { error: `no route for ${request.method} ${path}` });
+    try {
+      await start();
+    } catch (error) {
+      probot.log?.error({ err: error }, "fixloop could not start; answering 500 so GitHub shows the delivery as failed");
+      return jsonResult(500, { error: `fixloop could not start: ${(error as Error).message}` });
+    }
+    const answer = await handleWebhookRequest(probot, { method: request.method, headers: request.headers, body: request.body });
+    return jsonResult(answer.status, answer.body, answer.headers);
+  };
+}
