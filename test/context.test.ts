@@ -354,6 +354,35 @@ describe("budget, repeats and streaming", () => {
     expect(context.context).toContain("Error: xxx");
   });
 
+  it("cuts a giant line that arrives in many chunks", async () => {
+    const head = stamped(["##[group]Run node build.js", "node build.js", "##[endgroup]"]);
+    async function* chunks() {
+      yield Buffer.from(`${head}\n2024-05-01T12:00:05.0000000Z TypeError: bad input `);
+      for (let i = 0; i < 200; i += 1) yield Buffer.from("y".repeat(10_000));
+      yield Buffer.from("\n2024-05-01T12:00:06.0000000Z ##[error]Process completed with exit code 1.\n");
+    }
+    const context = await buildFailureContext(chunks(), { budgetTokens: 300 });
+    expect(context.failingStep).toBe("Run node build.js");
+    expect(context.context).toContain("TypeError: bad input yyy");
+    expect(context.context).toContain("Process completed with exit code 1.");
+    expect(estimateTokens(context.context)).toBeLessThanOrEqual(300);
+  });
+
+  it("learns the checkout directory from the log (GitLab subgroups)", async () => {
+    const log = [
+      "Running with gitlab-runner 16.11.0 (91a27b2a)",
+      "Initialized empty Git repository in /builds/acme/platform/ledger/.git/",
+      "$ pytest -q",
+      "/builds/acme/platform/ledger/tests/test_parse.py:8: AssertionError",
+      "E   assert 1 == 2",
+      "ERROR: Job failed: exit code 1",
+    ].join("\n");
+    const context = await buildFailureContext(log);
+    expect(context.files).toEqual([{ path: "tests/test_parse.py", line: 8, column: null }]);
+    expect(context.context).toContain("tests/test_parse.py:8: AssertionError");
+    expect(context.context).not.toContain("/builds/");
+  });
+
   it("returns an empty code context for an empty log", async () => {
     const context = await buildFailureContext("");
     expect(context).toMatchObject({ class: "code", failingStep: null, context: "", errorLines: [], files: [], bytesRead: 0 });

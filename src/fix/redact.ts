@@ -91,10 +91,11 @@ const SECRET_KEY_WORDS =
  * `KEY=value`, `key: value`, `"key": "value"`, `--password=value`, `export FOO_TOKEN="value"`.
  * The key must end with a secret word (so `tokenizer=` and `max_tokens=` stay), and the
  * value is judged by its form: env-style `KEY=value` is always a secret; `key: value` and
- * `key = value` only when quoted or clearly not prose or code.
+ * `key = value` only when quoted or clearly not prose or code. A key starts at a word
+ * boundary only, which keeps the search linear on long runs like `a_a_a_…`.
  */
 const ASSIGNMENT = new RegExp(
-  `(?<![A-Za-z0-9])(["']?)([A-Za-z0-9_.-]*?(?:${SECRET_KEY_WORDS}))\\1(\\s*)([:=])(\\s*)("[^"\\n]*"|'[^'\\n]*'|[^\\s"'\`,;&)}\\]]+)`,
+  `(?<![A-Za-z0-9_.-])(["']?)([A-Za-z0-9_.-]*?(?:${SECRET_KEY_WORDS}))\\1(\\s*)([:=])(\\s*)("[^"\\n]*"|'[^'\\n]*'|[^\\s"'\`,;&)}\\]]+)`,
   "gi",
 );
 

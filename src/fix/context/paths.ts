@@ -13,7 +13,8 @@ const EXTENSIONS =
 const BARE_NAMES = "Makefile|GNUmakefile|Dockerfile|Containerfile|Rakefile|Gemfile|Jenkinsfile|Justfile|Vagrantfile|Procfile";
 
 const PATH_CHARS = "[^\\s:()'\"`<>|,;=\\[\\]{}*?]";
-const PATH_WITH_EXT = `(?:[A-Za-z]:[\\\\/]|file:\\/\\/)?${PATH_CHARS}*?(?:\\.(?:${EXTENSIONS})|(?<![\\w.-])(?:${BARE_NAMES}))(?![\\w-])`;
+// A path starts where a token starts (which also keeps the search linear on long tokens).
+const PATH_WITH_EXT = `(?<!${PATH_CHARS})(?:[A-Za-z]:[\\\\/]|file:\\/\\/)?${PATH_CHARS}*?(?:\\.(?:${EXTENSIONS})|(?<![\\w.-])(?:${BARE_NAMES}))(?![\\w-])`;
 
 /** `path:line`, `path:line:col`, maven `path:[line,col]`. */
 const COLON_REF = new RegExp(`(${PATH_WITH_EXT}):(?:(\\d+)(?::(\\d+))?|\\[(\\d+),(\\d+)\\])`, "gi");
