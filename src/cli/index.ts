@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import { registerApplyCommand } from "./apply.js";
 import { registerContextCommand } from "./context.js";
+import { registerFeedbackCommand } from "./feedback.js";
 import { registerJobsCommand } from "./jobs.js";
 import { registerMigrateCommand } from "./migrate.js";
 import { registerQueryCommands } from "./query.js";
@@ -25,6 +26,7 @@ registerBackfillCommand(program);
 registerReplayCommand(program);
 registerQueryCommands(program);
 registerJobsCommand(program);
+registerFeedbackCommand(program);
 registerMigrateCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
