@@ -134,6 +134,63 @@ describe("applyPatch: model flaws", () => {
   });
 });
 
+describe("applyPatch: one context line off", () => {
+  const MERGE_HUNK = [
+    "--- a/src/config.js",
+    "+++ b/src/config.js",
+    "@@ -9,8 +9,8 @@",
+    " export function mergeConfig(base, extra) {",
+    "   const merged = { ...base };",
+    "   for (const key of Object.keys(extra)) {",
+    "-    merged[key] = extra[key];",
+    "+    merged[key] = extra[key] ?? merged[key];",
+    "   }",
+    "   return merged;",
+    " }",
+  ];
+  const MERGED = SOURCE.replace("merged[key] = extra[key];", "merged[key] = extra[key] ?? merged[key];");
+
+  it("applies when the model dropped a context line between two context lines", () => {
+    expectApplied(run(MERGE_HUNK.filter((line) => !line.includes("const merged")).join("\n")), MERGED);
+  });
+
+  it("applies when the model repeated a context line", () => {
+    const repeated = [...MERGE_HUNK.slice(0, 9), "   }", ...MERGE_HUNK.slice(9)];
+    expectApplied(run(repeated.join("\n")), MERGED);
+  });
+
+  it("refuses when the file has a line the hunk lacks next to a removed line: it may be a dropped removal", () => {
+    const result = run("--- a/f\n+++ b/f\n@@ @@\n a\n b\n c\n-d\n+D\n e\n", { f: "a\nb\nc\nX\nd\ne\n" });
+    expect(result.ok).toBe(false);
+  });
+
+  it("refuses when the file has a line the hunk lacks exactly where it adds lines: the order is unknown", () => {
+    const result = run("--- a/f\n+++ b/f\n@@ @@\n a\n b\n c\n+Z\n d\n e\n f\n", { f: "a\nb\nc\nX\nd\ne\nf\n" });
+    expect(!result.ok && result.failures[0].reason).toMatch(/read in more than one way/);
+  });
+
+  it("refuses a one-line-off match when another place comes within two differences", () => {
+    const twins = "function a() {\n  const x = 1;\n  const y = 2;\n  return x + y;\n}\nfunction b() {\n  const x = 1;\n  const y = 3;\n  return x + y;\n}\n";
+    const stale = "--- a/f.js\n+++ b/f.js\n@@ @@\n function a() {\n   const x = 1;\n   const y = 9;\n-  return x + y;\n+  return x * y;\n }\n";
+    expect(run(stale, { "f.js": twins })).toEqual({
+      ok: false,
+      failures: [{ path: "f.js", hunk: 1, reason: expect.stringMatching(/fits line 1 with one line off, but also nearly fits line 6/) }],
+    });
+    const alone = twins.replace("function b() {\n  const x = 1;\n  const y = 3;\n  return x + y;\n}\n", "");
+    expect(run(stale, { "f.js": alone })).toMatchObject({ ok: true, changes: [{ content: alone.replace("return x + y", "return x * y") }] });
+  });
+
+  it("does not take closing brackets at other depths for the hunk's place", () => {
+    const file = ["          })", "        })", "      })", "    })", "  })", "", "  test('next', () => {", ""].join("\n");
+    // The model repeated "  })": no exact match; ignoring indentation, the hunk also lines up one bracket higher.
+    const diff = ["--- a/t.js", "+++ b/t.js", "@@ @@", "         })", "       })", "     })", "+    cleanup()", "   })", "   })", " ", "   test('next', () => {"].join("\n");
+    expect(run(diff, { "t.js": file })).toMatchObject({
+      ok: true,
+      changes: [{ content: ["          })", "        })", "      })", "    })", "    cleanup()", "  })", "", "  test('next', () => {", ""].join("\n") }],
+    });
+  });
+});
+
 describe("applyPatch: hunks retyped with other indentation", () => {
   const python = ["def load(path):", "    with open(path) as f:", "        data = f.read()", "    return data", ""].join("\n");
 

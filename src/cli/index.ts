@@ -5,6 +5,7 @@
  */
 import { Command } from "commander";
 import { registerApplyCommand } from "./apply.js";
+import { registerAttributeCommand } from "./attribute.js";
 import { registerContextCommand } from "./context.js";
 import { registerFeedbackCommand } from "./feedback.js";
 import { registerJobsCommand } from "./jobs.js";
@@ -26,6 +27,7 @@ registerBackfillCommand(program);
 registerReplayCommand(program);
 registerQueryCommands(program);
 registerJobsCommand(program);
+registerAttributeCommand(program);
 registerFeedbackCommand(program);
 registerMigrateCommand(program);
 

@@ -6,6 +6,7 @@
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sql } from "drizzle-orm";
+import { AttributionQueryError, explainCommit, explainPr } from "../outcomes/attribution.js";
 import type { Store } from "../store/db.js";
 import { listCiRuns, listPrOutcomes, withoutRaw } from "../store/records.js";
 import { CI_STATUSES, PR_STATES, type CiStatus, type PrState } from "../store/schema.js";
@@ -41,6 +42,9 @@ export function bearerToken(req: IncomingMessage): string | null {
 
 export class BadQueryError extends Error {}
 
+/** The route exists but the thing asked for does not: a 404 with this message. */
+export class NotFoundError extends Error {}
+
 function oneOf<T extends string>(value: string | null, allowed: readonly T[], name: string): T | undefined {
   if (value === null || value === "") return undefined;
   if (!(allowed as readonly string[]).includes(value)) throw new BadQueryError(`${name} must be one of ${allowed.join(", ")}`);
@@ -63,7 +67,28 @@ function limit(value: string | null): number {
   return n;
 }
 
-type Route = (query: URLSearchParams, store: Store) => Promise<unknown>;
+/** `params` holds the `:name` segments of a parameterised route, decoded. */
+type Route = (query: URLSearchParams, store: Store, params: Record<string, string>) => Promise<unknown>;
+
+function minConfidence(value: string | null): number | undefined {
+  if (value === null || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new BadQueryError("min_confidence must be a number from 0 to 1");
+  return n;
+}
+
+/** Attribution answers: a bad question is a 400, an unknown commit or PR a 404. */
+async function attribution<T>(answer: () => Promise<T | null>, missing: string): Promise<T> {
+  let result: T | null;
+  try {
+    result = await answer();
+  } catch (error) {
+    if (error instanceof AttributionQueryError) throw new BadQueryError(error.message);
+    throw error;
+  }
+  if (result === null) throw new NotFoundError(missing);
+  return result;
+}
 
 const ROUTES: Record<string, Route> = {
   "/api/pr-outcomes": async (q, store) => ({
@@ -87,7 +112,48 @@ const ROUTES: Record<string, Route> = {
       })
     ).map(withoutRaw),
   }),
+  "/api/attribution/commit/:sha": async (q, store, p) =>
+    attribution(
+      () => explainCommit(store.db, { sha: p.sha, repo: q.get("repo") || undefined, minConfidence: minConfidence(q.get("min_confidence")) }),
+      `no attribution for commit ${p.sha}`,
+    ),
+  "/api/attribution/pr/:owner/:repo/:number": async (q, store, p) => {
+    const number = Number(p.number);
+    if (!Number.isInteger(number) || number < 1) throw new BadQueryError("the PR number must be a positive integer");
+    return attribution(
+      () => explainPr(store.db, { repo: `${p.owner}/${p.repo}`, number, minConfidence: minConfidence(q.get("min_confidence")) }),
+      `no attribution for ${p.owner}/${p.repo}#${number}`,
+    );
+  },
 };
+
+/**
+ * Finds the route for a path: an exact key first, then keys with `:name`
+ * segments, each matching one non-empty segment. Undefined when none does.
+ */
+export function matchRoute(routes: Record<string, Route>, pathname: string): { route: Route; params: Record<string, string> } | undefined {
+  const exact = routes[pathname];
+  if (exact && !pathname.includes("/:")) return { route: exact, params: {} };
+  const segments = pathname.split("/");
+  for (const [pattern, route] of Object.entries(routes)) {
+    if (!pattern.includes("/:")) continue;
+    const parts = pattern.split("/");
+    if (parts.length !== segments.length) continue;
+    const params: Record<string, string> = {};
+    const matches = parts.every((part, i) => {
+      if (!part.startsWith(":")) return part === segments[i];
+      if (segments[i] === "") return false;
+      try {
+        params[part.slice(1)] = decodeURIComponent(segments[i]);
+      } catch {
+        return false;
+      }
+      return true;
+    });
+    if (matches) return { route, params };
+  }
+  return undefined;
+}
 
 /** Extra routes other modules mount under /api with the same auth. */
 export type ApiRoutes = Record<string, Route>;
@@ -102,13 +168,14 @@ export function createAdminApiHandler(deps: { store: Store; adminToken?: string 
     if (!presented || !tokenMatches(presented, deps.adminToken)) {
       return sendJson(res, 401, { error: "unauthorized: send Authorization: Bearer <FIXLOOP_ADMIN_TOKEN>" }, { "www-authenticate": "Bearer" });
     }
-    const route = routes[url.pathname];
-    if (!route) return sendJson(res, 404, { error: `no such route: ${url.pathname}` });
+    const matched = matchRoute(routes, url.pathname);
+    if (!matched) return sendJson(res, 404, { error: `no such route: ${url.pathname}` });
     if (req.method !== "GET") return sendJson(res, 405, { error: "use GET" }, { allow: "GET" });
     try {
-      return sendJson(res, 200, await route(url.searchParams, deps.store));
+      return sendJson(res, 200, await matched.route(url.searchParams, deps.store, matched.params));
     } catch (error) {
       if (error instanceof BadQueryError) return sendJson(res, 400, { error: error.message });
+      if (error instanceof NotFoundError) return sendJson(res, 404, { error: error.message });
       throw error;
     }
   };

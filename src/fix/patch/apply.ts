@@ -5,7 +5,7 @@
  * exactly once makes the whole patch fail, with a reason per hunk.
  */
 import { leadingWhitespace, systematicReindent, type IndentPair } from "./indent.js";
-import { FileIndex, locateHunk } from "./locate.js";
+import { FileIndex, locateHunk, regionParts } from "./locate.js";
 import { joinSource, looseKey, splitSource, type SourceLine } from "./lines.js";
 import type { ApplyFailure, ApplyResult, FileChange, PatchFile, PatchHunk } from "./types.js";
 
@@ -44,12 +44,14 @@ function contentFromAdditions(path: string, hunks: PatchHunk[]): { content: stri
 }
 
 /** The hunk with its added lines re-indented when the model retyped the whole hunk with other indentation. */
-function withFileIndentation(hunk: PatchHunk, lines: SourceLine[], start: number): PatchHunk {
+function withFileIndentation(hunk: PatchHunk, lines: SourceLine[], fileIndexOf: (number | null)[]): PatchHunk {
   const pairs: IndentPair[] = [];
-  let at = start;
+  let h = 0;
   for (const line of hunk.lines) {
     if (line.kind === "+") continue;
-    const fileText = lines[at++].text;
+    const at = fileIndexOf[h++];
+    if (at === null) continue;
+    const fileText = lines[at].text;
     // Blank lines say nothing about indentation; a stale line is not the same line.
     if (line.text.trim() === "" || looseKey(line.text) !== looseKey(fileText)) continue;
     pairs.push({ hunk: leadingWhitespace(line.text), file: leadingWhitespace(fileText) });
@@ -71,7 +73,7 @@ function applyHunks(path: string, original: string, hunks: PatchHunk[]): { conte
   const source = splitSource(original);
   const index = new FileIndex(source.lines);
   const failures: ApplyFailure[] = [];
-  const placed: { hunk: PatchHunk; number: number; start: number; length: number }[] = [];
+  const placed: { hunk: PatchHunk; number: number; start: number; length: number; fileIndexOf: (number | null)[] }[] = [];
 
   hunks.forEach((hunk, i) => {
     const location = locateHunk(hunk, index);
@@ -79,8 +81,8 @@ function applyHunks(path: string, original: string, hunks: PatchHunk[]): { conte
       failures.push({ path, hunk: i + 1, reason: location.reason });
       return;
     }
-    const placedHunk = location.level === "exact" ? hunk : withFileIndentation(hunk, source.lines, location.start);
-    placed.push({ hunk: placedHunk, number: i + 1, start: location.start, length: location.length });
+    const placedHunk = location.level === "exact" ? hunk : withFileIndentation(hunk, source.lines, location.fileIndexOf);
+    placed.push({ hunk: placedHunk, number: i + 1, start: location.start, length: location.length, fileIndexOf: location.fileIndexOf });
   });
 
   placed.sort((a, b) => a.start - b.start || a.number - b.number);
@@ -101,14 +103,13 @@ function applyHunks(path: string, original: string, hunks: PatchHunk[]): { conte
   const out: SourceLine[] = [];
   let cursor = 0;
   let endsWithNewline = source.endsWithNewline;
-  for (const { hunk, start, length } of placed) {
+  for (const { hunk, start, length, fileIndexOf } of placed) {
     for (; cursor < start; cursor++) out.push(source.lines[cursor]);
-    for (const line of hunk.lines) {
-      // Context keeps the file's own line (its exact whitespace and ending); additions take the file's usual ending.
-      if (line.kind === " ") out.push(source.lines[cursor++]);
-      else if (line.kind === "-") cursor++;
-      else out.push({ text: line.text, eol: source.dominantEol });
+    // Context keeps the file's own line (its exact whitespace and ending); additions take the file's usual ending.
+    for (const part of regionParts(hunk, start, length, fileIndexOf)) {
+      out.push("file" in part ? source.lines[part.file] : { text: part.added, eol: source.dominantEol });
     }
+    cursor = start + length;
     // "\ No newline at end of file" markers count only on a hunk that reaches the end of the file.
     if (start + length === source.lines.length) {
       if (hunk.newNoNewlineAtEnd) endsWithNewline = false;
