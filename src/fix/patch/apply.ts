@@ -4,7 +4,7 @@
  * order and line numbers do not matter); any hunk that cannot be placed
  * exactly once makes the whole patch fail, with a reason per hunk.
  */
-import { leadingWhitespace, systematicReindent, type IndentPair } from "./indent.js";
+import { leadingWhitespace, matchedIndentPairs, systematicReindent } from "./indent.js";
 import { FileIndex, locateHunk, regionParts } from "./locate.js";
 import { joinSource, looseKey, splitSource, type SourceLine } from "./lines.js";
 import type { ApplyFailure, ApplyResult, FileChange, PatchFile, PatchHunk } from "./types.js";
@@ -45,17 +45,7 @@ function contentFromAdditions(path: string, hunks: PatchHunk[]): { content: stri
 
 /** The hunk with its added lines re-indented when the model retyped the whole hunk with other indentation. */
 function withFileIndentation(hunk: PatchHunk, lines: SourceLine[], fileIndexOf: (number | null)[]): PatchHunk {
-  const pairs: IndentPair[] = [];
-  let h = 0;
-  for (const line of hunk.lines) {
-    if (line.kind === "+") continue;
-    const at = fileIndexOf[h++];
-    if (at === null) continue;
-    const fileText = lines[at].text;
-    // Blank lines say nothing about indentation; a stale line is not the same line.
-    if (line.text.trim() === "" || looseKey(line.text) !== looseKey(fileText)) continue;
-    pairs.push({ hunk: leadingWhitespace(line.text), file: leadingWhitespace(fileText) });
-  }
+  const pairs = matchedIndentPairs(hunk.lines.filter((line) => line.kind !== "+"), fileIndexOf, lines);
   const reindent = systematicReindent(pairs);
   if (!reindent) return hunk;
   return {

@@ -7,6 +7,9 @@
  * there the added lines are most likely right already.
  */
 
+import { looseKey, type SourceLine } from "./lines.js";
+import type { PatchLine } from "./types.js";
+
 export interface IndentPair {
   /** Leading whitespace of the line as the hunk has it. */
   hunk: string;
@@ -65,4 +68,19 @@ export function systematicReindent(allPairs: IndentPair[]): Reindent | null {
     }
   }
   return null;
+}
+
+/**
+ * Indentation of each old-side hunk line beside the file line it matched.
+ * Blank lines say nothing about indentation, and a stale line is not the same
+ * line, so both are left out.
+ */
+export function matchedIndentPairs(oldSide: PatchLine[], fileIndexOf: (number | null)[], lines: SourceLine[]): IndentPair[] {
+  const pairs: IndentPair[] = [];
+  oldSide.forEach((line, k) => {
+    const at = fileIndexOf[k];
+    if (at === null || line.text.trim() === "" || looseKey(line.text) !== looseKey(lines[at].text)) return;
+    pairs.push({ hunk: leadingWhitespace(line.text), file: leadingWhitespace(lines[at].text) });
+  });
+  return pairs;
 }

@@ -9,7 +9,7 @@
  * place comes within two differences. Otherwise the hunk is refused with the
  * reason, never guessed.
  */
-import { systematicReindent, leadingWhitespace, type IndentPair } from "./indent.js";
+import { leadingWhitespace, matchedIndentPairs, systematicReindent } from "./indent.js";
 import { exactKey, looseKey, type SourceLine } from "./lines.js";
 import type { PatchHunk, PatchLine } from "./types.js";
 
@@ -351,12 +351,7 @@ function indentWidth(text: string): number {
  * (a run of closing brackets), not this place.
  */
 function indentDrift(alignment: Alignment, before: PatchLine[], lines: SourceLine[]): number | null {
-  const pairs: IndentPair[] = [];
-  before.forEach((line, k) => {
-    const at = alignment.fileIndexOf[k];
-    if (at === null || line.text.trim() === "" || looseKey(line.text) !== looseKey(lines[at].text)) return;
-    pairs.push({ hunk: leadingWhitespace(line.text), file: leadingWhitespace(lines[at].text) });
-  });
+  const pairs = matchedIndentPairs(before, alignment.fileIndexOf, lines);
   const drifted = pairs.filter((pair) => indentWidth(pair.hunk) !== indentWidth(pair.file)).length;
   if (drifted === 0 || systematicReindent(pairs) !== null) return 0;
   return drifted * 2 <= pairs.length ? drifted : null;
