@@ -12,16 +12,19 @@
 import { createProbot, type Probot } from "probot";
 import { fixloopApp } from "./app.js";
 import type { ModelClient } from "./fix/model.js";
-import { fixJobHandlers } from "./fix/pipeline.js";
+import { fixJobHandlers, type Octokit } from "./fix/pipeline.js";
 import type { HttpApiEvent, HttpApiResult, LambdaContext, SqsBatchResponse, SqsEvent } from "./lambda/events.js";
 import { createScheduledHandler, type ScheduledTask, type TaskReport } from "./lambda/scheduled.js";
 import { remoteStoreFromEnv } from "./lambda/store.js";
 import { createWebhookHandler, DEFAULT_WEBHOOK_PATH } from "./lambda/webhook.js";
 import { createSqsWorkerHandler } from "./lambda/worker.js";
+import { drainFeedbackOutbox } from "./outcomes/outbox.js";
+import { runPeriodicOutcomeChecks } from "./outcomes/periodic.js";
 import type { Logger } from "./queue/index.js";
 import { queueFromEnv } from "./queue/select.js";
 import { redispatchStrandedJobs, type SqsJobQueue } from "./queue/sqs.js";
 import type { Store } from "./store/db.js";
+import { gatewayConfigFromEnv } from "./tensorzero/gateway.js";
 import { fixDepsFromEnv } from "./worker.js";
 
 export interface LambdaDeps {
@@ -66,8 +69,15 @@ export function createLambdaHandlers(deps: LambdaDeps): LambdaHandlers {
   let scheduled: Promise<ReturnType<typeof createScheduledHandler>> | undefined;
   const scheduledHandler = () =>
     (scheduled ??= logOf(probot, "scheduled").then((log) => {
+      const gateway = gatewayConfigFromEnv(env);
+      const github = async (installationId: number | null) => {
+        if (installationId === null) throw new Error("no installation id: cannot read GitHub");
+        return (await probot.auth(installationId)) as Octokit;
+      };
       const tasks: ScheduledTask[] = [
         { name: "resend-stranded-jobs", run: async (now) => ({ resent: await redispatchStrandedJobs(store, queue, { now }) }) },
+        { name: "drain-feedback-outbox", run: (now) => drainFeedbackOutbox({ store, gateway, log, now: () => now }) },
+        { name: "periodic-outcome-checks", run: (now) => runPeriodicOutcomeChecks({ store, github, log, queue, now }) },
       ];
       return createScheduledHandler({ tasks, log, now: deps.now });
     }));

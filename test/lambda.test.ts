@@ -8,15 +8,19 @@
 import { randomUUID } from "node:crypto";
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient, type SendMessageCommandInput } from "@aws-sdk/client-sqs";
 import { mockClient } from "aws-sdk-client-mock";
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
+import nock from "nock";
+import { v7 } from "uuid";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createLambdaHandlers, type LambdaHandlers } from "../src/lambda.js";
 import type { HttpApiEvent, SqsEvent } from "../src/lambda/events.js";
 import { createScheduledHandler, ScheduledTasksFailedError } from "../src/lambda/scheduled.js";
 import { createSqsWorkerHandler } from "../src/lambda/worker.js";
+import { recordFeedback } from "../src/outcomes/outbox.js";
 import { getJob, listJobs, PermanentJobError, type JobHandler } from "../src/queue/index.js";
 import { createSqsQueue, type SqsJobQueue } from "../src/queue/sqs.js";
 import { deliveries, jobs } from "../src/store/schema.js";
+import { METRICS } from "../src/tensorzero/metrics.js";
 import { createTempStore, createTestProbot, fixture, sign, silentLog, type TempStore } from "./helpers.js";
 
 const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/fixloop-test-jobs";
@@ -450,12 +454,34 @@ describe("scheduled function", () => {
     expect((error as ScheduledTasksFailedError).reports.find((r) => r.name === "last")).toMatchObject({ ok: true, result: new Date(START).toISOString() });
   });
 
-  test("with nothing stranded the deployed schedule sends nothing", async () => {
+  test("the deployed schedule: stranded jobs, the feedback outbox, the periodic outcome checks", async () => {
     await queue.enqueue("fix", {});
     sqsMock.resetHistory();
     const report = await lambda.scheduled({});
-    expect(report.tasks.every((task) => task.ok)).toBe(true);
+    expect(report.tasks.map((task) => [task.name, task.ok])).toEqual([
+      ["resend-stranded-jobs", true],
+      ["drain-feedback-outbox", true],
+      ["periodic-outcome-checks", true],
+    ]);
+    expect(report.tasks[0]).toMatchObject({ result: { resent: [] } });
+    expect(report.tasks[2]).toMatchObject({ result: { settled: 0, failures: [] } });
+    // A fresh job is not stranded: nothing is sent.
     expect(sent()).toHaveLength(0);
-    expect((await store.db.run(sql`SELECT 1`)).rows).toHaveLength(1);
+  });
+
+  test("the scheduled function sends the outbox's feedback to the TensorZero gateway from its environment", async () => {
+    const gateway = "http://tensorzero.test:3300";
+    const withGateway = createLambdaHandlers({ store, queue, probot: createTestProbot(), env: { TENSORZERO_URL: gateway }, model: null, now });
+    await recordFeedback(store.db, { attemptId: null, metricName: METRICS.ciPassed, target: { type: "inference", id: v7() }, value: true }, now());
+    const bodies: Record<string, unknown>[] = [];
+    const scope = nock(gateway)
+      .post("/feedback", (body: Record<string, unknown>) => (bodies.push(body), true))
+      .reply(200, { feedback_id: v7() });
+
+    const report = await withGateway.scheduled({});
+
+    expect(report.tasks.find((task) => task.name === "drain-feedback-outbox")).toMatchObject({ ok: true, result: { sent: 1, retrying: 0, dead: 0 } });
+    expect(bodies).toEqual([expect.objectContaining({ metric_name: METRICS.ciPassed, value: true })]);
+    expect(scope.isDone()).toBe(true);
   });
 });
