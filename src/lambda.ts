@@ -43,6 +43,16 @@ export interface LambdaHandlers {
   scheduled(event?: unknown): Promise<{ tasks: TaskReport[] }>;
 }
 
+/** Builds once per container; a failed build (Probot could not start) is tried again by the next invocation. */
+function once<T>(build: () => Promise<T>): () => Promise<T> {
+  let built: Promise<T> | undefined;
+  return () =>
+    (built ??= build().catch((error: unknown) => {
+      built = undefined;
+      throw error;
+    }));
+}
+
 /** Probot's logger exists only once it has started. */
 async function logOf(probot: Probot, name: string): Promise<Logger> {
   await probot.ready();
@@ -59,16 +69,15 @@ export function createLambdaHandlers(deps: LambdaDeps): LambdaHandlers {
     webhookPath: env.WEBHOOK_PATH || DEFAULT_WEBHOOK_PATH,
   });
 
-  let worker: Promise<ReturnType<typeof createSqsWorkerHandler>> | undefined;
-  const workerHandler = () =>
-    (worker ??= logOf(probot, "worker").then((log) => {
+  const workerHandler = once(() =>
+    logOf(probot, "worker").then((log) => {
       const fix = fixDepsFromEnv({ probot, store, log, queue, env, ...(deps.model !== undefined ? { model: deps.model } : {}) });
       return createSqsWorkerHandler({ store, queue, handlers: fixJobHandlers(fix), log, now: deps.now });
-    }));
+    }),
+  );
 
-  let scheduled: Promise<ReturnType<typeof createScheduledHandler>> | undefined;
-  const scheduledHandler = () =>
-    (scheduled ??= logOf(probot, "scheduled").then((log) => {
+  const scheduledHandler = once(() =>
+    logOf(probot, "scheduled").then((log) => {
       const gateway = gatewayConfigFromEnv(env);
       const github = async (installationId: number | null) => {
         if (installationId === null) throw new Error("no installation id: cannot read GitHub");
@@ -80,7 +89,8 @@ export function createLambdaHandlers(deps: LambdaDeps): LambdaHandlers {
         { name: "periodic-outcome-checks", run: (now) => runPeriodicOutcomeChecks({ store, github, log, queue, now }) },
       ];
       return createScheduledHandler({ tasks, log, now: deps.now });
-    }));
+    }),
+  );
 
   return {
     webhook,

@@ -122,15 +122,13 @@ export function createSqsQueue(options: SqsQueueOptions): SqsJobQueue {
     client,
     dispatch,
     async enqueue(kind, payload, enqueueOptions = {}) {
+      const enqueuedAt = now();
       const row = await rows.enqueue(kind, payload, enqueueOptions);
       if (!row.created) return row;
-      const job = await store.db
-        .select({ id: jobs.id, kind: jobs.kind, payload: jobs.payload, dedupKey: jobs.dedupKey, runAfter: jobs.runAfter })
-        .from(jobs)
-        .where(eq(jobs.id, row.id));
-      if (!job[0]) throw new Error(`enqueue ${kind}: job ${row.id} vanished before its message was sent`);
+      // What the row holds, from the arguments: no read back (each statement is a round trip to a remote database).
+      const runAfter = (enqueueOptions.runAfter ?? enqueuedAt).toISOString();
       // A failed send leaves the row queued with no message; the scheduled sweep (redispatchStrandedJobs) sends it later.
-      await dispatch(job[0], "enqueue");
+      await dispatch({ id: row.id, kind, payload, dedupKey: enqueueOptions.dedupKey ?? null, runAfter }, "enqueue");
       return row;
     },
   };
