@@ -11,6 +11,10 @@ import { DEFAULT_WEBHOOK_PATH } from "./http/webhooks.js";
 import { createLibsqlQueue } from "./queue/index.js";
 import { openStore } from "./store/db.js";
 import { createFixWorker } from "./worker.js";
+import { createFeedbackSender } from "./outcomes/outbox.js";
+import { runPeriodicOutcomeChecks } from "./outcomes/periodic.js";
+import { every } from "./periodic.js";
+import { gatewayConfigFromEnv } from "./tensorzero/gateway.js";
 
 function hasCredentials(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH));
@@ -33,12 +37,23 @@ async function main(): Promise<void> {
   probot.log.info(`fixloop listening on ${running.url} (webhooks at ${webhookPath}, database ${store.url.replace(/\?.*$/, "")})`);
   const worker = createFixWorker({ probot, store, queue, log: probot.log.child({ name: "worker" }) });
   worker.start();
+  const gateway = gatewayConfigFromEnv();
+  const sender = createFeedbackSender({ store, gateway, log: probot.log.child({ name: "feedback" }) });
+  sender.start();
+  const outcomeLog = probot.log.child({ name: "outcomes" });
+  const outcomes = every(
+    Number(process.env.FIXLOOP_OUTCOME_CHECK_MS || 15 * 60_000),
+    "periodic outcome checks",
+    () => runPeriodicOutcomeChecks({ store, queue, log: outcomeLog, github: async (id) => probot.auth(id ?? undefined) as never }),
+    outcomeLog,
+  );
+  outcomes.start();
   if (process.env.WEBHOOK_PROXY_URL) await startWebhookProxy(process.env.WEBHOOK_PROXY_URL, `${running.url}${webhookPath}`, probot.log);
 
   const stop = async (signal: string) => {
     probot.log.info(`${signal}: stopping`);
     await running.close();
-    await worker.stop();
+    await Promise.all([worker.stop(), sender.stop(), outcomes.stop()]);
     store.close();
     process.exit(0);
   };

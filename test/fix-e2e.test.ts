@@ -10,7 +10,7 @@ import { validate as isUuid, version as uuidVersion } from "uuid";
 import { createTensorZeroModelClient, type ModelClient } from "../src/fix/model.js";
 import { fixJobHandlers, type FixDeps, type Octokit } from "../src/fix/pipeline.js";
 import { createLibsqlQueue, createWorker, listJobs, retryJob, type Worker } from "../src/queue/index.js";
-import { fixAttempts, jobs } from "../src/store/schema.js";
+import { commitLinks, feedback, fixAttempts, jobs } from "../src/store/schema.js";
 import { fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";
 
 const API = "https://api.github.com";
@@ -291,6 +291,14 @@ describe("red CI → draft fix PR", () => {
     });
     expect(attempt.diff).toContain('+  if (input.trim() === "") return [];');
 
+    // The outcome so far goes to the outbox, and the fix commit is attributed to this attempt.
+    const outbox = await server.store.db.select().from(feedback);
+    expect(outbox.map((f) => [f.metricName, f.targetType, f.targetId, f.value, f.status])).toEqual([
+      ["fixloop_patch_applied", "inference", INFERENCE, true, "pending"],
+    ]);
+    const links = await server.store.db.select().from(commitLinks);
+    expect(links).toMatchObject([{ commitSha: "f1c0000000000000000000000000000000000099", repoSlug: "acme/widgets", sessionId: attempt.id, linkType: "authored", confidence: 1 }]);
+
     // The budget for a single-file fix, token exchange included.
     expect(githubRequests.length).toBeLessThanOrEqual(15);
     expect(githubRequests.filter((r) => r.startsWith("POST"))).toEqual([
@@ -405,6 +413,8 @@ describe("follow-up on the fix branch's CI", () => {
     expect(await worker.runDue()).toBe(1);
     expect(nock.pendingMocks()).toEqual([]);
     expect(await theAttempt()).toMatchObject({ status: "ci_passed" });
+    const metrics = (await server.store.db.select().from(feedback)).map((f) => [f.metricName, f.value]);
+    expect(metrics).toEqual([["fixloop_patch_applied", true], ["fixloop_ci_passed", true]]);
   });
 
   test("red at max_attempts: the attempt fails and a closing comment explains; no new attempt", async () => {
@@ -567,6 +577,7 @@ describe("guards, triage and safety", () => {
     const attempt = await theAttempt();
     expect(attempt.status).toBe("failed");
     expect(attempt.reason).toMatch(/^patch refused: .github\/workflows\/ci.yml: /);
+    expect((await server.store.db.select().from(feedback)).map((f) => [f.metricName, f.value])).toEqual([["fixloop_patch_applied", false]]);
     expect(prBodies).toHaveLength(0);
   });
 

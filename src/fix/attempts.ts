@@ -5,6 +5,7 @@
  */
 import { and, desc, eq, gte, inArray, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
+import type { DbTransaction } from "../outcomes/outbox.js";
 import type { Db } from "../store/db.js";
 import { fixAttempts, type FixAttempt, type FixStatus } from "../store/schema.js";
 import { nowIso } from "../time.js";
@@ -36,7 +37,10 @@ export async function createAttempt(db: Db, attempt: NewAttempt): Promise<FixAtt
   return row;
 }
 
-export async function updateAttempt(db: Db, id: string, changes: Partial<typeof fixAttempts.$inferInsert>): Promise<FixAttempt> {
+/** The db or a transaction, so an attempt's status and its feedback row commit together. */
+export type DbHandle = Db | DbTransaction;
+
+export async function updateAttempt(db: DbHandle, id: string, changes: Partial<typeof fixAttempts.$inferInsert>): Promise<FixAttempt> {
   const [row] = await db
     .update(fixAttempts)
     .set({ ...changes, updatedAt: nowIso() })
@@ -45,7 +49,7 @@ export async function updateAttempt(db: Db, id: string, changes: Partial<typeof 
   return row;
 }
 
-export async function setAttemptStatus(db: Db, id: string, status: FixStatus, reason: string | null = null): Promise<FixAttempt> {
+export async function setAttemptStatus(db: DbHandle, id: string, status: FixStatus, reason: string | null = null): Promise<FixAttempt> {
   return updateAttempt(db, id, { status, reason });
 }
 

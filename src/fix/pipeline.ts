@@ -35,6 +35,9 @@ import {
   tokensSpentSince,
   updateAttempt,
 } from "./attempts.js";
+import { recordAuthoredLink } from "../outcomes/attribution.js";
+import { recordFeedback } from "../outcomes/outbox.js";
+import { METRICS } from "../tensorzero/metrics.js";
 import { collectFailure, sameFailure, type CollectedFailure } from "./collect.js";
 import { selectFilesForPrompt } from "./context/index.js";
 import { ContextLengthError, GatewayRequestError, GatewayUnavailableError, type ModelClient } from "./model.js";
@@ -75,6 +78,9 @@ export interface FixJobPayload extends FixTrigger {
   continuation?: ChainContinuation;
 }
 
+/** Source files get this many times the log excerpt's token budget: a fix needs the code more than the noise. */
+const FILE_BUDGET_FACTOR = 4;
+
 const TERMINAL = new Set(["awaiting_ci", "ci_passed", "ci_failed", "skipped", "failed"]);
 
 function splitRepo(slug: string): { owner: string; repo: string } {
@@ -113,6 +119,38 @@ async function openAttempt(deps: FixDeps, trigger: FixJobPayload): Promise<FixAt
     episodeId: continuation?.episodeId ?? uuidv7(),
     promptVersion: PROMPT_VERSION,
   });
+}
+
+/**
+ * Changes an attempt and records its outcome metric in one transaction: the
+ * outbox then reports it to TensorZero, once.
+ */
+async function recordOutcome(
+  deps: FixDeps,
+  attempt: FixAttempt,
+  changes: Partial<FixAttempt>,
+  metric: { name: string; value: boolean } | null,
+): Promise<FixAttempt> {
+  return deps.store.db.transaction(async (tx) => {
+    const updated = await updateAttempt(tx, attempt.id, changes);
+    if (metric && attempt.inferenceId) {
+      await recordFeedback(tx, {
+        attemptId: attempt.id,
+        metricName: metric.name,
+        target: { type: "inference", id: attempt.inferenceId },
+        value: metric.value,
+        tags: { repo: attempt.repoSlug, attempt: String(attempt.attemptNumber) },
+      });
+    }
+    return updated;
+  });
+}
+
+/** The model's patch was refused or did not apply: fixloop_patch_applied = false. */
+async function refusePatch(deps: FixDeps, attempt: FixAttempt, reason: string, diff?: string): Promise<JobOutcome> {
+  await recordOutcome(deps, attempt, { status: "failed", reason, ...(diff ? { diff } : {}) }, { name: METRICS.patchApplied, value: false });
+  deps.log.warn({ attempt: attempt.id, reason }, "patch refused");
+  return { status: "done", result: { attemptId: attempt.id, failed: reason } };
 }
 
 async function skip(deps: FixDeps, attempt: FixAttempt, reason: string): Promise<JobOutcome> {
@@ -268,7 +306,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   if (!attempt.inferenceId || !attempt.diff) {
     if (!deps.model) return fail(deps, attempt, "no TensorZero gateway configured (TENSORZERO_URL)");
     attempt = await setAttemptStatus(db, attempt.id, "prompting");
-    const promptFiles = selectFilesForPrompt(failure.context.files, [...companions, ...changed], textOriginals(files), config.context_budget_tokens * 4);
+    const promptFiles = selectFilesForPrompt(failure.context.files, [...companions, ...changed], textOriginals(files), config.context_budget_tokens * FILE_BUDGET_FACTOR);
     try {
       const result = await deps.model.proposePatch({
         episodeId: attempt.episodeId!,
@@ -316,12 +354,12 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
 
   attempt = await setAttemptStatus(db, attempt.id, "patching");
   const diff = extractDiff(answer.content);
-  if (!diff) return fail(deps, attempt, "patch refused: the model proposed no diff");
+  if (!diff) return refusePatch(deps, attempt, "patch refused: the model proposed no diff");
   let parsed;
   try {
     parsed = parsePatch(diff);
   } catch (error) {
-    if (error instanceof PatchParseError) return fail(deps, attempt, `patch refused: ${error.message}`);
+    if (error instanceof PatchParseError) return refusePatch(deps, attempt, `patch refused: ${error.message}`);
     throw error;
   }
   const needed = pathsToFetch(parsed);
@@ -336,18 +374,16 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     await fetchInto(octokit, trigger, needed, files);
     violations = [...unsafeKinds(files, needed), ...checkPatchSafety(parsed, rules, textOriginals(files)).map(describe)];
   }
-  if (violations.length > 0) {
-    await updateAttempt(db, attempt.id, { diff });
-    return fail(deps, attempt, `patch refused: ${violations.join("; ")}`);
-  }
+  if (violations.length > 0) return refusePatch(deps, attempt, `patch refused: ${violations.join("; ")}`, diff);
   const originals = textOriginals(files);
   const applied = applyPatch(parsed, originals);
   if (!applied.ok) {
-    await updateAttempt(db, attempt.id, { diff });
-    return fail(deps, attempt, `patch does not apply: ${applied.failures.map((f) => `${f.path}${f.hunk ? ` hunk ${f.hunk}` : ""}: ${f.reason}`).join("; ")}`);
+    const failures = applied.failures.map((f) => `${f.path}${f.hunk ? ` hunk ${f.hunk}` : ""}: ${f.reason}`);
+    return refusePatch(deps, attempt, `patch does not apply: ${failures.join("; ")}`, diff);
   }
+  if (applied.changes.length === 0) return refusePatch(deps, attempt, "patch refused: it changes nothing", diff);
   const changedFiles = applied.changes.map((c) => c.path);
-  attempt = await updateAttempt(db, attempt.id, { diff, changedFiles });
+  attempt = await recordOutcome(deps, attempt, { diff, changedFiles }, { name: METRICS.patchApplied, value: true });
 
   const chainRunId = trigger.continuation?.chainRunId ?? trigger.runId;
   const baseBranch = trigger.continuation?.baseBranch ?? trigger.headBranch;
@@ -408,6 +444,12 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     fixCommitSha: published.commitSha,
     prNumber: published.prNumber,
   });
+  await recordAuthoredLink(db, {
+    repo: trigger.repo,
+    commitSha: published.commitSha,
+    attemptId: attempt.id,
+    evidence: { branch: published.branch, pr: published.prNumber, inference: attempt.inferenceId },
+  });
   if (previous?.prNumber) {
     await upsertComment(octokit, { owner, repo, issueNumber: previous.prNumber, marker: `superseded-${previous.id}`, body: `Superseded by #${published.prNumber} (attempt ${attempt.attemptNumber}).` });
     await closePullRequest(octokit, { owner, repo, prNumber: previous.prNumber });
@@ -433,7 +475,7 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promis
       await markReadyForReview(octokit, { owner, repo, prNumber: attempt.prNumber });
       await upsertComment(octokit, { owner, repo, issueNumber: attempt.prNumber, marker: `ci-passed-${attempt.id}`, body: `CI passed on this fix (${trigger.workflowName ?? "CI"}, run ${trigger.runId}). Marked ready for review.` });
     }
-    await setAttemptStatus(db, attempt.id, "ci_passed");
+    await recordOutcome(deps, attempt, { status: "ci_passed", reason: null }, { name: METRICS.ciPassed, value: true });
     return { status: "done", result: { attemptId: attempt.id, verdict: "ci_passed" } };
   }
   // Side effects first (each idempotent), the verdict last: a retry after a crash redoes what is missing.
@@ -443,7 +485,7 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promis
     config = await loadRepoConfig(octokit as never, owner, repo);
   } catch (error) {
     if (error instanceof InvalidConfigError) {
-      await setAttemptStatus(db, attempt.id, "ci_failed", `${verdict}; ${error.message}`);
+      await recordOutcome(deps, attempt, { status: "ci_failed", reason: `${verdict}; ${error.message}` }, { name: METRICS.ciPassed, value: false });
       return { status: "skipped", reason: error.message };
     }
     throw error;
@@ -461,7 +503,7 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promis
     const next = await deps.queue.enqueue(FIX_JOB, { ...trigger, continuation } satisfies FixJobPayload, {
       dedupKey: `fix:${attempt.chainId}:attempt:${continuation.attemptNumber}`,
     });
-    await setAttemptStatus(db, attempt.id, "ci_failed", verdict);
+    await recordOutcome(deps, attempt, { status: "ci_failed", reason: verdict }, { name: METRICS.ciPassed, value: false });
     return { status: "done", result: { attemptId: attempt.id, verdict: "ci_failed", nextJob: next.id } };
   }
   if (attempt.prNumber) {
@@ -473,7 +515,7 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promis
       body: `CI still fails with this fix, and this was attempt ${attempt.attemptNumber} of ${config.max_attempts} (\`max_attempts\` in .github/fixloop.yml). fixloop stops here; the branch is yours to continue or close.`,
     });
   }
-  await setAttemptStatus(db, attempt.id, "ci_failed", `${verdict}; max_attempts reached`);
+  await recordOutcome(deps, attempt, { status: "ci_failed", reason: `${verdict}; max_attempts reached` }, { name: METRICS.ciPassed, value: false });
   return { status: "done", result: { attemptId: attempt.id, verdict: "ci_failed", gaveUp: true } };
 }
 
