@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { Probot } from "probot";
 import { createTensorZeroModelClient, type ModelClient } from "./fix/model.js";
 import { fixJobHandlers, type FixDeps, type Octokit } from "./fix/pipeline.js";
+import { outcomeJobHandlers } from "./outcomes/jobs.js";
 import { createLibsqlQueue, createWorker, type JobQueue, type Worker } from "./queue/index.js";
 import type { Store } from "./store/db.js";
 import { gatewayConfigFromEnv } from "./tensorzero/gateway.js";
@@ -50,7 +51,7 @@ export function createFixWorker(options: FixRuntimeOptions): Worker {
   const deps = fixDepsFromEnv(options);
   return createWorker({
     store: options.store,
-    handlers: fixJobHandlers(deps),
+    handlers: { ...fixJobHandlers(deps), ...outcomeJobHandlers(deps) },
     concurrency: positiveNumber(env.FIXLOOP_WORKER_CONCURRENCY) ?? 2,
     log: options.log,
   });

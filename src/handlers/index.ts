@@ -8,6 +8,8 @@ import type { Store } from "../store/db.js";
 import { claimDelivery, finishDelivery } from "../store/records.js";
 import { recordCheckSuite } from "./check-suite.js";
 import { recordPullRequest } from "./pull-request.js";
+import { recordPullRequestReview, recordPullRequestReviewComment } from "./pr-review.js";
+import { recordPush } from "./push.js";
 import { actionOf, installationIdOf, repoSlugOf, type IngestHandler } from "./types.js";
 import { recordWorkflowRun } from "./workflow-run.js";
 
@@ -15,6 +17,9 @@ export const INGEST_HANDLERS: Record<string, IngestHandler> = {
   pull_request: recordPullRequest,
   workflow_run: recordWorkflowRun,
   check_suite: recordCheckSuite,
+  push: recordPush,
+  pull_request_review: recordPullRequestReview,
+  pull_request_review_comment: recordPullRequestReviewComment,
 };
 
 export type DeliveryAnswer =

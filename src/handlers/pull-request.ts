@@ -1,4 +1,6 @@
 import { parseWith, pullRequestSchema, repositoryPayloadSchema, toPrOutcomeRow } from "../ingest/map.js";
+import { outcomeWindowDays } from "../outcomes/touches.js";
+import { trackPullRequest } from "../outcomes/track.js";
 import { upsertPrOutcome } from "../store/records.js";
 import { nowIso } from "../time.js";
 import { upsertResult, type HandlerResult, type IngestContext } from "./types.js";
@@ -7,5 +9,7 @@ import { upsertResult, type HandlerResult, type IngestContext } from "./types.js
 export async function recordPullRequest(ctx: IngestContext): Promise<HandlerResult> {
   const { repository } = parseWith(repositoryPayloadSchema, ctx.payload, "pull_request payload");
   const pr = parseWith(pullRequestSchema, ctx.payload.pull_request, "pull_request.pull_request");
-  return upsertResult(await upsertPrOutcome(ctx.store.db, toPrOutcomeRow(repository.full_name, pr, nowIso())));
+  const stored = upsertResult(await upsertPrOutcome(ctx.store.db, toPrOutcomeRow(repository.full_name, pr, nowIso())));
+  await trackPullRequest({ ...ctx, windowDays: outcomeWindowDays() }, repository.full_name, pr.number);
+  return stored;
 }

@@ -1,0 +1,285 @@
+/**
+ * Reads and writes of outcome tracking. A fix PR is a pr_outcomes row whose
+ * head ref is a fix attempt's branch in the same repository. Every write here
+ * is idempotent: a replayed event, a backfill and a live event converge on
+ * the same rows.
+ *
+ * Downstream touches are kept as a ledger in commit_links, one row per
+ * (commit, fix) under the pseudo-session `downstream:<attempt id>` (link type
+ * inferred-by-touch, confidence 0: a person's later commit, not the fix's
+ * own), so a commit is counted once however often it is seen, and the count
+ * on the PR row is always recomputed from the ledger.
+ */
+import type { ResultSet } from "@libsql/client";
+import { and, desc, eq, gt, gte, inArray, isNotNull, lte, ne, or, sql, type SQL } from "drizzle-orm";
+import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
+import type { Db } from "../store/db.js";
+import type * as schema from "../store/schema.js";
+import { commitLinks, feedback, fixAttempts, prOutcomes, type FixAttempt, type PrOutcome } from "../store/schema.js";
+import { GITHUB_PROVIDER } from "../ingest/map.js";
+import type { DbTransaction } from "./outbox.js";
+import { windowEnd, type MergedFix } from "./touches.js";
+
+/** The store or a transaction on it: reads inside a transaction see its own writes. */
+export type Queryable = BaseSQLiteDatabase<"async", ResultSet, typeof schema>;
+export type DbLike = Db | DbTransaction;
+
+export interface FixPr {
+  pr: PrOutcome;
+  attempt: FixAttempt;
+}
+
+/*
+ * Repositories compare as GitHub spells them (every row takes the payload's
+ * full_name), so the lookups below stay on indexes: attempts by
+ * (repo_slug, fix_branch), PRs by (provider, repo_slug, pr_number).
+ */
+
+async function selectFixPrs(db: DbLike, where: SQL | undefined): Promise<FixPr[]> {
+  const handle: Queryable = db;
+  const rows = await handle
+    .select({ pr: prOutcomes, attempt: fixAttempts })
+    .from(fixAttempts)
+    .innerJoin(
+      prOutcomes,
+      and(
+        eq(prOutcomes.provider, GITHUB_PROVIDER),
+        eq(prOutcomes.repoSlug, fixAttempts.repoSlug),
+        // The pipeline stores the branch and the PR number together when it publishes.
+        eq(prOutcomes.prNumber, fixAttempts.prNumber),
+        eq(prOutcomes.headRef, fixAttempts.fixBranch),
+      ),
+    )
+    .where(and(isNotNull(fixAttempts.fixBranch), eq(prOutcomes.isFork, false), where))
+    .orderBy(prOutcomes.id, desc(fixAttempts.createdAt));
+  // A branch belongs to one attempt; should two rows ever name it, the latest attempt speaks for the PR.
+  const seen = new Set<number>();
+  return rows.filter((row) => (seen.has(row.pr.id) ? false : (seen.add(row.pr.id), true)));
+}
+
+export function mergedFixOf(fix: FixPr): MergedFix | null {
+  if (fix.pr.state !== "merged" || !fix.pr.mergedAt) return null;
+  return {
+    mergedAt: fix.pr.mergedAt,
+    mergeCommitSha: fix.pr.mergeCommitSha,
+    headSha: fix.pr.headSha,
+    fixCommitSha: fix.attempt.fixCommitSha,
+    inferenceId: fix.attempt.inferenceId,
+    files: fix.attempt.changedFiles,
+  };
+}
+
+export async function fixPrByNumber(db: DbLike, repo: string, prNumber: number): Promise<FixPr | undefined> {
+  const [row] = await selectFixPrs(db, and(eq(fixAttempts.repoSlug, repo), eq(prOutcomes.prNumber, prNumber)));
+  return row;
+}
+
+export async function fixPrByHeadRef(db: DbLike, repo: string, headRef: string): Promise<FixPr | undefined> {
+  const [row] = await selectFixPrs(db, and(eq(fixAttempts.repoSlug, repo), eq(prOutcomes.headRef, headRef)));
+  return row;
+}
+
+export async function prRow(db: DbLike, repo: string, prNumber: number): Promise<PrOutcome | undefined> {
+  const handle: Queryable = db;
+  const [row] = await handle
+    .select()
+    .from(prOutcomes)
+    .where(and(eq(prOutcomes.provider, GITHUB_PROVIDER), eq(prOutcomes.repoSlug, repo), eq(prOutcomes.prNumber, prNumber)));
+  return row;
+}
+
+/** Fix PRs merged into `branch` between two instants (inclusive). */
+export async function mergedFixPrsOnBranch(db: DbLike, repo: string, branch: string, mergedFrom: string, mergedTo: string): Promise<FixPr[]> {
+  return selectFixPrs(
+    db,
+    and(
+      eq(fixAttempts.repoSlug, repo),
+      eq(prOutcomes.state, "merged"),
+      eq(prOutcomes.baseRef, branch),
+      gte(prOutcomes.mergedAt, mergedFrom),
+      lte(prOutcomes.mergedAt, mergedTo),
+    ),
+  );
+}
+
+/** Merged fix PRs whose merge, head or fix commit starts with one of these SHAs (full or abbreviated). */
+export async function mergedFixPrsByShas(db: DbLike, repo: string, shas: string[]): Promise<FixPr[]> {
+  const hex = shas.filter((sha) => /^[0-9a-f]{7,40}$/.test(sha));
+  if (hex.length === 0) return [];
+  const matches = hex.flatMap((sha) => [
+    sql`${prOutcomes.mergeCommitSha} LIKE ${`${sha}%`}`,
+    sql`${prOutcomes.headSha} LIKE ${`${sha}%`}`,
+    sql`${fixAttempts.fixCommitSha} LIKE ${`${sha}%`}`,
+  ]);
+  return selectFixPrs(db, and(eq(fixAttempts.repoSlug, repo), eq(prOutcomes.state, "merged"), or(...matches)));
+}
+
+/** Merged fix PRs with this exact title, merged before `before`, latest first. */
+export async function mergedFixPrsByTitle(db: DbLike, repo: string, title: string, before: string): Promise<FixPr[]> {
+  const rows = await selectFixPrs(
+    db,
+    and(eq(fixAttempts.repoSlug, repo), eq(prOutcomes.state, "merged"), eq(prOutcomes.title, title), lte(prOutcomes.mergedAt, before)),
+  );
+  return rows.sort((a, b) => (b.pr.mergedAt ?? "").localeCompare(a.pr.mergedAt ?? ""));
+}
+
+/** Fix PRs that are merged or closed (candidates for the merged verdict), of one repo or all. */
+export async function closedFixPrs(db: DbLike, repo?: string): Promise<FixPr[]> {
+  return selectFixPrs(db, and(inArray(prOutcomes.state, ["merged", "closed"]), repo ? eq(fixAttempts.repoSlug, repo) : undefined));
+}
+
+/** Merged fix PRs (of one repo and base branch, or all) that have no feedback of `metric` yet. */
+export async function mergedFixPrsWithout(db: DbLike, metric: string, filter: { repo?: string; branch?: string } = {}): Promise<FixPr[]> {
+  return selectFixPrs(
+    db,
+    and(
+      eq(prOutcomes.state, "merged"),
+      filter.repo ? eq(fixAttempts.repoSlug, filter.repo) : undefined,
+      filter.branch ? eq(prOutcomes.baseRef, filter.branch) : undefined,
+      sql`NOT EXISTS (SELECT 1 FROM ${feedback} WHERE ${feedback.attemptId} = ${fixAttempts.id} AND ${feedback.metricName} = ${metric})`,
+    ),
+  );
+}
+
+/** Whether feedback of `metric` exists for this attempt (any target, any dedup key). */
+export async function hasFeedback(db: DbLike, attemptId: string, metric: string): Promise<boolean> {
+  const handle: Queryable = db;
+  const [row] = await handle
+    .select({ id: feedback.id })
+    .from(feedback)
+    .where(and(eq(feedback.attemptId, attemptId), eq(feedback.metricName, metric)))
+    .limit(1);
+  return Boolean(row);
+}
+
+/** Merged PRs whose title or body looks like a revert (candidates for revert-by-PR). */
+export async function mergedRevertPrs(db: DbLike, repo?: string): Promise<PrOutcome[]> {
+  const handle: Queryable = db;
+  return handle
+    .select()
+    .from(prOutcomes)
+    .where(
+      and(
+        eq(prOutcomes.provider, GITHUB_PROVIDER),
+        eq(prOutcomes.state, "merged"),
+        repo ? eq(prOutcomes.repoSlug, repo) : undefined,
+        or(sql`${prOutcomes.title} LIKE 'Revert "%'`, sql`json_extract(${prOutcomes.rawJson}, '$.body') LIKE '%Reverts %'`),
+      ),
+    );
+}
+
+/**
+ * Adds the attempt to the PR row's linked sessions, kept as a sorted set (the
+ * form attribution's refreshPrLinks writes), and writes only on change.
+ */
+export async function linkSession(db: DbLike, prId: number, attemptId: string): Promise<void> {
+  const handle: Queryable = db;
+  const [row] = await handle.select({ ids: prOutcomes.linkedSessionIds }).from(prOutcomes).where(eq(prOutcomes.id, prId));
+  const stored = Array.isArray(row?.ids) ? row.ids : [];
+  if (!row || stored.includes(attemptId)) return;
+  await handle.update(prOutcomes).set({ linkedSessionIds: [...new Set([...stored, attemptId])].sort() }).where(eq(prOutcomes.id, prId));
+}
+
+/** A later attempt of the same chain opened its own PR: this one was superseded, not rejected. */
+export async function supersededBy(db: DbLike, attempt: FixAttempt): Promise<FixAttempt | undefined> {
+  const handle: Queryable = db;
+  const [row] = await handle
+    .select()
+    .from(fixAttempts)
+    .where(and(eq(fixAttempts.chainId, attempt.chainId), gt(fixAttempts.attemptNumber, attempt.attemptNumber), sql`${fixAttempts.prNumber} IS NOT NULL`))
+    .orderBy(fixAttempts.attemptNumber)
+    .limit(1);
+  return row;
+}
+
+/**
+ * Sets reverted_at/by to this revert unless an earlier one is recorded: the
+ * earliest revert wins whatever order the events arrive in. True when written.
+ */
+export async function markReverted(db: DbLike, prId: number, at: string, by: string): Promise<boolean> {
+  const handle: Queryable = db;
+  const rows = await handle
+    .update(prOutcomes)
+    .set({ revertedAt: at, revertedBy: by })
+    .where(and(eq(prOutcomes.id, prId), sql`(${prOutcomes.revertedAt} IS NULL OR ${prOutcomes.revertedAt} > ${at})`))
+    .returning({ id: prOutcomes.id });
+  return rows.length > 0;
+}
+
+/**
+ * When another fix chain of the repository first changed one of these files
+ * after the merge and within the window ("fixed again"), or null.
+ */
+export async function refixedAt(db: DbLike, fix: FixPr, windowDays: number): Promise<string | null> {
+  const merged = mergedFixOf(fix);
+  if (!merged || merged.files.length === 0) return null;
+  const handle: Queryable = db;
+  const others = await handle
+    .select({ createdAt: fixAttempts.createdAt, changedFiles: fixAttempts.changedFiles })
+    .from(fixAttempts)
+    .where(
+      and(
+        eq(fixAttempts.repoSlug, fix.pr.repoSlug),
+        ne(fixAttempts.chainId, fix.attempt.chainId),
+        gt(fixAttempts.createdAt, merged.mergedAt),
+        lte(fixAttempts.createdAt, windowEnd(merged.mergedAt, windowDays)),
+      ),
+    )
+    .orderBy(fixAttempts.createdAt);
+  const files = new Set(merged.files);
+  return others.find((other) => other.changedFiles.some((path) => files.has(path)))?.createdAt ?? null;
+}
+
+export function touchLedgerSession(attemptId: string): string {
+  return `downstream:${attemptId}`;
+}
+
+export interface TouchRecord {
+  sha: string;
+  committedAt: string;
+  files: string[];
+}
+
+/** Puts the commit in the fix's touch ledger; true when it was not there yet. */
+export async function recordTouch(db: DbLike, fix: FixPr, touch: TouchRecord, now: Date): Promise<boolean> {
+  const handle: Queryable = db;
+  const rows = await handle
+    .insert(commitLinks)
+    .values({
+      commitSha: touch.sha,
+      repoSlug: fix.pr.repoSlug,
+      sessionId: touchLedgerSession(fix.attempt.id),
+      linkType: "inferred-by-touch",
+      confidence: 0,
+      // `fixPr`, not `pr`: attribution reads `pr` as the PR a commit belongs to.
+      evidenceJson: { rule: "downstream-touch", fixPr: fix.pr.prNumber, committedAt: touch.committedAt, files: touch.files },
+      establishedTs: now.toISOString(),
+    })
+    .onConflictDoNothing()
+    .returning({ sha: commitLinks.commitSha });
+  return rows.length > 0;
+}
+
+/** downstream_touch_count and last_downstream_touch_ts recomputed from the ledger. */
+export async function recountTouches(db: DbLike, fix: FixPr): Promise<{ count: number; last: string | null }> {
+  const handle: Queryable = db;
+  const session = touchLedgerSession(fix.attempt.id);
+  const [row] = await handle
+    .update(prOutcomes)
+    .set({
+      downstreamTouchCount: sql`(SELECT count(*) FROM commit_links WHERE repo_slug = ${fix.pr.repoSlug} AND session_id = ${session})`,
+      lastDownstreamTouchTs: sql`(SELECT max(json_extract(evidence_json, '$.committedAt')) FROM commit_links WHERE repo_slug = ${fix.pr.repoSlug} AND session_id = ${session})`,
+    })
+    .where(eq(prOutcomes.id, fix.pr.id))
+    .returning({ count: prOutcomes.downstreamTouchCount, last: prOutcomes.lastDownstreamTouchTs });
+  return { count: row?.count ?? 0, last: row?.last ?? null };
+}
+
+/** Whether any push delivery of this repository was recorded at or after `since`. */
+export async function pushSeenSince(db: DbLike, repo: string, since: string): Promise<boolean> {
+  const handle: Queryable = db;
+  const rows = await handle.all<{ one: number }>(
+    sql`SELECT 1 AS one FROM deliveries WHERE event = 'push' AND repo_slug = ${repo} AND received_at >= ${since} LIMIT 1`,
+  );
+  return rows.length > 0;
+}
