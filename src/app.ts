@@ -6,6 +6,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "probot";
 import { dispatchDelivery, type DeliveryAnswer } from "./handlers/index.js";
 import { createAdminApiHandler, createHealthHandler } from "./http/api.js";
+import { createDashboardHandler } from "./http/dashboard.js";
 import { createLibsqlQueue, type JobQueue } from "./queue/index.js";
 import type { Store } from "./store/db.js";
 
@@ -23,14 +24,17 @@ export interface FixloopDeps {
  */
 const answerSlot = new AsyncLocalStorage<{ answer?: DeliveryAnswer }>();
 
+export type Delivered = { id: string; name: string; payload: Record<string, unknown> };
+
 export async function receiveWithAnswer(
   probot: Probot,
-  delivery: { id: string; name: string; payload: Record<string, unknown> },
+  delivery: Delivered,
+  /** How the delivery reaches Probot's handlers; the Lambda adapter brings its own. */
+  deliver: (delivery: Delivered) => Promise<unknown> = (d) => probot.receive(d as Parameters<Probot["receive"]>[0]),
 ): Promise<DeliveryAnswer> {
   const slot: { answer?: DeliveryAnswer } = {};
   try {
-    // Probot's types want a known event name; the dispatcher handles any.
-    await answerSlot.run(slot, () => probot.receive(delivery as Parameters<Probot["receive"]>[0]));
+    await answerSlot.run(slot, () => deliver(delivery));
   } catch (error) {
     if (!slot.answer) return { status: "failed", error: error instanceof Error ? error.message : String(error) };
   }
@@ -59,6 +63,6 @@ export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
       // Probot turns a thrown error into a 500, so GitHub shows the delivery as failed and can redeliver it.
       if (answer.status === "failed") throw new Error(answer.error);
     });
-    mountRoutes(options, [createHealthHandler(deps.store), createAdminApiHandler(deps)]);
+    mountRoutes(options, [createHealthHandler(deps.store), createAdminApiHandler(deps), createDashboardHandler(deps)]);
   };
 }

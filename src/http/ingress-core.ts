@@ -8,7 +8,7 @@
  * is kept). Nothing is stored before the signature is verified.
  */
 import type { Probot } from "probot";
-import { receiveWithAnswer } from "../app.js";
+import { receiveWithAnswer, type Delivered } from "../app.js";
 import { rememberPayloadJson } from "../handlers/index.js";
 
 /** GitHub caps webhook payloads at 25 MB. */
@@ -56,7 +56,7 @@ export function precheckWebhookRequest(request: WebhookRequest): WebhookResponse
 export async function handleWebhookRequest(
   probot: Probot,
   request: WebhookRequest & { body: string },
-  options: { maxBytes?: number } = {},
+  options: { maxBytes?: number; deliver?: (delivery: Delivered) => Promise<unknown> } = {},
 ): Promise<WebhookResponse> {
   const refused = precheckWebhookRequest(request);
   if (refused) return refused;
@@ -83,6 +83,6 @@ export async function handleWebhookRequest(
     return { status: 400, body: { error: "body must be a JSON object" } };
   }
   rememberPayloadJson(payload, request.body);
-  const answer = await receiveWithAnswer(probot, { id, name, payload: payload as Record<string, unknown> });
+  const answer = await receiveWithAnswer(probot, { id, name, payload: payload as Record<string, unknown> }, options.deliver);
   return { status: answer.status === "failed" ? 500 : 200, body: { id, ...answer } };
 }

@@ -7,6 +7,7 @@
  * start before the first event, API Gateway's event shape (base64 bodies,
  * headers in any case, either payload format) and the health route.
  */
+import lambdaAdapter from "@probot/adapter-aws-lambda-serverless";
 import { sql } from "drizzle-orm";
 import type { ApplicationFunction, Probot } from "probot";
 import { handleWebhookRequest } from "../http/ingress-core.js";
@@ -53,6 +54,9 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
   const { probot, store } = options;
   const webhookPath = trimSlashes(options.webhookPath ?? DEFAULT_WEBHOOK_PATH);
   const start = startOnce(probot, options.app);
+  // @probot/adapter-aws-lambda-serverless, given a no-op app: startOnce loads ours and awaits it, which the
+  // adapter does not (it calls probot.load without awaiting and never awaits probot.ready()).
+  const adapterFunction = lambdaAdapter.createLambdaFunction(() => {}, { probot });
   // Begin during the container's init phase; the first event awaits whatever is left.
   start().catch(() => undefined);
 
@@ -75,7 +79,11 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       probot.log?.error({ err: error }, "fixloop could not start; answering 500 so GitHub shows the delivery as failed");
       return jsonResult(500, { error: `fixloop could not start: ${(error as Error).message}` });
     }
-    const answer = await handleWebhookRequest(probot, { method: request.method, headers: request.headers, body: request.body });
+    // Our checks answer bad requests with 4xx; a verified delivery then goes through the adapter's own
+    // verify-and-receive, inside the slot that tells us what became of it.
+    const deliver = () =>
+      adapterFunction({ httpMethod: "POST", path: webhookPath, headers: request.headers, body: request.body } as never, {} as never);
+    const answer = await handleWebhookRequest(probot, { method: request.method, headers: request.headers, body: request.body }, { deliver });
     return jsonResult(answer.status, answer.body, answer.headers);
   };
 }
