@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
+import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createAttempt } from "../src/fix/attempts.js";
+import { drainFeedbackOutbox } from "../src/outcomes/outbox.js";
 import { touchLedgerSession } from "../src/outcomes/store.js";
 import { commitLinks, feedback, jobs, prOutcomes } from "../src/store/schema.js";
-import { fixture, startTestServer, type TestServer } from "./helpers.js";
+import { fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";
 import { EPISODE_ID, FAILING_SHA, INFERENCE_ID, outcomeState, REPO, seedFixAttempt } from "./outcomes-setup.js";
 
 let server: TestServer;
@@ -16,6 +18,7 @@ afterEach(async () => {
 });
 
 const db = () => server.store.db;
+const GATEWAY = "http://tensorzero.test:3000";
 
 async function deliver(event: string, payload: unknown, id: string = randomUUID()) {
   const response = await server.post(event, payload, { id });
@@ -184,12 +187,26 @@ describe("replay", () => {
       "fixloop_pr_reverted=true",
     ]);
 
+    // Send it all to the gateway once.
+    const posted: { metric_name: string }[] = [];
+    nock(GATEWAY)
+      .post("/feedback", (body) => (posted.push(body as { metric_name: string }), true))
+      .times(before.feedback.length)
+      .reply(200, () => ({ feedback_id: randomUUID() }));
+    const drain = () => drainFeedbackOutbox({ store: server.store, gateway: { url: GATEWAY }, log: silentLog() });
+    expect(await drain()).toMatchObject({ sent: 5, retrying: 0, dead: 0 });
+    expect(posted.map((p) => p.metric_name).sort()).toEqual(["comment", "comment", "fixloop_held_up", "fixloop_pr_merged", "fixloop_pr_reverted"]);
+    const sent = await outcomeState(db());
+
     for (const [i, [event, name]] of sequence.entries()) expect((await deliver(event, fixture(name), ids[i])).status).toBe("duplicate");
-    expect(await outcomeState(db())).toEqual(before);
+    expect(await outcomeState(db())).toEqual(sent);
 
     // Replayed from files or found again by a backfill: new delivery ids, the handlers run again.
     for (const [event, name] of sequence) expect((await deliver(event, fixture(name))).status).toBe("processed");
-    expect(await outcomeState(db())).toEqual(before);
+    expect(await outcomeState(db())).toEqual(sent);
+    // Nothing new to send (nock has no interceptor left: a send would fail and be counted as retrying).
+    expect(await drain()).toMatchObject({ sent: 0, retrying: 0, dead: 0 });
+    expect(posted).toHaveLength(5);
   });
 
   test("deliveries in another order reach the same outcome", async () => {
