@@ -4,6 +4,7 @@
  * never loses the delivery row.
  */
 import type { Logger } from "pino";
+import type { JobQueue } from "../queue/index.js";
 import type { Store } from "../store/db.js";
 import { claimDelivery, finishDelivery } from "../store/records.js";
 import { recordCheckSuite } from "./check-suite.js";
@@ -47,6 +48,7 @@ export function rememberPayloadJson(payload: object, json: string): void {
 export interface DispatchDeps {
   store: Store;
   log: Logger;
+  queue?: JobQueue;
   handlers?: Record<string, IngestHandler>;
 }
 
@@ -72,7 +74,7 @@ export async function dispatchDelivery(deps: DispatchDeps, delivery: Delivery): 
     return { status: "ignored", note: `no handler for ${name}` };
   }
   try {
-    const result = await handler({ deliveryId: id, event: name, payload, store, log });
+    const result = await handler({ deliveryId: id, event: name, payload, store, log, queue: deps.queue });
     await finishDelivery(store.db, id, { status: result.status });
     return result;
   } catch (error) {
