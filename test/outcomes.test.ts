@@ -4,8 +4,7 @@ import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createAttempt } from "../src/fix/attempts.js";
 import { drainFeedbackOutbox } from "../src/outcomes/outbox.js";
-import { touchLedgerSession } from "../src/outcomes/store.js";
-import { commitLinks, feedback, jobs, prOutcomes } from "../src/store/schema.js";
+import { commitLinks, downstreamTouches, feedback, jobs, prOutcomes } from "../src/store/schema.js";
 import { fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";
 import { EPISODE_ID, FAILING_SHA, INFERENCE_ID, outcomeState, REPO, seedFixAttempt } from "./outcomes-setup.js";
 
@@ -97,13 +96,13 @@ describe("downstream touches from push events", () => {
     const row = await pr57();
     expect(row.downstreamTouchCount).toBe(3);
     expect(row.lastDownstreamTouchTs).toBe("2024-06-04T13:30:00.000Z");
-    const ledger = await db().select().from(commitLinks).where(eq(commitLinks.sessionId, touchLedgerSession(attempt.id)));
+    const ledger = await db().select().from(downstreamTouches).where(eq(downstreamTouches.attemptId, attempt.id));
     expect(ledger.map((l) => l.commitSha).sort()).toEqual([
       "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d",
       "3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f",
       "4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70",
     ]);
-    expect(ledger.every((l) => l.linkType === "inferred-by-touch" && l.confidence === 0)).toBe(true);
+    expect(ledger.every((l) => l.prNumber === 57 && l.files.length > 0)).toBe(true);
   });
 
   test("a push before the fix PR is known to be merged counts nothing; pushes to other branches count nothing", async () => {

@@ -73,9 +73,8 @@ const attemptFactColumns = {
 const LINK_TYPE_RANK: Record<LinkType, number> = { authored: 0, "co-authored": 1, "inferred-by-touch": 2 };
 
 /**
- * Attribution sessions are fix attempt ids (no colon) and `agent:` ids. Rows
- * under other prefixes are other modules' bookkeeping in the same table (the
- * outcomes touch ledger, `downstream:<attempt>`), not answers to "who made it".
+ * Attribution sessions are fix attempt ids (no colon) and `agent:` ids; any
+ * other prefix is not an answer to "who made it" and is left out.
  */
 const ATTRIBUTION_SESSION = sql`(${commitLinks.sessionId} NOT LIKE '%:%' OR ${commitLinks.sessionId} LIKE 'agent:%')`;
 const MAX_EVIDENCE_FILES = 20;

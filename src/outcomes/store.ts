@@ -4,18 +4,16 @@
  * is idempotent: a replayed event, a backfill and a live event converge on
  * the same rows.
  *
- * Downstream touches are kept as a ledger in commit_links, one row per
- * (commit, fix) under the pseudo-session `downstream:<attempt id>` (link type
- * inferred-by-touch, confidence 0: a person's later commit, not the fix's
- * own), so a commit is counted once however often it is seen, and the count
- * on the PR row is always recomputed from the ledger.
+ * Downstream touches are kept in their own table, one row per (fix attempt,
+ * commit), so a commit is counted once however often it is seen, and the
+ * count on the PR row is always recomputed from those rows.
  */
 import type { ResultSet } from "@libsql/client";
 import { and, desc, eq, gt, gte, inArray, isNotNull, lte, ne, or, sql, type SQL } from "drizzle-orm";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import type { Db } from "../store/db.js";
 import type * as schema from "../store/schema.js";
-import { commitLinks, feedback, fixAttempts, prOutcomes, type FixAttempt, type PrOutcome } from "../store/schema.js";
+import { commitLinks, downstreamTouches, feedback, fixAttempts, prOutcomes, type FixAttempt, type PrOutcome } from "../store/schema.js";
 import { GITHUB_PROVIDER } from "../ingest/map.js";
 import type { DbTransaction } from "./outbox.js";
 import { windowEnd, type MergedFix } from "./touches.js";
@@ -230,45 +228,40 @@ export async function refixedAt(db: DbLike, fix: FixPr, windowDays: number): Pro
   return others.find((other) => other.changedFiles.some((path) => files.has(path)))?.createdAt ?? null;
 }
 
-export function touchLedgerSession(attemptId: string): string {
-  return `downstream:${attemptId}`;
-}
-
 export interface TouchRecord {
   sha: string;
   committedAt: string;
   files: string[];
 }
 
-/** Puts the commit in the fix's touch ledger; true when it was not there yet. */
+/** Records the commit as a touch of the fix; true when it was not recorded yet. */
 export async function recordTouch(db: DbLike, fix: FixPr, touch: TouchRecord, now: Date): Promise<boolean> {
   const handle: Queryable = db;
   const rows = await handle
-    .insert(commitLinks)
+    .insert(downstreamTouches)
     .values({
+      attemptId: fix.attempt.id,
       commitSha: touch.sha,
       repoSlug: fix.pr.repoSlug,
-      sessionId: touchLedgerSession(fix.attempt.id),
-      linkType: "inferred-by-touch",
-      confidence: 0,
-      // `fixPr`, not `pr`: attribution reads `pr` as the PR a commit belongs to.
-      evidenceJson: { rule: "downstream-touch", fixPr: fix.pr.prNumber, committedAt: touch.committedAt, files: touch.files },
-      establishedTs: now.toISOString(),
+      prNumber: fix.pr.prNumber,
+      committedAt: touch.committedAt,
+      files: touch.files,
+      recordedAt: now.toISOString(),
     })
     .onConflictDoNothing()
-    .returning({ sha: commitLinks.commitSha });
+    .returning({ sha: downstreamTouches.commitSha });
   return rows.length > 0;
 }
 
-/** downstream_touch_count and last_downstream_touch_ts recomputed from the ledger. */
+/** downstream_touch_count and last_downstream_touch_ts recomputed from the recorded touches. */
 export async function recountTouches(db: DbLike, fix: FixPr): Promise<{ count: number; last: string | null }> {
   const handle: Queryable = db;
-  const session = touchLedgerSession(fix.attempt.id);
+  const touches = sql`FROM downstream_touches WHERE attempt_id = ${fix.attempt.id}`;
   const [row] = await handle
     .update(prOutcomes)
     .set({
-      downstreamTouchCount: sql`(SELECT count(*) FROM commit_links WHERE repo_slug = ${fix.pr.repoSlug} AND session_id = ${session})`,
-      lastDownstreamTouchTs: sql`(SELECT max(json_extract(evidence_json, '$.committedAt')) FROM commit_links WHERE repo_slug = ${fix.pr.repoSlug} AND session_id = ${session})`,
+      downstreamTouchCount: sql`(SELECT count(*) ${touches})`,
+      lastDownstreamTouchTs: sql`(SELECT max(committed_at) ${touches})`,
     })
     .where(eq(prOutcomes.id, fix.pr.id))
     .returning({ count: prOutcomes.downstreamTouchCount, last: prOutcomes.lastDownstreamTouchTs });

@@ -261,6 +261,26 @@ export const commitLinks = sqliteTable(
   ],
 );
 
+/**
+ * Commits on a merged fix's base branch that touched the fix's files within
+ * the outcome window: one row per (fix attempt, commit), so a replayed push
+ * or a backfill never counts a commit twice. pr_outcomes.downstream_touch_count
+ * is recomputed from these rows.
+ */
+export const downstreamTouches = sqliteTable(
+  "downstream_touches",
+  {
+    attemptId: text("attempt_id").notNull(),
+    commitSha: text("commit_sha").notNull(),
+    repoSlug: text("repo_slug").notNull(),
+    prNumber: integer("pr_number").notNull(),
+    committedAt: text("committed_at").notNull(),
+    files: text("files", { mode: "json" }).$type<string[]>().notNull(),
+    recordedAt: text("recorded_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.attemptId, t.commitSha] }), index("downstream_touches_repo_pr_idx").on(t.repoSlug, t.prNumber)],
+);
+
 export type Delivery = typeof deliveries.$inferSelect;
 export type PrOutcome = typeof prOutcomes.$inferSelect;
 export type NewPrOutcome = typeof prOutcomes.$inferInsert;
