@@ -4,7 +4,7 @@ import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createAttempt } from "../src/fix/attempts.js";
 import { drainFeedbackOutbox } from "../src/outcomes/outbox.js";
-import { commitLinks, downstreamTouches, feedback, jobs, prOutcomes } from "../src/store/schema.js";
+import { downstreamTouches, feedback, jobs, prOutcomes } from "../src/store/schema.js";
 import { fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";
 import { EPISODE_ID, FAILING_SHA, INFERENCE_ID, outcomeState, REPO, seedFixAttempt } from "./outcomes-setup.js";
 

@@ -69,3 +69,24 @@ test("--since accepts ages and dates and refuses nonsense", () => {
   expect(parseSince("2024-05-01", now)).toBe("2024-05-01T00:00:00.000Z");
   expect(() => parseSince("soon", now)).toThrow(/Cannot read --since "soon"/);
 });
+
+test("a transaction open across awaits does not freeze other writes in the process", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "fixloop-store-"));
+  dirs.push(dir);
+  const store = await openStore({ url: `file:${join(dir, "tx.db")}`, busyTimeoutMs: 3000 });
+  const insert = (db: { run: typeof store.db.run }, key: string) => db.run(sql`INSERT INTO http_cache (key, fetched_at) VALUES (${key}, ${"2024-01-01"})`);
+  await Promise.all([
+    store.db.transaction(async (tx) => {
+      await insert(tx, "in-tx-1");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await insert(tx, "in-tx-2");
+    }),
+    // Issued while the transaction holds SQLite's write lock: it must wait its turn asynchronously.
+    new Promise((resolve) => setTimeout(resolve, 10)).then(() => insert(store.db, "outside")),
+  ]);
+  const rows = await store.db.all<{ key: string }>(sql`SELECT key FROM http_cache ORDER BY key`);
+  store.close();
+  // Without the per-process turn, the outside write blocks the event loop for the whole busy
+  // timeout (the transaction cannot finish meanwhile) and then fails with SQLITE_BUSY.
+  expect(rows.map((r) => r.key)).toEqual(["in-tx-1", "in-tx-2", "outside"]);
+});
