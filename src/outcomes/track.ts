@@ -31,6 +31,7 @@ import {
   type DbLike,
   type FixPr,
 } from "./store.js";
+import { refreshPrLinks } from "./attribution.js";
 import { downstreamTouch, heldUpVerdict, revertsFix, type HeldUpVerdict } from "./touches.js";
 
 export function prKey(fix: FixPr): string {
@@ -281,5 +282,7 @@ export async function trackPullRequest(ctx: TrackContext, repo: string, prNumber
   }
   const reverted = await applyRevertPr(db, row, ctx.windowDays, now);
   if (reverted) notes.push(`reverts fix PR #${reverted.pr.prNumber}`);
+  // Commits attributed before this PR row existed (an agent's push, then the PR) join it now.
+  if (await refreshPrLinks(db, { repo, number: prNumber })) notes.push("linked sessions updated");
   return notes;
 }
