@@ -18,20 +18,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
-import { backoffDelayMs, DEFAULT_BACKOFF } from "../queue/backoff.js";
-import { getJob, settleJob, renewLease, type JobSettlement } from "../queue/libsql.js";
+import { DEFAULT_BACKOFF } from "../queue/backoff.js";
+import { getJob, settleJob, type JobSettlement } from "../queue/libsql.js";
+import { runClaimedJob } from "../queue/run-job.js";
 import { claimJobById, decodeJobMessage, type SqsJobQueue } from "../queue/sqs.js";
-import { describeError } from "../queue/worker.js";
-import {
-  LeaseLostError,
-  PermanentJobError,
-  type BackoffPolicy,
-  type Job,
-  type JobContext,
-  type JobHandler,
-  type JobOutcome,
-  type Logger,
-} from "../queue/types.js";
+import type { BackoffPolicy, Job, JobHandler, Logger } from "../queue/types.js";
 import type { Store } from "../store/db.js";
 import type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from "./events.js";
 
@@ -64,20 +55,6 @@ export type SqsWorkerHandler = (event: SqsEvent, context?: LambdaContext) => Pro
 /** What to do with one record once its job is dealt with. */
 type Disposal = { ack: true } | { ack: false; visibilitySeconds?: number };
 
-/** A handler's answer is data from code we do not own: check its shape before trusting it. */
-function validOutcome(value: unknown): JobOutcome | null {
-  if (!value || typeof value !== "object") return null;
-  const outcome = value as Record<string, unknown>;
-  if (outcome.status === "done") return outcome as JobOutcome;
-  if (outcome.status === "skipped" && typeof outcome.reason === "string") return outcome as JobOutcome;
-  if (outcome.status === "wait" && typeof outcome.reason === "string" && typeof outcome.delayMs === "number" && outcome.delayMs >= 0) {
-    return outcome as JobOutcome;
-  }
-  return null;
-}
-
-type RunEnd = { kind: "outcome"; outcome: unknown } | { kind: "threw"; error: unknown } | { kind: "timeout" };
-
 export function createSqsWorkerHandler(options: SqsWorkerOptions): SqsWorkerHandler {
   const { store, queue, handlers, log } = options;
   const now = options.now ?? (() => new Date());
@@ -95,81 +72,6 @@ export function createSqsWorkerHandler(options: SqsWorkerOptions): SqsWorkerHand
     if (queue.fifo) return { ack: false, visibilitySeconds: secondsUntil(runAfter) };
     await queue.dispatch({ ...job, runAfter }, "resend");
     return { ack: true };
-  }
-
-  function retryOrDie(job: Job, error: string): JobSettlement {
-    const note = `${error} (attempt ${job.attempts} of ${job.maxAttempts})`;
-    if (job.attempts >= job.maxAttempts) return { status: "dead", error: note };
-    return { status: "queued", runAfter: new Date(now().getTime() + backoffDelayMs(job.attempts, backoff, random)), error: note };
-  }
-
-  /** How the run ended, as the row should record it; `waited` when the handler asked to run later. Null when the lease was lost. */
-  async function runHandler(
-    job: Job,
-    lease: string,
-    leaseMs: number,
-    timeoutMs: number,
-    handler: JobHandler,
-    jobLog: Logger,
-  ): Promise<{ settlement: JobSettlement; waited?: true } | null> {
-    const abort = new AbortController();
-    const ctx: JobContext = {
-      job,
-      signal: abort.signal,
-      log: jobLog,
-      async heartbeat() {
-        if (await renewLease(store, job.id, lease, leaseMs, now())) return;
-        abort.abort(new LeaseLostError(job.id));
-        throw new LeaseLostError(job.id);
-      },
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<RunEnd>((resolve) => {
-      timer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs);
-    });
-    const ran = Promise.resolve()
-      .then(() => handler(job.payload, ctx))
-      .then(
-        (outcome): RunEnd => ({ kind: "outcome", outcome }),
-        (error: unknown): RunEnd => ({ kind: "threw", error }),
-      );
-    let end: RunEnd;
-    try {
-      end = await Promise.race([ran, timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (end.kind === "timeout") {
-      abort.abort(new Error(`timed out after ${timeoutMs} ms`));
-      jobLog.error({ timeoutMs }, "job ran out of the invocation's time; abandoning the handler");
-      return { settlement: retryOrDie(job, `timed out after ${timeoutMs} ms`) };
-    }
-    if (end.kind === "threw") {
-      if (end.error instanceof LeaseLostError) return null;
-      if (end.error instanceof PermanentJobError) {
-        jobLog.error({ err: end.error }, "job failed permanently");
-        return { settlement: { status: "failed", error: describeError(end.error) } };
-      }
-      jobLog.warn({ err: end.error }, "job attempt failed");
-      return { settlement: retryOrDie(job, describeError(end.error)) };
-    }
-    const outcome = validOutcome(end.outcome);
-    if (!outcome) {
-      const got = describeError(end.outcome).replace(/^non-Error thrown: /, "");
-      return { settlement: { status: "failed", error: `handler for "${job.kind}" returned no valid outcome (got ${got})` } };
-    }
-    if (outcome.status === "done") return { settlement: { status: "done", result: outcome.result } };
-    if (outcome.status === "skipped") return { settlement: { status: "skipped", reason: outcome.reason, result: outcome.result } };
-    // Waiting is not trying: give back the attempt this claim counted.
-    return {
-      settlement: {
-        status: "queued",
-        runAfter: new Date(now().getTime() + Math.max(1, Math.round(outcome.delayMs))),
-        error: `waiting: ${outcome.reason}`,
-        attempts: job.attempts - 1,
-      },
-      waited: true,
-    };
   }
 
   async function processRecord(record: SqsRecord, owner: string, budgetMs: number): Promise<Disposal> {
@@ -201,32 +103,16 @@ export function createSqsWorkerHandler(options: SqsWorkerOptions): SqsWorkerHand
       if (!written) jobLog.warn({ status: settlement.status }, "job lease was taken over; this run's outcome is discarded");
       return written;
     };
-    if (job.attempts > job.maxAttempts) {
-      await settle({ status: "dead", attempts: job.maxAttempts, error: `${job.lastError ?? "lease expired"} on the final attempt: the worker stopped or hung` });
-      jobLog.warn("job is dead: its last attempt's lease expired");
-      return { ack: true };
-    }
-    const handler = Object.hasOwn(handlers, job.kind) ? handlers[job.kind] : undefined;
-    if (!handler) {
-      const known = Object.keys(handlers).sort().join(", ") || "none";
-      await settle({ status: "failed", error: `no handler for job kind "${job.kind}" (known kinds: ${known})` });
-      jobLog.error("job failed: unknown kind");
-      return { ack: true };
-    }
-    const run = await runHandler(job, lease, leaseMs, timeoutMs, handler, jobLog);
-    if (!run) {
-      jobLog.warn("job lease lost to another worker while running; leaving the job to it");
-      return { ack: true };
-    }
-    const { settlement } = run;
-    if (!(await settle(settlement))) return { ack: true };
+    const end = await runClaimedJob({ store, job, lease, leaseMs, handlers, log: jobLog, timeoutMs, now, backoff, random, settle });
+    if (end.kind !== "ran" || !end.written) return { ack: true };
+    const { settlement } = end;
     if (settlement.status !== "queued") {
       jobLog.info({ status: settlement.status }, "job settled");
       return { ack: true };
     }
     const runAfter = settlement.runAfter.toISOString();
     // A wait is a new run at a later time; a failure is SQS's retry of this message after the backoff.
-    if (run.waited) return later(job, runAfter);
+    if (end.waited) return later(job, runAfter);
     return { ack: false, visibilitySeconds: secondsUntil(runAfter) };
   }
 

@@ -21,5 +21,5 @@ export {
   DEFAULT_LEASE_MS,
   DEFAULT_POLL_MS,
   defaultWorkerOwner,
-  describeError,
 } from "./worker.js";
+export { describeError, runClaimedJob, type ClaimedJobEnd, type RunClaimedJobOptions } from "./run-job.js";
