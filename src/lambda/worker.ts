@@ -19,9 +19,9 @@
 import { randomUUID } from "node:crypto";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
 import { DEFAULT_BACKOFF } from "../queue/backoff.js";
-import { getJob, settleJob, type JobSettlement } from "../queue/libsql.js";
+import { claimJobById, getJob, settleJob, type JobSettlement } from "../queue/libsql.js";
 import { runClaimedJob } from "../queue/run-job.js";
-import { claimJobById, decodeJobMessage, type SqsJobQueue } from "../queue/sqs.js";
+import { decodeJobMessage, type SqsJobQueue } from "../queue/sqs.js";
 import type { BackoffPolicy, Job, JobHandler, Logger } from "../queue/types.js";
 import type { Store } from "../store/db.js";
 import type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from "./events.js";

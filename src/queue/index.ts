@@ -2,6 +2,7 @@
 export * from "./types.js";
 export { backoffDelayMs, DEFAULT_BACKOFF } from "./backoff.js";
 export {
+  claimJobById,
   claimNextJob,
   createLibsqlQueue,
   DEFAULT_MAX_ATTEMPTS,

@@ -62,8 +62,9 @@ async function jobIdByDedupKey(store: Store, dedupKey: string): Promise<number |
 }
 
 /** Due to run: queued and its time has come, or running under a lease that expired (its worker died or stalled). */
-function claimable(dueBy: string): SQL {
-  return sql`((${jobs.status} = 'queued' AND ${jobs.runAfter} <= ${dueBy}) OR (${jobs.status} = 'running' AND ${jobs.leaseExpiresAt} < ${dueBy}))`;
+export function claimableBy(dueBy: Date): SQL {
+  const due = iso(dueBy);
+  return sql`((${jobs.status} = 'queued' AND ${jobs.runAfter} <= ${due}) OR (${jobs.status} = 'running' AND ${jobs.leaseExpiresAt} < ${due}))`;
 }
 
 /**
@@ -73,8 +74,23 @@ function claimable(dueBy: string): SQL {
  * draining the queue once does not pick up what it rescheduled itself.
  */
 export async function claimNextJob(store: Store, owner: string, leaseMs: number, now: Date = new Date(), dueBy: Date = now): Promise<Job | null> {
-  const due = iso(dueBy);
-  const next = sql`(SELECT "id" FROM "jobs" WHERE ${claimable(due)} ORDER BY "run_after", "id" LIMIT 1)`;
+  const next = sql`(SELECT "id" FROM "jobs" WHERE ${claimableBy(dueBy)} ORDER BY "run_after", "id" LIMIT 1)`;
+  return claimDue(store, next, owner, leaseMs, now, dueBy);
+}
+
+/**
+ * claimNextJob for one named job (an SQS message names its row): takes it
+ * under a lease held by `owner`, counting an attempt, if and only if it is
+ * due. One conditional UPDATE, so two copies of a message never run the job
+ * twice. Null when the job is unknown, not yet due, finished, or leased to
+ * someone else.
+ */
+export async function claimJobById(store: Store, id: number, owner: string, leaseMs: number, now: Date = new Date()): Promise<Job | null> {
+  return claimDue(store, id, owner, leaseMs, now, now);
+}
+
+/** The claim itself: job `id` (a number or a subquery) becomes running under `owner`'s lease, if it is due by `dueBy`. */
+async function claimDue(store: Store, id: number | SQL, owner: string, leaseMs: number, now: Date, dueBy: Date): Promise<Job | null> {
   const [job] = await store.db
     .update(jobs)
     .set({
@@ -86,7 +102,7 @@ export async function claimNextJob(store: Store, owner: string, leaseMs: number,
       lastError: sql`CASE WHEN ${jobs.status} = 'running' THEN 'lease of ' || coalesce(${jobs.leaseOwner}, '?') || ' expired at ' || coalesce(${jobs.leaseExpiresAt}, '?') ELSE ${jobs.lastError} END`,
       updatedAt: iso(now),
     })
-    .where(and(eq(jobs.id, next), claimable(due)))
+    .where(and(eq(jobs.id, id), claimableBy(dueBy)))
     .returning();
   return job ?? null;
 }

@@ -9,12 +9,14 @@
  */
 import { createHash } from "node:crypto";
 import { SendMessageCommand, type SendMessageCommandInput, type SQSClient } from "@aws-sdk/client-sqs";
-import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Store } from "../store/db.js";
 import { jobs, type Job } from "../store/schema.js";
-import { createLibsqlQueue } from "./libsql.js";
+import { claimableBy, createLibsqlQueue } from "./libsql.js";
 import type { JobQueue } from "./types.js";
+
+// The SQS worker claims the row its message names; the claim is the table's, shared with claimNextJob.
+export { claimJobById } from "./libsql.js";
 
 /** SQS refuses per-message delays above 15 minutes; the worker sends a longer wait on again when it arrives early. */
 export const SQS_MAX_DELAY_SECONDS = 900;
@@ -134,38 +136,6 @@ export function createSqsQueue(options: SqsQueueOptions): SqsJobQueue {
   };
 }
 
-function iso(date: Date): string {
-  return date.toISOString();
-}
-
-/** The same "due" test as claimNextJob: queued and due, or running under an expired lease. */
-function claimableBy(dueBy: string) {
-  return sql`((${jobs.status} = 'queued' AND ${jobs.runAfter} <= ${dueBy}) OR (${jobs.status} = 'running' AND ${jobs.leaseExpiresAt} < ${dueBy}))`;
-}
-
-/**
- * claimNextJob for one named job: takes it under a lease held by `owner`,
- * counting an attempt, if and only if it is due. One conditional UPDATE, so
- * two copies of a message never run the job twice. Null when the job is
- * unknown, not yet due, finished, or leased to someone else.
- */
-export async function claimJobById(store: Store, id: number, owner: string, leaseMs: number, now: Date = new Date()): Promise<Job | null> {
-  const due = iso(now);
-  const [job] = await store.db
-    .update(jobs)
-    .set({
-      status: "running",
-      leaseOwner: owner,
-      leaseExpiresAt: iso(new Date(now.getTime() + leaseMs)),
-      attempts: sql`${jobs.attempts} + 1`,
-      lastError: sql`CASE WHEN ${jobs.status} = 'running' THEN 'lease of ' || coalesce(${jobs.leaseOwner}, '?') || ' expired at ' || coalesce(${jobs.leaseExpiresAt}, '?') ELSE ${jobs.lastError} END`,
-      updatedAt: due,
-    })
-    .where(and(eq(jobs.id, id), claimableBy(due)))
-    .returning();
-  return job ?? null;
-}
-
 /**
  * Sends a message again for jobs that should have run long ago and have not:
  * the send after the insert failed, `fixloop jobs retry` put a job back, a
@@ -178,7 +148,7 @@ export async function redispatchStrandedJobs(
   options: { now?: Date; strandedAfterMs?: number; limit?: number } = {},
 ): Promise<number[]> {
   const now = options.now ?? new Date();
-  const cutoff = iso(new Date(now.getTime() - (options.strandedAfterMs ?? DEFAULT_STRANDED_AFTER_MS)));
+  const cutoff = new Date(now.getTime() - (options.strandedAfterMs ?? DEFAULT_STRANDED_AFTER_MS));
   const stranded = await store.db
     .select({ id: jobs.id, kind: jobs.kind, payload: jobs.payload, dedupKey: jobs.dedupKey, runAfter: jobs.runAfter })
     .from(jobs)
