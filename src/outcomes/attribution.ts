@@ -21,27 +21,12 @@ import { commitLinks, fixAttempts, prOutcomes, type CommitLink, type FixAttempt,
 import { toIso } from "../time.js";
 import { agentNameOfSession, agentOfAuthor, agentSessionId, coAuthorAgents, isAgentSession } from "./attribution-agents.js";
 import { CONFIDENCE, DEFAULT_MIN_CONFIDENCE, TOUCH_WINDOW_MS, touchConfidence } from "./attribution-rubric.js";
+import type { PushedCommit } from "./commits.js";
 
 export { AGENT_TRAILERS, agentSessionId, coAuthorAgents } from "./attribution-agents.js";
 export { DEFAULT_MIN_CONFIDENCE } from "./attribution-rubric.js";
 export { backfillAttribution } from "./attribution-backfill.js";
-export type { CommitLink };
-
-/**
- * One commit of a push, as the push handler hands it over. The same shape as
- * `PushedCommit` in src/outcomes/commits.ts (outcomes), declared here too so
- * attribution does not depend on the push handler's module.
- */
-export interface PushedCommit {
-  sha: string;
-  message: string;
-  authorLogin: string | null;
-  authorEmail: string | null;
-  /** ISO timestamp of the commit. */
-  timestamp: string;
-  /** Paths added, modified or removed. */
-  files: string[];
-}
+export type { CommitLink, PushedCommit };
 
 export type LinkType = CommitLink["linkType"];
 
