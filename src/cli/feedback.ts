@@ -13,30 +13,14 @@ import {
 } from "../outcomes/outbox.js";
 import { FEEDBACK_STATUSES } from "../store/schema.js";
 import { gatewayConfigFromEnv } from "../tensorzero/gateway.js";
-import { printJson, printTable, withStore } from "./shared.js";
-
-function positiveInt(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${value}"`);
-    return n;
-  };
-}
-
-function feedbackStatus(value: string | undefined): FeedbackStatus | undefined {
-  if (value === undefined) return undefined;
-  if (!(FEEDBACK_STATUSES as readonly string[]).includes(value)) throw new Error(`--status must be one of ${FEEDBACK_STATUSES.join(", ")}`);
-  return value as FeedbackStatus;
-}
+import { choice, oneLine, positiveInt, printJson, printTable, withStore } from "./shared.js";
 
 /**
  * One table cell from text we do not control (review comments, gateway errors):
  * one line, bounded, and without control characters a terminal would act on.
  */
 export function cell(text: string | null | undefined, width: number): string | null {
-  if (text === null || text === undefined) return null;
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").replace(/\s+/g, " ").trim();
-  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+  return oneLine(text?.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " "), width);
 }
 
 /** Ids are UUIDv7: the head is a timestamp shared by neighbours, the tail tells them apart. */
@@ -80,7 +64,7 @@ export function registerFeedbackCommand(program: Command): void {
     .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
     .option("--json", "print JSON")
     .action(async (o: { status?: string; metric?: string; limit: number; json?: boolean }) => {
-      const status = feedbackStatus(o.status);
+      const status = choice<FeedbackStatus>(o.status, FEEDBACK_STATUSES, "--status");
       const rows = await withStore((store) => listFeedback(store, { status, metric: o.metric, limit: o.limit }));
       if (o.json) return printJson(rows);
       printTable(rows.map(feedbackRow), FEEDBACK_COLUMNS);

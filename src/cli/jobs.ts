@@ -2,29 +2,13 @@
 import type { Command } from "commander";
 import { getJob, jobReason, listJobs, retryJob } from "../queue/index.js";
 import { JOB_STATUSES, type Job, type JobStatus } from "../store/schema.js";
-import { printJson, printTable, withStore } from "./shared.js";
+import { choice, oneLine as flatten, positiveInt, printJson, printTable, withStore } from "./shared.js";
 
 const REASON_WIDTH = 60;
 
-function positiveInt(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${value}"`);
-    return n;
-  };
-}
-
-function jobStatus(value: string | undefined): JobStatus | undefined {
-  if (value === undefined) return undefined;
-  if (!(JOB_STATUSES as readonly string[]).includes(value)) throw new Error(`--status must be one of ${JOB_STATUSES.join(", ")}`);
-  return value as JobStatus;
-}
-
 /** Errors can be long and multi-line; a table row gets their first words. */
 export function oneLine(text: string | null, width = REASON_WIDTH): string | null {
-  if (text === null) return null;
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
+  return flatten(text, width);
 }
 
 export function jobRow(job: Job): Record<string, unknown> {
@@ -81,7 +65,7 @@ export function registerJobsCommand(program: Command): void {
     .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
     .option("--json", "print JSON")
     .action(async (o: { status?: string; kind?: string; limit: number; json?: boolean }) => {
-      const status = jobStatus(o.status);
+      const status = choice<JobStatus>(o.status, JOB_STATUSES, "--status");
       const rows = await withStore((store) => listJobs(store, { status, kind: o.kind, limit: o.limit }));
       if (o.json) return printJson(rows);
       printTable(rows.map(jobRow), JOB_COLUMNS);
