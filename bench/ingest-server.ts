@@ -2,29 +2,46 @@
  * One server of the ingest benchmark, run as a child process of bench/ingest.ts
  * so the load generator and the server under test do not share an event loop.
  *
- *   fixloop: fixloop's own HTTP server and app on a fresh temp libSQL file
- *   bare:    Probot's createNodeMiddleware with a no-op handler on node:http
+ *   fixloop     fixloop's HTTP server and app on a fresh temp libSQL file,
+ *               wired as src/server.ts wires it (createProbot from the
+ *               environment); the fix worker, feedback sender and periodic
+ *               checks are not started.
+ *   probot-run  what `probot run` starts for `(app) => app.onAny(async () => {})`:
+ *               Probot's `run()`, i.e. its `Server` class with the webhook
+ *               middleware, ping and static-file handlers, and pino-http
+ *               request logging (one info line per request).
+ *   probot-mw   Probot's `createNodeMiddleware` with the same no-op app on
+ *               plain node:http: the webhook path alone, no request log.
  *
- * Both use the same webhook secret, key and log level. The parent talks over
- * IPC: "stats" answers once no request is in flight, "stop" closes and exits
- * (a clean exit, so `--cpu-prof` can write its profile).
+ * All three read the same environment: APP_ID, PRIVATE_KEY, WEBHOOK_SECRET,
+ * LOG_LEVEL (bench default info) and LOG_FORMAT=json (what production runs;
+ * Probot's pretty format is dearer). Their loggers are Probot's own (getLog:
+ * pino through @probot/pino's transform to fd 1), and the parent points every
+ * child's stdout at /dev/null, so each log line is formatted and written but
+ * costs no terminal. fixloop does not log a delivery at info (only duplicates
+ * and failures), so at info it writes no line per request; probot-run writes one.
+ *
+ * The parent talks over IPC: "stats" answers once no request is in flight,
+ * "stop" closes and exits (a clean exit, so `--cpu-prof` can write its profile).
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { subscribe } from "node:diagnostics_channel";
+import { createServer, type ServerResponse } from "node:http";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
-import { createNodeMiddleware, Probot } from "probot";
+import { createNodeMiddleware, createProbot, run, type ApplicationFunction } from "probot";
 import { fixloopApp } from "../src/app.js";
 import { createHttpServer, listen } from "../src/http/server.js";
 import { openStore, type Store } from "../src/store/db.js";
 
-export type BenchServerKind = "fixloop" | "bare";
+export const BENCH_SERVER_KINDS = ["probot-run", "probot-mw", "fixloop"] as const;
+export type BenchServerKind = (typeof BENCH_SERVER_KINDS)[number];
 
 export type ParentMessage = { type: "stats" } | { type: "stop" };
 
 export interface ServerStats {
-  /** Rows in `deliveries` (fixloop), by status; null for bare Probot, which keeps none. */
+  /** Rows in `deliveries` (fixloop), by status; null for the Probot baselines, which keep none. */
   deliveries: number | null;
   byStatus: Record<string, number>;
   /** Requests answered so far, and the CPU time (user + system) this process has used so far. */
@@ -34,34 +51,60 @@ export interface ServerStats {
 
 export type ChildMessage = { type: "ready"; url: string } | ({ type: "stats" } & ServerStats);
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: bench/ingest-server.ts is started by bench/ingest.ts`);
-  return value;
+const HOST = "127.0.0.1";
+
+/** The no-op app a Probot user would benchmark. */
+const noopApp: ApplicationFunction = (app) => {
+  app.onAny(async () => {});
+};
+
+function isKind(value: string | undefined): value is BenchServerKind {
+  return (BENCH_SERVER_KINDS as readonly string[]).includes(value ?? "");
 }
 
-function benchProbot(): Probot {
-  return new Probot({
-    appId: 1,
-    privateKey: required("BENCH_PRIVATE_KEY"),
-    secret: required("BENCH_WEBHOOK_SECRET"),
-    // Neither ingest path logs per delivery at info; anything that does would show in the bench output.
-    log: pino({ level: "info" }),
+/** Probot's Server treats port 0 as "use 3000", so pick a free port first. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once("error", reject);
+    probe.listen(0, HOST, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
   });
 }
 
-async function bareServer(probot: Probot): Promise<Server> {
-  const middleware = await createNodeMiddleware(
-    (app) => {
-      app.onAny(async () => {});
-    },
-    { probot },
-  );
-  return createServer((req, res) => {
+interface Started {
+  url: string;
+  close(): Promise<void>;
+  store?: Store;
+}
+
+async function startProbotRun(): Promise<Started> {
+  const port = await freePort();
+  // `env` stands in for process.env wherever `run()` reads options, as `probot run` reads them.
+  const probotServer = await run(noopApp, { env: { ...process.env, PORT: String(port), HOST } });
+  return { url: `http://${HOST}:${probotServer.port}`, close: () => probotServer.stop() };
+}
+
+async function startProbotMiddleware(): Promise<Started> {
+  const middleware = await createNodeMiddleware(noopApp, { probot: createProbot({ env: process.env }) });
+  const server = createServer((req, res) => {
     void middleware(req, res, () => {
       res.writeHead(404).end();
     });
   });
+  const running = await listen(server, 0, HOST);
+  return { url: running.url, close: running.close };
+}
+
+async function startFixloop(): Promise<Started & { dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "fixloop-bench-"));
+  const store = await openStore({ url: `file:${join(dir, "fixloop.db")}` });
+  const probot = createProbot({ env: process.env });
+  const server = await createHttpServer({ probot, app: fixloopApp({ store }) });
+  const running = await listen(server, 0, HOST);
+  return { url: running.url, close: running.close, store, dir };
 }
 
 async function countByStatus(store: Store): Promise<Record<string, number>> {
@@ -70,29 +113,25 @@ async function countByStatus(store: Store): Promise<Record<string, number>> {
 }
 
 async function main(): Promise<void> {
-  const kind = process.argv[2] as BenchServerKind;
-  if (kind !== "fixloop" && kind !== "bare") throw new Error(`usage: ingest-server.ts fixloop|bare (got ${kind})`);
+  const kind = process.argv[2];
+  if (!isKind(kind)) throw new Error(`usage: ingest-server.ts ${BENCH_SERVER_KINDS.join("|")} (got ${kind})`);
   const send = (message: ChildMessage) => process.send?.(message);
-  const probot = benchProbot();
 
-  let store: Store | undefined;
-  let dir: string | undefined;
-  let server: Server;
-  if (kind === "fixloop") {
-    dir = mkdtempSync(join(tmpdir(), "fixloop-bench-"));
-    store = await openStore({ url: `file:${join(dir, "fixloop.db")}` });
-    server = await createHttpServer({ probot, app: fixloopApp({ store }) });
-  } else {
-    server = await bareServer(probot);
-  }
+  let started: Started & { dir?: string };
+  if (kind === "fixloop") started = await startFixloop();
+  else if (kind === "probot-mw") started = await startProbotMiddleware();
+  else started = await startProbotRun();
+  const { store } = started;
 
+  // Counted for whichever node:http server this process runs (Probot's Server keeps its own private).
   // The load generator stops between requests; still, count only once every answer is out.
   let inFlight = 0;
   let answered = 0;
   let idle: (() => void)[] = [];
-  server.on("request", (_req, res) => {
+  subscribe("http.server.request.start", (message) => {
+    const { response } = message as { response: ServerResponse };
     inFlight += 1;
-    res.once("close", () => {
+    response.once("close", () => {
       inFlight -= 1;
       answered += 1;
       if (inFlight === 0) {
@@ -103,7 +142,6 @@ async function main(): Promise<void> {
   });
   const whenIdle = () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve)));
 
-  const running = await listen(server, 0, "127.0.0.1");
   process.on("message", (message: ParentMessage) => {
     if (message.type === "stats") {
       void whenIdle()
@@ -118,16 +156,16 @@ async function main(): Promise<void> {
           process.exit(1);
         });
     } else if (message.type === "stop") {
-      void running.close().finally(() => {
+      void started.close().finally(() => {
         store?.close();
-        if (dir) rmSync(dir, { recursive: true, force: true });
+        if (started.dir) rmSync(started.dir, { recursive: true, force: true });
         process.exit(0);
       });
     }
   });
   // The parent going away (Ctrl-C, crash) takes this server with it.
   process.on("disconnect", () => process.exit(0));
-  send({ type: "ready", url: running.url });
+  send({ type: "ready", url: started.url });
 }
 
 main().catch((error: unknown) => {

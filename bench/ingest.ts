@@ -2,12 +2,27 @@
  * `npm run bench:ingest`: fixloop's webhook ingest against a bare Probot app
  * with a no-op handler, in the same run, on loopback.
  *
- * Each server runs in its own child process (bench/ingest-server.ts); the
- * load generator (autocannon) stays here. Both get the same signed ~19 KB
- * `workflow_run` delivery with a unique X-GitHub-Delivery per request, at 1,
- * 10 and 50 connections, for a fixed time per level after a warm-up. A
- * level is run in a few short alternating turns (bare, fixloop, fixloop,
- * bare, …) so background load on the machine falls on both alike.
+ * Two baselines (see bench/ingest-server.ts):
+ *   probot run   what a Probot user runs: `probot run` for
+ *                `(app) => app.onAny(async () => {})`, i.e. Probot's Server
+ *                with its request log at LOG_LEVEL info. The PASS/FAIL target
+ *                is measured against this one.
+ *   probot mw    Probot's createNodeMiddleware alone on node:http (no server
+ *                handlers, no request log): a stricter reference, printed beside.
+ * All three servers log as Probot's getLog does (LOG_FORMAT=json) to stdout,
+ * which is /dev/null here. fixloop writes no log line per delivery at info.
+ *
+ * Each server runs in its own child process; the load generator (autocannon)
+ * stays here. All get the same signed ~19 KB `workflow_run` delivery with a
+ * unique X-GitHub-Delivery per request, at 1, 10 and 50 connections, for a
+ * fixed time per level after a warm-up. A level is run in a few short turns
+ * whose order rotates, so background load on the machine falls on all alike.
+ *
+ * The delivery is a completed, failed run (conclusion "failure", attempt 1,
+ * not on a fix branch, one PR): every delivery is stored in `deliveries` and
+ * `ci_runs` (the same run id, so the row is updated each time) and asks for a
+ * fix job; the job's dedup key is the same for all of them, so the first
+ * enqueues it and every later one finds it by that key (one read, no insert).
  *
  * At the end of each turn no new requests are started and the ones in flight
  * are answered (nothing is cut off), so after each fixloop level the rows
@@ -44,6 +59,9 @@ const ROUNDS = Math.max(1, Math.round(numberFromEnv("BENCH_ROUNDS", 4)));
 const LEVELS = (process.env.BENCH_CONNECTIONS ?? "1,10,50").split(",").map((s) => Number(s.trim()));
 if (LEVELS.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error("BENCH_CONNECTIONS must list positive integers");
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
+/** Probot's own default for `probot run`; fixloop and both baselines get the same. */
+const LOG_LEVEL = process.env.LOG_LEVEL || "info";
+const LABELS: Record<BenchServerKind, string> = { "probot-run": "probot run", "probot-mw": "probot mw", fixloop: "fixloop" };
 
 // ---- child servers -----------------------------------------------------------
 
@@ -81,7 +99,8 @@ async function startServer(kind: BenchServerKind, env: Record<string, string>): 
     cwd: ROOT,
     execArgv: ["--import", "tsx", ...profile],
     env: { ...process.env, ...env },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // stdout is where Probot's logger writes: /dev/null, so log lines are made and written but shown nowhere.
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   const ready = await nextMessage(child, "ready");
   return { kind, url: ready.url, child };
@@ -217,19 +236,20 @@ function summarise(connections: number, slices: LoadSlice[], before: ServerStats
 
 interface LevelReport {
   connections: number;
-  bare: LoadResult;
-  fixloop: LoadResult;
+  results: Record<BenchServerKind, LoadResult>;
+  /** Rows fixloop added to `deliveries` during the level. */
   stored: number;
-  ratio: number;
+  /** fixloop req/s over each baseline's req/s. */
+  ratio: { run: number; mw: number };
 }
 
 const fmt = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
 const pad = (value: string | number, width: number) => String(value).padStart(width);
 
-function resultLine(level: number, name: string, r: LoadResult, stored: string): string {
+function resultLine(level: number, kind: BenchServerKind, r: LoadResult, stored: string): string {
   return [
     pad(level, 11),
-    `  ${name.padEnd(12)}`,
+    `  ${LABELS[kind].padEnd(12)}`,
     pad(fmt(r.reqPerSec, 1), 9),
     pad(fmt(r.p50Ms, 2), 9),
     pad(fmt(r.p99Ms, 2), 9),
@@ -241,31 +261,48 @@ function resultLine(level: number, name: string, r: LoadResult, stored: string):
   ].join("");
 }
 
-function lostOrExtra(level: LevelReport): string | null {
-  const { fixloop, stored } = level;
-  if (fixloop.non2xx > 0 || fixloop.errors > 0) return `${fixloop.non2xx} non-2xx answers and ${fixloop.errors} errors`;
-  if (stored !== fixloop.ok) return `${stored} rows stored for ${fixloop.ok} deliveries acknowledged`;
-  return null;
+function problems(kind: BenchServerKind, r: LoadResult): string | null {
+  return r.non2xx > 0 || r.errors > 0 ? `${LABELS[kind]}: ${r.non2xx} non-2xx answers and ${r.errors} errors` : null;
 }
+
+function lostOrExtra(level: LevelReport): string | null {
+  const found = SERVER_ORDER.map((kind) => problems(kind, level.results[kind])).filter((p): p is string => p !== null);
+  if (level.stored !== level.results.fixloop.ok) found.push(`${level.stored} rows stored for ${level.results.fixloop.ok} deliveries acknowledged`);
+  return found.length > 0 ? found.join("; ") : null;
+}
+
+/** The order of the first turn; later turns rotate it. */
+const SERVER_ORDER: BenchServerKind[] = ["probot-run", "fixloop", "probot-mw"];
 
 async function main(): Promise<void> {
   const secret = randomBytes(20).toString("hex");
   const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-  const env = { BENCH_WEBHOOK_SECRET: secret, BENCH_PRIVATE_KEY: privateKey };
+  // What each server reads, as `probot run` and `npm start` read their environment.
+  const env = {
+    APP_ID: "1",
+    PRIVATE_KEY: privateKey,
+    WEBHOOK_SECRET: secret,
+    WEBHOOK_PATH: DEFAULT_WEBHOOK_PATH,
+    LOG_LEVEL,
+    LOG_FORMAT: "json",
+  };
   const delivery = loadBenchDelivery(secret);
 
-  const servers = await Promise.all([startServer("bare", env), startServer("fixloop", env)]);
-  const [bare, fixloop] = servers;
+  const servers = await Promise.all(SERVER_ORDER.map((kind) => startServer(kind, env)));
+  const byKind = Object.fromEntries(servers.map((s) => [s.kind, s])) as Record<BenchServerKind, BenchServer>;
   const stopAll = () => Promise.all(servers.map(stopServer));
   try {
     console.log(
-      `ingest benchmark: POST ${DEFAULT_WEBHOOK_PATH}, ${delivery.event} ${delivery.body.length.toLocaleString("en")} bytes, ` +
-        `signed, unique delivery ids; node ${process.version}`,
+      `ingest benchmark: POST ${DEFAULT_WEBHOOK_PATH}, ${delivery.event} ${delivery.body.length.toLocaleString("en")} bytes ` +
+        `(completed, failure: stored + fix job looked up by dedup key), signed, unique delivery ids; node ${process.version}`,
     );
-    console.log(`bare probot ${bare.url}   fixloop ${fixloop.url} (fresh temp libSQL file)`);
+    console.log(`LOG_LEVEL=${LOG_LEVEL} LOG_FORMAT=json for all three, stdout to /dev/null`);
+    console.log(`  probot run  ${byKind["probot-run"].url}  Probot's run(): Server + pino-http request log, no-op onAny app  (the target baseline)`);
+    console.log(`  probot mw   ${byKind["probot-mw"].url}  createNodeMiddleware on node:http, no-op onAny app, no request log`);
+    console.log(`  fixloop     ${byKind.fixloop.url}  fixloop's server + app, fresh temp libSQL file; logs no line per delivery at info`);
     console.log(
       `${WARMUP_SECONDS} s warm-up each at ${TARGET.connections} connections, then ${SECONDS} s per server and level ` +
-        `in ${ROUNDS} alternating turns\n`,
+        `in ${ROUNDS} turns of rotating order\n`,
     );
 
     for (const server of servers) await runLoad(server.url, delivery, TARGET.connections, WARMUP_SECONDS);
@@ -276,33 +313,47 @@ async function main(): Promise<void> {
     );
     const levels: LevelReport[] = [];
     const sliceSeconds = SECONDS / ROUNDS;
+    const allStats = async () => {
+      const stats = await Promise.all(servers.map(serverStats));
+      return Object.fromEntries(servers.map((s, i) => [s.kind, stats[i]])) as Record<BenchServerKind, ServerStats>;
+    };
     for (const connections of LEVELS) {
-      // Short turns, alternating who goes first: load from elsewhere on the machine hits both alike.
-      const slices: Record<BenchServerKind, LoadSlice[]> = { bare: [], fixloop: [] };
-      const before = { bare: await serverStats(bare), fixloop: await serverStats(fixloop) };
+      // Short turns in rotating order: load from elsewhere on the machine hits all alike.
+      const slices = Object.fromEntries(SERVER_ORDER.map((kind) => [kind, [] as LoadSlice[]])) as Record<BenchServerKind, LoadSlice[]>;
+      const before = await allStats();
       for (let round = 0; round < ROUNDS; round++) {
-        for (const server of round % 2 === 0 ? [bare, fixloop] : [fixloop, bare]) {
+        const order = [...servers.slice(round % servers.length), ...servers.slice(0, round % servers.length)];
+        for (const server of round % 2 === 0 ? order : order.reverse()) {
           slices[server.kind].push(await runLoad(server.url, delivery, connections, sliceSeconds));
         }
       }
-      const after = { bare: await serverStats(bare), fixloop: await serverStats(fixloop) };
-      const bareResult = summarise(connections, slices.bare, before.bare, after.bare);
-      const fixloopResult = summarise(connections, slices.fixloop, before.fixloop, after.fixloop);
+      const after = await allStats();
+      const results = Object.fromEntries(
+        SERVER_ORDER.map((kind) => [kind, summarise(connections, slices[kind], before[kind], after[kind])]),
+      ) as Record<BenchServerKind, LoadResult>;
       const level: LevelReport = {
         connections,
-        bare: bareResult,
-        fixloop: fixloopResult,
+        results,
         stored: after.fixloop.deliveries! - before.fixloop.deliveries!,
-        ratio: fixloopResult.reqPerSec / bareResult.reqPerSec,
+        ratio: {
+          run: results.fixloop.reqPerSec / results["probot-run"].reqPerSec,
+          mw: results.fixloop.reqPerSec / results["probot-mw"].reqPerSec,
+        },
       };
       levels.push(level);
-      console.log(resultLine(connections, "bare probot", level.bare, "-"));
-      console.log(resultLine(connections, "fixloop", level.fixloop, String(level.stored)));
+      console.log(resultLine(connections, "probot-run", results["probot-run"], "-"));
+      console.log(resultLine(connections, "probot-mw", results["probot-mw"], "-"));
+      console.log(resultLine(connections, "fixloop", results.fixloop, String(level.stored)));
       const mismatch = lostOrExtra(level);
-      console.log(`${pad("", 13)}ratio fixloop/bare ${fmt(level.ratio, 2)}×${mismatch ? `   MISMATCH: ${mismatch}` : "   stored = acknowledged"}`);
+      const cpu = (kind: BenchServerKind) => results.fixloop.cpuUsPerRequest / results[kind].cpuUsPerRequest;
+      console.log(
+        `${pad("", 13)}fixloop/probot run ${fmt(level.ratio.run, 2)}× req/s (${fmt(cpu("probot-run"), 1)}× cpu), ` +
+          `fixloop/probot mw ${fmt(level.ratio.mw, 2)}× req/s (${fmt(cpu("probot-mw"), 1)}× cpu)` +
+          `${mismatch ? `   MISMATCH: ${mismatch}` : "   stored = acknowledged"}`,
+      );
     }
 
-    const final = await serverStats(fixloop);
+    const final = await serverStats(byKind.fixloop);
     const statuses = Object.entries(final.byStatus).map(([status, n]) => `${status} ${n}`).join(", ");
     console.log(`\ncpu µs = server CPU time (user + system) per request answered, from the server process itself`);
     console.log(`fixloop deliveries table after the run (warm-up included): ${final.deliveries} rows (${statuses})`);
@@ -311,16 +362,17 @@ async function main(): Promise<void> {
     const failures: string[] = [];
     if (!target) failures.push(`no level at ${TARGET.connections} connections was run`);
     else {
-      if (!(target.ratio >= TARGET.ratio)) failures.push(`ratio ${fmt(target.ratio, 2)}× < ${TARGET.ratio}×`);
-      if (!(target.fixloop.p99Ms <= TARGET.p99Ms)) failures.push(`p99 ${fmt(target.fixloop.p99Ms, 2)} ms > ${TARGET.p99Ms} ms`);
+      if (!(target.ratio.run >= TARGET.ratio)) failures.push(`ratio ${fmt(target.ratio.run, 2)}× < ${TARGET.ratio}×`);
+      if (!(target.results.fixloop.p99Ms <= TARGET.p99Ms)) failures.push(`p99 ${fmt(target.results.fixloop.p99Ms, 2)} ms > ${TARGET.p99Ms} ms`);
     }
     for (const level of levels) {
       const mismatch = lostOrExtra(level);
       if (mismatch) failures.push(`at ${level.connections} connections: ${mismatch}`);
     }
     const summary = target
-      ? `at ${TARGET.connections} connections fixloop ${fmt(target.fixloop.reqPerSec, 0)} req/s = ${fmt(target.ratio, 2)}× bare Probot ` +
-        `(target ≥ ${TARGET.ratio}×), p99 ${fmt(target.fixloop.p99Ms, 2)} ms (target ≤ ${TARGET.p99Ms} ms)`
+      ? `at ${TARGET.connections} connections fixloop ${fmt(target.results.fixloop.reqPerSec, 0)} req/s = ` +
+        `${fmt(target.ratio.run, 2)}× probot run (target ≥ ${TARGET.ratio}×; ${fmt(target.ratio.mw, 2)}× the middleware alone), ` +
+        `p99 ${fmt(target.results.fixloop.p99Ms, 2)} ms (target ≤ ${TARGET.p99Ms} ms)`
       : "";
     if (failures.length === 0) {
       console.log(`PASS: ${summary}; every acknowledged delivery stored, none extra, at every level`);
@@ -330,7 +382,17 @@ async function main(): Promise<void> {
     }
 
     mkdirSync(OUT_DIR, { recursive: true });
-    const report = { at: new Date().toISOString(), node: process.version, bytes: delivery.body.length, seconds: SECONDS, levels, pass: failures.length === 0, failures };
+    const report = {
+      at: new Date().toISOString(),
+      node: process.version,
+      bytes: delivery.body.length,
+      seconds: SECONDS,
+      logLevel: LOG_LEVEL,
+      targetBaseline: "probot-run",
+      levels,
+      pass: failures.length === 0,
+      failures,
+    };
     writeFileSync(`${OUT_DIR}ingest.json`, `${JSON.stringify(report, null, 2)}\n`);
   } finally {
     await stopAll();
