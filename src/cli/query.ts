@@ -2,19 +2,7 @@ import type { Command } from "commander";
 import { listCiRuns, listPrOutcomes, withoutRaw } from "../store/records.js";
 import { CI_STATUSES, PR_STATES, type CiStatus, type PrState } from "../store/schema.js";
 import { parseSince } from "../time.js";
-import { printJson, printTable, withStore } from "./shared.js";
-
-function choice<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${flag} must be one of ${allowed.join(", ")}`);
-  return value as T;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--limit must be a positive integer, got "${value}"`);
-  return n;
-}
+import { choice, positiveInt, printJson, printTable, withStore } from "./shared.js";
 
 export function registerQueryCommands(program: Command): void {
   program
@@ -23,7 +11,7 @@ export function registerQueryCommands(program: Command): void {
     .option("--repo <owner/repo>", "only this repository")
     .option("--state <state>", `one of ${PR_STATES.join(", ")}`)
     .option("--since <age|date>", "updated since, e.g. 7d or 2024-05-01")
-    .option("--limit <n>", "at most this many rows", positiveInt, 100)
+    .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
     .option("--json", "print JSON")
     .action(async (o: { repo?: string; state?: string; since?: string; limit: number; json?: boolean }) => {
       const rows = await withStore((store) =>
@@ -58,7 +46,7 @@ export function registerQueryCommands(program: Command): void {
     .option("--commit <sha>", "runs for this commit (a prefix is enough)")
     .option("--status <status>", `one of ${CI_STATUSES.join(", ")}`)
     .option("--since <age|date>", "updated since, e.g. 7d")
-    .option("--limit <n>", "at most this many rows", positiveInt, 100)
+    .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
     .option("--json", "print JSON")
     .action(async (o: { repo?: string; commit?: string; status?: string; since?: string; limit: number; json?: boolean }) => {
       const rows = await withStore((store) =>
