@@ -1,0 +1,21 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * `npm run test:faults`: the fault suite (duplicate floods, a worker killed
+ * mid-job, a gateway outage, fuzzed webhooks, hostile diffs, unauthenticated
+ * admin routes). Files are `test/faults/*.fault.ts`, so the default `npm test`
+ * (test/**\/*.test.ts) never picks them up. Each prints the figures it
+ * observed as `[fault] …` lines.
+ */
+export default defineConfig({
+  test: {
+    include: ["test/faults/**/*.fault.ts"],
+    environment: "node",
+    pool: "forks",
+    // Load-heavy files (the flood, the fuzz) and child processes should not compete for two cores.
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    setupFiles: ["test/faults/support/setup.ts"],
+  },
+});
