@@ -78,3 +78,23 @@ describe("queries", () => {
     expect((await get("/api/pr-outcomes?limit=0")).status).toBe(400);
   });
 });
+
+test("odd request targets are paths, not hosts, and never a 500", async () => {
+  const { connect } = await import("node:net");
+  // A raw socket: HTTP clients (and nock's interceptor) would rewrite these targets.
+  const raw = (target: string) =>
+    new Promise<number>((resolve, reject) => {
+      const url = new URL(server.url);
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(`GET ${target} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nConnection: close\r\n\r\n`);
+      });
+      let data = "";
+      socket.on("data", (chunk) => (data += chunk.toString("latin1")));
+      socket.on("end", () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(data)?.[1] ?? 0)));
+      socket.on("error", reject);
+    });
+  // `//evil/api/pr-outcomes` is not `/api/pr-outcomes` on a host called "evil".
+  expect(await raw("//evil/api/pr-outcomes")).toBe(404);
+  expect(await raw("/\\x")).toBe(404);
+  expect(await raw("/api/pr-outcomes")).toBe(200);
+});

@@ -25,6 +25,19 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks, size);
 }
 
+export class BadRequestUrlError extends Error {
+  override name = "BadRequestUrlError";
+}
+
+/**
+ * The request's URL. Resolved as a path, never as a URL reference: `//api/x`
+ * would otherwise name a host "api" and a path "/x".
+ */
 export function requestUrl(req: IncomingMessage): URL {
-  return new URL(req.url ?? "/", "http://localhost");
+  const raw = req.url ?? "/";
+  try {
+    return new URL(`http://localhost${raw.startsWith("/") ? raw : `/${raw}`}`);
+  } catch {
+    throw new BadRequestUrlError(`request URL could not be parsed: ${JSON.stringify(raw.slice(0, 200))}`);
+  }
 }

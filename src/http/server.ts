@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApplicationFunction, Probot } from "probot";
-import { sendJson } from "./respond.js";
+import { BadRequestUrlError, sendJson } from "./respond.js";
 import { createWebhookIngress } from "./webhooks.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -33,6 +33,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Serv
       }
       sendJson(res, 404, { error: `not found: ${req.method} ${req.url}` });
     } catch (error) {
+      if (error instanceof BadRequestUrlError) {
+        sendJson(res, 400, { error: error.message });
+        return;
+      }
       log.error({ err: error, url: req.url }, "request failed");
       if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       else res.end();
