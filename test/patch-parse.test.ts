@@ -26,6 +26,7 @@ describe("parsePatch", () => {
       isDeleted: false,
       isBinary: false,
       isSymlink: false,
+      isSubmodule: false,
       hunks: [{ oldStart: 10, lines: LINES }],
     });
   });

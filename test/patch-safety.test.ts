@@ -92,3 +92,32 @@ describe("checkPatchSafety", () => {
     expect(violated(edit("test/app.test.ts", ["it('loads', () => {"], ["it('loads the file', () => {"]))).toEqual([]);
   });
 });
+
+describe("hostile diffs found by the fault suite", () => {
+  const rules = { ...DEFAULT_SAFETY_RULES };
+  const rulesOf = (diff: string) => checkPatchSafety(parsePatch(diff), rules).map((v) => v.rule);
+
+  it("percent-encoded dots and separators in paths", () => {
+    expect(rulesOf("--- /dev/null\n+++ b/%2e%2e/%2e%2e/etc/passwd\n@@ -0,0 +1 @@\n+root::0:0::/:/bin/sh\n")).toContain("encoded-path");
+    expect(rulesOf("--- a/src/..%2f..%2fx.ts\n+++ b/src/..%2f..%2fx.ts\n@@ -1 +1 @@\n-a\n+b\n")).toContain("encoded-path");
+  });
+
+  it("NUL bytes in added lines", () => {
+    expect(rulesOf("--- a/src/a.ts\n+++ b/src/a.ts\n@@ -1 +1 @@\n-a\n+b\u0000c\n")).toContain("binary-content");
+  });
+
+  it("a submodule (mode 160000)", () => {
+    const diff = "diff --git a/vendor/lib b/vendor/lib\nnew file mode 160000\nindex 0000000..1234567\n--- /dev/null\n+++ b/vendor/lib\n@@ -0,0 +1 @@\n+Subproject commit 1234567890123456789012345678901234567890\n";
+    expect(rulesOf(diff)).toContain("submodule");
+  });
+
+  it("#[ignore] on an inline Rust test in a source file", () => {
+    const diff = "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -10,3 +10,4 @@\n     #[test]\n+    #[ignore]\n     fn parses_empty() {\n         assert_eq!(parse(\"\"), vec![]);\n";
+    expect(rulesOf(diff)).toContain("disables-tests");
+  });
+
+  it("a real source change beside a skip marker is not refused for it", () => {
+    const diff = "--- a/src/lib.rs\n+++ b/src/lib.rs\n@@ -1,2 +1,3 @@\n-pub fn parse(s: &str) -> Vec<&str> { s.split(',').collect() }\n+pub fn parse(s: &str) -> Vec<&str> { if s.is_empty() { return vec![]; } s.split(',').collect() }\n+#[ignore]\n #[test]\n";
+    expect(rulesOf(diff)).not.toContain("disables-tests");
+  });
+});

@@ -114,6 +114,7 @@ function applyToFile(file: PatchFile, originals: Originals): FileOutcome {
   const path = file.newPath ?? file.oldPath ?? "(unnamed)";
   if (file.isBinary) return fail(path, null, "binary patches are not supported");
   if (file.isSymlink) return fail(path, null, "symlink changes are not supported");
+  if (file.isSubmodule) return fail(path, null, "submodule changes are not supported");
 
   if (file.isNew || file.oldPath === null) {
     if (originals[path] !== undefined) return fail(path, null, "the patch creates this file, but it already exists");

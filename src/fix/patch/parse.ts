@@ -37,11 +37,14 @@ interface RawSection {
   isDeleted: boolean;
   isBinary: boolean;
   isSymlink: boolean;
+  isSubmodule: boolean;
   hunks: RawHunk[];
 }
 
 const HUNK_HEADER = /^@@+\s*(?:-(\d+)(?:,(\d+))?)?\s*(?:\+(\d+)(?:,(\d+))?)?\s*(?:@@+.*)?$/;
 const SYMLINK_MODE = "120000";
+/** A gitlink: the entry is another repository's commit, not a file. */
+const SUBMODULE_MODE = "160000";
 const DEV_NULL = "/dev/null";
 
 function newSection(startLine: number): RawSection {
@@ -58,6 +61,7 @@ function newSection(startLine: number): RawSection {
     isDeleted: false,
     isBinary: false,
     isSymlink: false,
+    isSubmodule: false,
     hunks: [],
   };
 }
@@ -308,13 +312,17 @@ function scan(lines: string[]): RawSection[] {
     if ((match = line.match(/^new file(?: mode (\d+))?\s*$/))) {
       current.isNew = true;
       if (match[1] === SYMLINK_MODE) current.isSymlink = true;
+      if (match[1] === SUBMODULE_MODE) current.isSubmodule = true;
     } else if ((match = line.match(/^deleted file(?: mode (\d+))?\s*$/))) {
       current.isDeleted = true;
       if (match[1] === SYMLINK_MODE) current.isSymlink = true;
+      if (match[1] === SUBMODULE_MODE) current.isSubmodule = true;
     } else if ((match = line.match(/^(?:old|new) mode (\d+)\s*$/))) {
       if (match[1] === SYMLINK_MODE) current.isSymlink = true;
+      if (match[1] === SUBMODULE_MODE) current.isSubmodule = true;
     } else if ((match = line.match(/^index [0-9a-fA-F]+\.\.[0-9a-fA-F]+(?: (\d+))?\s*$/))) {
       if (match[1] === SYMLINK_MODE) current.isSymlink = true;
+      if (match[1] === SUBMODULE_MODE) current.isSubmodule = true;
     } else if ((match = line.match(/^rename from (.+)$/))) {
       current.renameFrom = unquote(match[1].trim());
     } else if ((match = line.match(/^rename to (.+)$/))) {
@@ -410,6 +418,7 @@ export function parsePatch(diffText: string, options: ParsePatchOptions = {}): P
       section.isNew ||
       section.isDeleted ||
       section.isSymlink ||
+      section.isSubmodule ||
       (section.renameFrom !== null && section.renameTo !== null),
   );
   if (usable.length === 0) {
@@ -440,6 +449,7 @@ export function parsePatch(diffText: string, options: ParsePatchOptions = {}): P
       isDeleted: newPath === null,
       isBinary: section.isBinary,
       isSymlink: section.isSymlink,
+      isSubmodule: section.isSubmodule,
       hunks: chunks.map((chunk, h): PatchHunk => {
         const raw = hunks[h];
         const hunk: PatchHunk = {

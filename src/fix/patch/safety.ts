@@ -99,6 +99,8 @@ function pathProblem(path: string): { rule: string; message: string } | null {
   if (slashed.startsWith("/") || slashed.startsWith("~") || /^[A-Za-z]:/.test(slashed)) {
     return { rule: "absolute-path", message: "absolute paths are not allowed" };
   }
+  // A fix has no reason to name a file with escaped dots or separators; tools downstream may decode them.
+  if (/%(2e|2f|5c)/i.test(path)) return { rule: "encoded-path", message: "paths may not contain percent-encoded '.', '/' or '\\'" };
   const segments = slashed.split("/");
   if (segments.includes("..")) return { rule: "path-traversal", message: "paths may not contain '..'" };
   if (segments.some((segment) => segment.toLowerCase() === ".git")) {
@@ -121,6 +123,14 @@ function filePaths(file: PatchFile): string[] {
   return [...new Set(paths)];
 }
 
+/** Every added line is a skip marker (or blank), and every removed one a test definition the markers replace. */
+function onlySilencesTests(added: string[], removed: string[]): boolean {
+  const addedCode = added.filter((line) => line.trim() !== "");
+  const removedCode = removed.filter((line) => line.trim() !== "");
+  if (addedCode.length === 0) return false;
+  return addedCode.every((line) => SKIP_MARKERS.some((p) => p.test(line))) && removedCode.every((line) => TEST_DEFINITIONS.some((p) => p.test(line)));
+}
+
 /** A patch that, besides test files, changes nothing but disables tests has not fixed anything. */
 function disablesTestsOnly(files: PatchFile[], originals: Record<string, string | undefined>): string | null {
   let skipsAdded = 0;
@@ -128,9 +138,11 @@ function disablesTestsOnly(files: PatchFile[], originals: Record<string, string 
   let testsRemoved = 0;
   for (const file of files) {
     const paths = filePaths(file);
-    if (!paths.every(isTestPath)) return null;
     const added = file.hunks.flatMap((hunk) => hunk.lines.filter((line) => line.kind === "+").map((line) => line.text));
     const removed = file.hunks.flatMap((hunk) => hunk.lines.filter((line) => line.kind === "-").map((line) => line.text));
+    // Tests also live inside source files (Rust's #[cfg(test)], doctests…): a change there that only
+    // adds skip markers, or turns a test definition into a skipped one, silences tests too.
+    if (!paths.every(isTestPath) && !onlySilencesTests(added, removed)) return null;
     if (file.isDeleted) {
       testFilesDeleted++;
       continue;
@@ -194,6 +206,10 @@ export function checkPatchSafety(
     const label = file.newPath ?? file.oldPath;
     if (file.isBinary) violations.push({ path: label, rule: "binary-file", message: "binary patches are not allowed" });
     if (file.isSymlink) violations.push({ path: label, rule: "symlink", message: "symlinks may not be created or changed" });
+    if (file.isSubmodule) violations.push({ path: label, rule: "submodule", message: "submodules may not be created or changed" });
+    if (file.hunks.some((hunk) => hunk.lines.some((line) => line.kind === "+" && line.text.includes("\u0000")))) {
+      violations.push({ path: label, rule: "binary-content", message: "added lines contain NUL bytes" });
+    }
     for (const hunk of file.hunks) for (const line of hunk.lines) if (line.kind !== " ") changedLines++;
     if (file.isDeleted && file.hunks.length === 0 && file.oldPath !== null) {
       const original = originals[file.oldPath];

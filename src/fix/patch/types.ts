@@ -24,6 +24,8 @@ export interface PatchFile {
   isDeleted: boolean;
   isBinary: boolean;
   isSymlink: boolean;
+  /** A gitlink (mode 160000): never written as a file. */
+  isSubmodule: boolean;
   hunks: PatchHunk[];
 }
 
