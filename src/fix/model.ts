@@ -58,6 +58,8 @@ export interface PatchInferenceResult {
 /** What the fix pipeline depends on; tests and replays inject fakes. */
 export interface ModelClient {
   proposePatch(request: PatchInferenceRequest): Promise<PatchInferenceResult>;
+  /** Milliseconds until the gateway may be tried again (0: now), so a job can wait before reading anything. */
+  unavailableForMs?(): number;
 }
 
 /**
@@ -230,6 +232,10 @@ export class CircuitBreaker {
 
 export class TensorZeroModelClient implements ModelClient {
   readonly breaker: CircuitBreaker;
+
+  unavailableForMs(): number {
+    return this.breaker.retryAfterMs();
+  }
   private readonly openai: OpenAI;
   private readonly retry: RetryPolicy;
   private readonly contextRetryBudgetFactor: number;

@@ -286,6 +286,13 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     }
   }
 
+  // The gateway is known to be down: wait now instead of reading logs and files for nothing.
+  const gatewayWait = !attempt.inferenceId ? (deps.model?.unavailableForMs?.() ?? 0) : 0;
+  if (gatewayWait > 0) {
+    await setAttemptStatus(db, attempt.id, "queued", "waiting for the TensorZero gateway: circuit open");
+    return { status: "wait", delayMs: gatewayWait, reason: "gateway unavailable (circuit_open)" };
+  }
+
   attempt = await setAttemptStatus(db, attempt.id, "collecting");
   const failure = await collectFailure(octokit, trigger, { budgetTokens: config.context_budget_tokens, signal: job.signal });
   await updateAttempt(db, attempt.id, { failureClass: failure.context.class });
@@ -330,6 +337,11 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
             { tokenBudget: Math.floor(DEFAULT_PROMPT_TOKEN_BUDGET * factor) },
           ),
       });
+      // SQLite text stops at a NUL: keep the answer whole in storage and refuse it (no patch carries NULs).
+      if (result.content.includes("\u0000")) {
+        attempt = await updateAttempt(db, attempt.id, { inferenceId: result.inferenceId, variant: result.variant, model: result.model, inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens });
+        return refusePatch(deps, attempt, "patch refused: the model's answer contains NUL bytes", result.content.replaceAll("\u0000", "\\0"));
+      }
       attempt = await updateAttempt(db, attempt.id, {
         inferenceId: result.inferenceId,
         episodeId: result.episodeId,
