@@ -7,10 +7,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { Probot, ProbotOctokit } from "probot";
+import { Probot } from "probot";
 import { fixloopApp, type FixloopDeps } from "../src/app.js";
 import { createHttpServer, listen, type RunningServer } from "../src/http/server.js";
 import { openStore, type Store } from "../src/store/db.js";
+import { unthrottledOctokit } from "./faults/support/octokit.js";
 
 export const WEBHOOK_SECRET = "fixloop-test-secret";
 export const ADMIN_TOKEN = "test-admin-token";
@@ -33,7 +34,7 @@ export function createTestProbot(): Probot {
     secret: WEBHOOK_SECRET,
     log: silentLog(),
     // No retries or throttling in tests: nock answers exactly what each test says.
-    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    Octokit: unthrottledOctokit(),
   });
 }
 
