@@ -3,7 +3,7 @@
  * order key, so redeliveries, replays, backfills and out-of-order events all
  * converge on the same row.
  */
-import { and, desc, eq, getTableColumns, gte, sql, type SQL, type Table } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, gte, SQL, sql, type Table } from "drizzle-orm";
 import type { Db } from "./db.js";
 import { ciRuns, deliveries, prOutcomes, type CiRun, type CiStatus, type NewCiRun, type NewPrOutcome, type PrOutcome, type PrState } from "./schema.js";
 import { nowIso } from "../time.js";
@@ -30,37 +30,74 @@ const CI_INGEST_COLUMNS = [
   "runAttempt", "htmlUrl", "startedTs", "completedTs", "updatedAt", "orderKey", "rawJson", "recordedAt",
 ] satisfies (keyof NewCiRun)[];
 
-export async function upsertPrOutcome(db: Db, row: NewPrOutcome): Promise<UpsertResult> {
-  const result = await db
+/** Every column the ingest writes on insert: the key columns plus the ones it owns on update. */
+const PR_INSERT_COLUMNS = ["provider", "repoSlug", "prNumber", ...PR_INGEST_COLUMNS] satisfies (keyof NewPrOutcome)[];
+const CI_INSERT_COLUMNS = ["provider", "repoSlug", "runId", "prNumbers", ...CI_INGEST_COLUMNS] satisfies (keyof NewCiRun)[];
+
+/**
+ * `{ key: placeholder(key) }` for a prepared insert. Each placeholder stays
+ * bound to its column, so booleans and JSON columns are encoded as
+ * `.values(row)` would encode them.
+ */
+function insertPlaceholders(keys: readonly string[]): Record<string, ReturnType<typeof sql.placeholder>> {
+  return Object.fromEntries(keys.map((key) => [key, sql.placeholder(key)]));
+}
+
+/**
+ * The row as placeholder values: a key left undefined gets what `.values(row)`
+ * would have written for it, the column's default or NULL.
+ */
+function placeholderValues<T extends Table>(table: T, keys: readonly string[], row: Record<string, unknown>): Record<string, unknown> {
+  const columns = getTableColumns(table) as Record<string, { default?: unknown }>;
+  const values: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = row[key];
+    if (value !== undefined) values[key] = value;
+    else {
+      const fallback = columns[key].default;
+      if (fallback instanceof SQL) throw new Error(`${key} has an SQL default: give it a value`);
+      values[key] = fallback ?? null;
+    }
+  }
+  return values;
+}
+
+/**
+ * The ingest's PR and run writes, built by Drizzle once per database instead
+ * of on every delivery (building the statement cost more than running it).
+ * The SQL is exactly what the unprepared builders produced.
+ */
+function prepareIngestWrites(db: Db) {
+  const upsertPr = db
     .insert(prOutcomes)
-    .values(row)
+    .values(insertPlaceholders(PR_INSERT_COLUMNS) as unknown as NewPrOutcome)
     .onConflictDoUpdate({
       target: [prOutcomes.provider, prOutcomes.repoSlug, prOutcomes.prNumber],
       set: excludedSet(prOutcomes, PR_INGEST_COLUMNS),
       setWhere: sql`excluded.order_key >= ${prOutcomes.orderKey}`,
     })
-    .returning({ id: prOutcomes.id });
-  if (result.length === 0) return "stale";
+    .returning({ id: prOutcomes.id })
+    .prepare();
   // Fork PRs: their workflow runs carry no pull_requests; link the runs by head SHA.
-  if (row.headSha) {
-    await db.run(sql`UPDATE ci_runs SET pr_numbers = json_array(${row.prNumber})
-      WHERE repo_slug = ${row.repoSlug} AND commit_sha = ${row.headSha} AND pr_numbers = '[]'`);
-  }
-  return "written";
-}
-
-export async function upsertCiRun(db: Db, row: NewCiRun): Promise<UpsertResult> {
-  let prNumbers = row.prNumbers ?? [];
-  if (prNumbers.length === 0) {
-    const linked = await db
-      .select({ prNumber: prOutcomes.prNumber })
-      .from(prOutcomes)
-      .where(and(eq(prOutcomes.repoSlug, row.repoSlug), eq(prOutcomes.headSha, row.commitSha)));
-    prNumbers = linked.map((r) => r.prNumber).sort((a, b) => a - b);
-  }
-  const result = await db
+  const linkRunsToPr = db
+    .update(ciRuns)
+    .set({ prNumbers: sql`json_array(${sql.placeholder("prNumber")})` })
+    .where(
+      and(
+        eq(ciRuns.repoSlug, sql.placeholder("repoSlug")),
+        eq(ciRuns.commitSha, sql.placeholder("headSha")),
+        sql`${ciRuns.prNumbers} = '[]'`,
+      ),
+    )
+    .prepare();
+  const prNumbersAt = db
+    .select({ prNumber: prOutcomes.prNumber })
+    .from(prOutcomes)
+    .where(and(eq(prOutcomes.repoSlug, sql.placeholder("repoSlug")), eq(prOutcomes.headSha, sql.placeholder("commitSha"))))
+    .prepare();
+  const upsertRun = db
     .insert(ciRuns)
-    .values({ ...row, prNumbers })
+    .values(insertPlaceholders(CI_INSERT_COLUMNS) as unknown as NewCiRun)
     .onConflictDoUpdate({
       target: [ciRuns.provider, ciRuns.runId],
       set: {
@@ -70,7 +107,39 @@ export async function upsertCiRun(db: Db, row: NewCiRun): Promise<UpsertResult> 
       },
       setWhere: sql`excluded.order_key >= ${ciRuns.orderKey}`,
     })
-    .returning({ id: ciRuns.id });
+    .returning({ id: ciRuns.id })
+    .prepare();
+  return { upsertPr, linkRunsToPr, prNumbersAt, upsertRun };
+}
+
+const ingestWrites = new WeakMap<Db, ReturnType<typeof prepareIngestWrites>>();
+
+function ingestWritesFor(db: Db): ReturnType<typeof prepareIngestWrites> {
+  let writes = ingestWrites.get(db);
+  if (!writes) {
+    writes = prepareIngestWrites(db);
+    ingestWrites.set(db, writes);
+  }
+  return writes;
+}
+
+export async function upsertPrOutcome(db: Db, row: NewPrOutcome): Promise<UpsertResult> {
+  const writes = ingestWritesFor(db);
+  const result = await writes.upsertPr.all(placeholderValues(prOutcomes, PR_INSERT_COLUMNS, row));
+  if (result.length === 0) return "stale";
+  if (row.headSha) await writes.linkRunsToPr.run({ prNumber: row.prNumber, repoSlug: row.repoSlug, headSha: row.headSha });
+  return "written";
+}
+
+export async function upsertCiRun(db: Db, row: NewCiRun): Promise<UpsertResult> {
+  const writes = ingestWritesFor(db);
+  let prNumbers = row.prNumbers ?? [];
+  // Only a run without PRs (a push, a fork PR's run) is looked up: a PR stored earlier may name its head SHA.
+  if (prNumbers.length === 0) {
+    const linked = await writes.prNumbersAt.all({ repoSlug: row.repoSlug, commitSha: row.commitSha });
+    prNumbers = linked.map((r) => r.prNumber).sort((a, b) => a - b);
+  }
+  const result = await writes.upsertRun.all(placeholderValues(ciRuns, CI_INSERT_COLUMNS, { ...row, prNumbers }));
   if (result.length === 0) return "stale";
   return "written";
 }
