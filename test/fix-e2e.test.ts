@@ -2,7 +2,11 @@
  * From a recorded red workflow_run delivery to a draft fix PR: the real app,
  * a real libSQL file, the real job worker; GitHub and TensorZero through nock.
  */
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -13,6 +17,9 @@ import { createLibsqlQueue, createWorker, listJobs, retryJob, type Worker } from
 import { commitLinks, feedback, fixAttempts, jobs } from "../src/store/schema.js";
 import { fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";
 
+const run = promisify(execFile);
+const TSX = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
+const CLI = fileURLToPath(new URL("../src/cli/index.ts", import.meta.url));
 const API = "https://api.github.com";
 const GATEWAY = "http://tensorzero.test:3300";
 const BLOBS = "https://pipelines.actions.githubusercontent.com";
@@ -415,6 +422,44 @@ describe("follow-up on the fix branch's CI", () => {
     expect(await theAttempt()).toMatchObject({ status: "ci_passed" });
     const metrics = (await server.store.db.select().from(feedback)).map((f) => [f.metricName, f.value]);
     expect(metrics).toEqual([["fixloop_patch_applied", true], ["fixloop_ci_passed", true]]);
+  });
+
+  test("replayed later deliveries finish the story: merged, touched twice, and `fixloop attribute` tells it", async () => {
+    await publishedFix();
+    await server.post("workflow_run", fixBranchRun("success"));
+    github().get(`${REPO}/pulls/77`).reply(200, { number: 77, node_id: "PR_kwDOfix77", draft: true });
+    github().post("/graphql").reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { number: 77, isDraft: false } } } });
+    github().get(`${REPO}/issues/77/comments`).query(true).reply(200, []);
+    github().post(`${REPO}/issues/77/comments`).reply(201, { id: 1, html_url: "x" });
+    await worker.runDue();
+
+    // The rest arrives as recorded deliveries, through the operator's own commands.
+    const scenario = ["pull_request.closed.fix-77-merged.json", "push.fix-widget-parser.merge-77.json", "push.fix-widget-parser.follow-ups.json"];
+    const files = scenario.map((name) => fileURLToPath(new URL(`../fixtures/scenario/${name}`, import.meta.url)));
+    const env = { ...process.env, DATABASE_URL: `file:${join(server.store.dir, "fixloop.db")}`, APP_ID: "", PRIVATE_KEY: "", LOG_LEVEL: "silent" };
+    const fixloop = (args: string[]) => run(TSX, [CLI, ...args], { env }).then((r) => r.stdout);
+    const replayed = await fixloop(["replay", ...files]);
+    expect(replayed).toContain("total: 3 files, 3 deliveries: 3 processed, 0 ignored, 0 duplicate, 0 failed");
+    expect(await fixloop(["replay", ...files])).toContain("0 processed, 0 ignored, 3 duplicate, 0 failed");
+
+    const attempt = await theAttempt();
+    const told = await fixloop(["attribute", "commit", "f1c0000000", "--repo", "acme/widgets"]);
+    console.log(`[scenario] fixloop attribute commit f1c0000000 --repo acme/widgets\n${told}`);
+    expect(told).toContain(`came from fix attempt ${attempt.id} (variant gpt_5_mini_v1, run ${RUN_ID}, PR #77; CI passed; merged; not reverted; touched 2 times since)`);
+    const viaMerge = await fixloop(["attribute", "pr", "acme/widgets#77"]);
+    console.log(`[scenario] fixloop attribute pr acme/widgets#77\n${viaMerge}`);
+    expect(viaMerge).toContain(attempt.id);
+    const agent = await fixloop(["attribute", "commit", "a11ce00000000000000000000000000000000002", "--repo", "acme/widgets"]);
+    console.log(`[scenario] fixloop attribute commit a11ce000…002\n${agent}`);
+    expect(agent).toMatch(/claude/i);
+    const metrics = (await server.store.db.select().from(feedback)).map((f) => [f.metricName, f.targetType, f.value]);
+    expect(metrics).toEqual(
+      expect.arrayContaining([
+        ["fixloop_patch_applied", "inference", true],
+        ["fixloop_ci_passed", "inference", true],
+        ["fixloop_pr_merged", "episode", true],
+      ]),
+    );
   });
 
   test("red at max_attempts: the attempt fails and a closing comment explains; no new attempt", async () => {
