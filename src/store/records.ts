@@ -35,12 +35,13 @@ const PR_INSERT_COLUMNS = ["provider", "repoSlug", "prNumber", ...PR_INGEST_COLU
 const CI_INSERT_COLUMNS = ["provider", "repoSlug", "runId", "prNumbers", ...CI_INGEST_COLUMNS] satisfies (keyof NewCiRun)[];
 
 /**
- * `{ key: placeholder(key) }` for a prepared insert. Each placeholder stays
- * bound to its column, so booleans and JSON columns are encoded as
- * `.values(row)` would encode them.
+ * `{ key: placeholder(key) }` for a prepared insert or update. Each
+ * placeholder stays bound to its column, so booleans and JSON columns are
+ * encoded as `.values(row)` and `.set(row)` would encode them.
  */
-function insertPlaceholders(keys: readonly string[]): Record<string, ReturnType<typeof sql.placeholder>> {
-  return Object.fromEntries(keys.map((key) => [key, sql.placeholder(key)]));
+function columnPlaceholders(keys: readonly string[]): Record<string, unknown> {
+  // raw_json is serialised once per call (rawJsonText), not once per statement that carries it.
+  return Object.fromEntries(keys.map((key) => [key, key === "rawJson" ? sql`${sql.placeholder("rawJsonText")}` : sql.placeholder(key)]));
 }
 
 /**
@@ -65,12 +66,31 @@ function placeholderValues<T extends Table>(table: T, keys: readonly string[], r
 /**
  * The ingest's PR and run writes, built by Drizzle once per database instead
  * of on every delivery (building the statement cost more than running it).
- * The SQL is exactly what the unprepared builders produced.
+ *
+ * A row already stored (the run's second and third event, every later PR
+ * event, a redelivery) is written by a plain UPDATE guarded by the order key:
+ * SQLite's upsert first encodes and tries the whole insert, which costs about
+ * as much again. The UPDATE sets what the upsert's DO UPDATE sets; when it
+ * finds no row (new, or stale) the upsert decides, so a row inserted by
+ * another process in between is still handled by the upsert's conflict rule.
  */
 function prepareIngestWrites(db: Db) {
+  const updatePr = db
+    .update(prOutcomes)
+    .set(columnPlaceholders(PR_INGEST_COLUMNS) as unknown as NewPrOutcome)
+    .where(
+      and(
+        eq(prOutcomes.provider, sql.placeholder("provider")),
+        eq(prOutcomes.repoSlug, sql.placeholder("repoSlug")),
+        eq(prOutcomes.prNumber, sql.placeholder("prNumber")),
+        sql`${sql.placeholder("orderKey")} >= ${prOutcomes.orderKey}`,
+      ),
+    )
+    .returning({ id: prOutcomes.id })
+    .prepare();
   const upsertPr = db
     .insert(prOutcomes)
-    .values(insertPlaceholders(PR_INSERT_COLUMNS) as unknown as NewPrOutcome)
+    .values(columnPlaceholders(PR_INSERT_COLUMNS) as unknown as NewPrOutcome)
     .onConflictDoUpdate({
       target: [prOutcomes.provider, prOutcomes.repoSlug, prOutcomes.prNumber],
       set: excludedSet(prOutcomes, PR_INGEST_COLUMNS),
@@ -95,9 +115,24 @@ function prepareIngestWrites(db: Db) {
     .from(prOutcomes)
     .where(and(eq(prOutcomes.repoSlug, sql.placeholder("repoSlug")), eq(prOutcomes.headSha, sql.placeholder("commitSha"))))
     .prepare();
+  const updateRun = db
+    .update(ciRuns)
+    .set({
+      ...(columnPlaceholders(CI_INGEST_COLUMNS) as unknown as NewCiRun),
+      prNumbers: sql`CASE WHEN ${sql.placeholder("prNumbersJson")} = '[]' THEN ${ciRuns.prNumbers} ELSE ${sql.placeholder("prNumbersJson")} END`,
+    })
+    .where(
+      and(
+        eq(ciRuns.provider, sql.placeholder("provider")),
+        eq(ciRuns.runId, sql.placeholder("runId")),
+        sql`${sql.placeholder("orderKey")} >= ${ciRuns.orderKey}`,
+      ),
+    )
+    .returning({ id: ciRuns.id })
+    .prepare();
   const upsertRun = db
     .insert(ciRuns)
-    .values(insertPlaceholders(CI_INSERT_COLUMNS) as unknown as NewCiRun)
+    .values(columnPlaceholders(CI_INSERT_COLUMNS) as unknown as NewCiRun)
     .onConflictDoUpdate({
       target: [ciRuns.provider, ciRuns.runId],
       set: {
@@ -109,7 +144,7 @@ function prepareIngestWrites(db: Db) {
     })
     .returning({ id: ciRuns.id })
     .prepare();
-  return { upsertPr, linkRunsToPr, prNumbersAt, upsertRun };
+  return { updatePr, upsertPr, linkRunsToPr, prNumbersAt, updateRun, upsertRun };
 }
 
 const ingestWrites = new WeakMap<Db, ReturnType<typeof prepareIngestWrites>>();
@@ -125,8 +160,9 @@ function ingestWritesFor(db: Db): ReturnType<typeof prepareIngestWrites> {
 
 export async function upsertPrOutcome(db: Db, row: NewPrOutcome): Promise<UpsertResult> {
   const writes = ingestWritesFor(db);
-  const result = await writes.upsertPr.all(placeholderValues(prOutcomes, PR_INSERT_COLUMNS, row));
-  if (result.length === 0) return "stale";
+  const values = { ...placeholderValues(prOutcomes, PR_INSERT_COLUMNS, row), rawJsonText: JSON.stringify(row.rawJson) };
+  const updated = await writes.updatePr.all(values);
+  if (updated.length === 0 && (await writes.upsertPr.all(values)).length === 0) return "stale";
   if (row.headSha) await writes.linkRunsToPr.run({ prNumber: row.prNumber, repoSlug: row.repoSlug, headSha: row.headSha });
   return "written";
 }
@@ -139,8 +175,13 @@ export async function upsertCiRun(db: Db, row: NewCiRun): Promise<UpsertResult> 
     const linked = await writes.prNumbersAt.all({ repoSlug: row.repoSlug, commitSha: row.commitSha });
     prNumbers = linked.map((r) => r.prNumber).sort((a, b) => a - b);
   }
-  const result = await writes.upsertRun.all(placeholderValues(ciRuns, CI_INSERT_COLUMNS, { ...row, prNumbers }));
-  if (result.length === 0) return "stale";
+  const values = {
+    ...placeholderValues(ciRuns, CI_INSERT_COLUMNS, { ...row, prNumbers }),
+    prNumbersJson: JSON.stringify(prNumbers),
+    rawJsonText: JSON.stringify(row.rawJson),
+  };
+  const updated = await writes.updateRun.all(values);
+  if (updated.length === 0 && (await writes.upsertRun.all(values)).length === 0) return "stale";
   return "written";
 }
 
