@@ -20,17 +20,24 @@
  *
  * The delivery is a completed, failed run (conclusion "failure", attempt 1,
  * not on a fix branch, one PR): every delivery is stored in `deliveries` and
- * `ci_runs` (the same run id, so the row is updated each time) and asks for a
- * fix job; the job's dedup key is the same for all of them, so the first
- * enqueues it and every later one finds it by that key (one read, no insert).
+ * `ci_runs` (the same run id with the same content, so after the first the
+ * stored row is updated in place, as for a redelivery; a real run's later
+ * events change its status) and asks for a fix job; the job's dedup key is the
+ * same for all of them, so the first enqueues it and every later one finds it
+ * by that key (one read, no insert). The run carries its PR number, so no PR
+ * lookup by SHA is made. fixloop's fix worker is not started.
  *
  * At the end of each turn no new requests are started and the ones in flight
  * are answered (nothing is cut off), so after each fixloop level the rows
  * added to `deliveries` must equal the 2xx answers the load generator got.
  *
  * Knobs (environment): BENCH_SECONDS (5), BENCH_ROUNDS (4), BENCH_WARMUP_SECONDS (3),
- * BENCH_CONNECTIONS ("1,10,50"), BENCH_CPU_PROF=1 (CPU profiles of both
- * servers into bench/out/cpu-<server>/).
+ * BENCH_CONNECTIONS ("1,10,50"), LOG_LEVEL (info), BENCH_CPU_PROF=1 (CPU
+ * profiles of the three servers into bench/out/cpu-<server>/).
+ *
+ * "cpu µs" (the server process's user + system CPU per answered request) is
+ * the steadier figure on a shared machine; req/s and latency move with
+ * whatever else runs.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
