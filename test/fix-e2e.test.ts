@@ -436,7 +436,7 @@ describe("follow-up on the fix branch's CI", () => {
     // The rest arrives as recorded deliveries, through the operator's own commands.
     const scenario = ["pull_request.closed.fix-77-merged.json", "push.fix-widget-parser.merge-77.json", "push.fix-widget-parser.follow-ups.json"];
     const files = scenario.map((name) => fileURLToPath(new URL(`../fixtures/scenario/${name}`, import.meta.url)));
-    const env = { ...process.env, DATABASE_URL: `file:${join(server.store.dir, "fixloop.db")}`, APP_ID: "", PRIVATE_KEY: "", LOG_LEVEL: "silent" };
+    const env = { ...process.env, DATABASE_URL: `file:${join(server.store.dir, "fixloop.db")}`, APP_ID: "", PRIVATE_KEY: "", LOG_LEVEL: "silent" as const };
     const fixloop = (args: string[]) => run(TSX, [CLI, ...args], { env }).then((r) => r.stdout);
     const replayed = await fixloop(["replay", ...files]);
     expect(replayed).toContain("total: 3 files, 3 deliveries: 3 processed, 0 ignored, 0 duplicate, 0 failed");
