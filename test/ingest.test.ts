@@ -220,10 +220,10 @@ describe("deliveries", () => {
     expect(row).toMatchObject({ id: "inst-1", status: "ignored", repoSlug: null, installationId: 1 });
   });
 
-  test("a payload the handler cannot read is kept, marked failed with the error, and retriable", async () => {
+  test("a signed payload the handler cannot read gets a 400, and its row is kept, marked failed, and retriable", async () => {
     const broken = { action: "completed", repository: { full_name: "acme/widgets" }, workflow_run: { id: "not-a-number" } };
     const response = await server.post("workflow_run", broken, { id: "bad-shape" });
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(400);
     const answer = (await response.json()) as { status: string; error: string };
     expect(answer.status).toBe("failed");
     expect(answer.error).toMatch(/workflow_run\.workflow_run is malformed: id: .*head_sha/s);

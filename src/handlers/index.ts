@@ -4,6 +4,7 @@
  * never loses the delivery row.
  */
 import type { Logger } from "pino";
+import { MalformedPayloadError } from "../ingest/map.js";
 import type { JobQueue } from "../queue/index.js";
 import type { Store } from "../store/db.js";
 import { claimDelivery, finishDelivery } from "../store/records.js";
@@ -26,7 +27,8 @@ export const INGEST_HANDLERS: Record<string, IngestHandler> = {
 export type DeliveryAnswer =
   | { status: "processed" | "ignored"; note?: string }
   | { status: "duplicate" }
-  | { status: "failed"; error: string };
+  /** `malformed`: the payload lacks what its event must carry — the sender's fault, answered with a 400. */
+  | { status: "failed"; error: string; malformed?: true };
 
 export interface Delivery {
   id: string;
@@ -79,7 +81,12 @@ export async function dispatchDelivery(deps: DispatchDeps, delivery: Delivery): 
     return result;
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // The row stays (failed, with the error) either way: a redelivery or `fixloop replay` can process it later.
     await finishDelivery(store.db, id, { status: "failed", error: message });
+    if (error instanceof MalformedPayloadError) {
+      log.warn({ delivery: id, event: name, error: message }, "delivery payload is malformed");
+      return { status: "failed", error: message, malformed: true };
+    }
     log.error({ delivery: id, event: name, err: error }, "delivery failed");
     return { status: "failed", error: message };
   }

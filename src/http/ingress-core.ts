@@ -4,8 +4,9 @@
  * handler both feed it, so GitHub sees the same answers from either: 400 for
  * missing headers or a body that is not a JSON object, 401 for a bad
  * signature, 415 for a form-encoded body, 413 past GitHub's size cap, 200 for
- * processed / duplicate / ignored, 500 for a handler failure (the delivery row
- * is kept). Nothing is stored before the signature is verified.
+ * processed / duplicate / ignored, 400 for a signed payload that lacks what its
+ * event must carry and 500 for any other handler failure (in both cases the
+ * delivery row is kept, marked failed with the error). Nothing is stored before the signature is verified.
  */
 import type { Probot } from "probot";
 import { receiveWithAnswer, type Delivered } from "../app.js";
@@ -84,5 +85,6 @@ export async function handleWebhookRequest(
   }
   rememberPayloadJson(payload, request.body);
   const answer = await receiveWithAnswer(probot, { id, name, payload: payload as Record<string, unknown> }, options.deliver);
-  return { status: answer.status === "failed" ? 500 : 200, body: { id, ...answer } };
+  const status = answer.status !== "failed" ? 200 : answer.malformed ? 400 : 500;
+  return { status, body: { id, ...answer } };
 }

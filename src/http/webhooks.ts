@@ -1,24 +1,19 @@
 /**
- * The webhook ingress. It does what Probot's middleware does (headers,
- * signature, JSON) but answers with what happened to the delivery, so a
- * redelivery is answered as a duplicate and a handler failure as a 500 with
- * the delivery row kept. Nothing is stored before the signature is verified.
+ * The webhook ingress on node's HTTP server: the transport around
+ * ingress-core.ts, which decides every answer (the Lambda handler uses the
+ * same core). Cheap checks run before the body is read; the body is read with
+ * GitHub's size cap and never buffered past it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Probot } from "probot";
-import { receiveWithAnswer } from "../app.js";
-import { rememberPayloadJson } from "../handlers/index.js";
+import { handleWebhookRequest, MAX_WEBHOOK_BYTES, precheckWebhookRequest, type WebhookResponse } from "./ingress-core.js";
 import { BodyTooLargeError, readBody, requestUrl, sendJson } from "./respond.js";
 
 export const DEFAULT_WEBHOOK_PATH = "/api/github/webhooks";
-/** GitHub caps webhook payloads at 25 MB. */
-export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+export { MAX_WEBHOOK_BYTES };
 
-const REQUIRED_HEADERS = ["x-github-event", "x-github-delivery", "x-hub-signature-256"] as const;
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+function send(res: ServerResponse, answer: WebhookResponse): true {
+  return sendJson(res, answer.status, answer.body, answer.headers);
 }
 
 export function createWebhookIngress(options: { probot: Probot; path?: string; maxBytes?: number }) {
@@ -26,13 +21,9 @@ export function createWebhookIngress(options: { probot: Probot; path?: string; m
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   return async function webhookIngress(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     if (requestUrl(req).pathname.replace(/\/+$/, "") !== path) return false;
-    if (req.method !== "POST") return sendJson(res, 405, { error: "webhooks are POSTed" }, { allow: "POST" });
-    const missing = REQUIRED_HEADERS.filter((name) => !header(req, name));
-    if (missing.length > 0) return sendJson(res, 400, { error: `required headers missing: ${missing.join(", ")}` });
-    const contentType = header(req, "content-type") ?? "";
-    if (!/^\s*application\/json\s*(;|$)/i.test(contentType)) {
-      return sendJson(res, 415, { error: 'content type must be application/json (set it in the app\'s webhook settings)' });
-    }
+    const request = { method: req.method ?? "GET", headers: req.headers };
+    const refused = precheckWebhookRequest(request);
+    if (refused) return send(res, refused);
     let body: string;
     try {
       body = (await readBody(req, maxBytes)).toString("utf8");
@@ -40,27 +31,6 @@ export function createWebhookIngress(options: { probot: Probot; path?: string; m
       if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
       throw error;
     }
-    const id = header(req, "x-github-delivery")!;
-    const name = header(req, "x-github-event")!;
-    const signature = header(req, "x-hub-signature-256")!;
-    let verified = false;
-    try {
-      verified = await options.probot.webhooks.verify(body, signature);
-    } catch {
-      verified = false;
-    }
-    if (!verified) return sendJson(res, 401, { error: "signature does not match: check WEBHOOK_SECRET" });
-    let payload: unknown;
-    try {
-      payload = JSON.parse(body);
-    } catch {
-      return sendJson(res, 400, { error: "body is not valid JSON" });
-    }
-    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-      return sendJson(res, 400, { error: "body must be a JSON object" });
-    }
-    rememberPayloadJson(payload, body);
-    const answer = await receiveWithAnswer(options.probot, { id, name, payload: payload as Record<string, unknown> });
-    return sendJson(res, answer.status === "failed" ? 500 : 200, { id, ...answer });
+    return send(res, await handleWebhookRequest(options.probot, { ...request, body }, { maxBytes }));
   };
 }
