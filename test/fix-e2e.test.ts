@@ -553,6 +553,28 @@ describe("guards, triage and safety", () => {
     expect(inferenceBodies).toHaveLength(0);
   });
 
+  test("a failure the base branch shows too (same step, same error) is pre-existing: skipped, no tokens spent", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads();
+    const baseRun = 9120300777;
+    github()
+      .get(`${REPO}/actions/workflows/61234567/runs`)
+      .query({ branch: "main", status: "completed", per_page: "1" })
+      .reply(200, { total_count: 1, workflow_runs: [{ id: baseRun, head_sha: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", head_branch: "main", event: "push", conclusion: "failure", run_attempt: 1, html_url: "https://github.com/acme/widgets/actions/runs/9120300777", created_at: "2024-05-02T09:00:00Z", updated_at: "2024-05-02T09:04:00Z" }] });
+    github()
+      .get(`${REPO}/actions/runs/${baseRun}/attempts/1/jobs`)
+      .query(true)
+      .reply(200, { total_count: 1, jobs: [{ id: JOB_ID + 1, name: "test", status: "completed", conclusion: "failure", html_url: null, started_at: null, completed_at: null, run_attempt: 1, runner_name: "r", steps: [{ name: "Run npm test", number: 4, status: "completed", conclusion: "failure" }] }] });
+    github().get(`${REPO}/actions/jobs/${JOB_ID + 1}/logs`).reply(302, "", { location: `${BLOBS}/logs/${JOB_ID + 1}?sig=signed` });
+    nock(BLOBS).get(`/logs/${JOB_ID + 1}`).query(true).reply(200, readFileSync(new URL("../fixtures/e2e/job-log.txt", import.meta.url), "utf8"));
+    await startWorker().runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(await theAttempt()).toMatchObject({ status: "skipped", reason: `pre-existing: main fails the same way (run ${baseRun})` });
+    expect(inferenceBodies).toHaveLength(0);
+  });
+
   test("infra failures are recorded and skipped, no tokens spent", async () => {
     await deliverRedRun();
     mockToken();
