@@ -124,6 +124,15 @@ describe("workflow_run", () => {
     expect(row).toMatchObject({ status: "in_progress", runAttempt: 2, completedTs: null });
   });
 
+  test("a later event without pull_requests keeps the PR link the run already had", async () => {
+    await deliver("workflow_run", "workflow_run.in_progress.json");
+    const later = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.completed.json");
+    later.workflow_run.pull_requests = [];
+    await server.post("workflow_run", later);
+    const [row] = await db().select().from(ciRuns);
+    expect(row).toMatchObject({ status: "failure", prNumbers: [42] });
+  });
+
   test("fork PR runs carry no pull_requests: linked by head SHA, whichever arrives first", async () => {
     await deliver("workflow_run", "workflow_run.completed.fork.json");
     let [run] = await db().select().from(ciRuns);
