@@ -203,6 +203,17 @@ function mockPublish() {
   github().post(`${REPO}/issues/77/labels`, { labels: ["fixloop"] }).reply(200, [{ name: "fixloop" }]);
 }
 
+/** Everything one single-file fix asks of GitHub and TensorZero, first try, default-ish config. */
+function mockWholeFix(config = "rerun_first: false\n") {
+  mockToken();
+  mockConfig(config);
+  mockFailureReads();
+  mockBaseBranchGreen();
+  mockSourceFiles();
+  mockModel();
+  mockPublish();
+}
+
 async function deliverRedRun() {
   await server.post("pull_request", fixture("pull_request.opened.json"));
   const response = await server.post("workflow_run", fixture("workflow_run.completed.json"));
@@ -234,13 +245,7 @@ describe("red CI → draft fix PR", () => {
     const answer = await deliverRedRun();
     expect(answer).toMatchObject({ status: "processed", note: expect.stringMatching(/^fix job \d+ enqueued$/) });
 
-    mockToken();
-    mockConfig("rerun_first: false\n");
-    mockFailureReads();
-    mockBaseBranchGreen();
-    mockSourceFiles();
-    mockModel();
-    mockPublish();
+    mockWholeFix();
     expect(await startWorker().runDue()).toBe(1);
     expect(nock.pendingMocks()).toEqual([]);
 
@@ -321,13 +326,7 @@ describe("red CI → draft fix PR", () => {
 
   test("running the job twice opens one PR, even after a crash mid-publish", async () => {
     await deliverRedRun();
-    mockToken();
-    mockConfig("rerun_first: false\n");
-    mockFailureReads();
-    mockBaseBranchGreen();
-    mockSourceFiles();
-    mockModel();
-    mockPublish();
+    mockWholeFix();
     await startWorker().runDue();
     const [job] = await listJobs(server.store, {});
 
@@ -360,13 +359,7 @@ describe("red CI → draft fix PR", () => {
 
   test("the same red commit and workflow again (another run) does not start a second chain", async () => {
     await deliverRedRun();
-    mockToken();
-    mockConfig("rerun_first: false\n");
-    mockFailureReads();
-    mockBaseBranchGreen();
-    mockSourceFiles();
-    mockModel();
-    mockPublish();
+    mockWholeFix();
     await startWorker().runDue();
 
     const again = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.completed.json");
@@ -383,13 +376,7 @@ describe("red CI → draft fix PR", () => {
 describe("follow-up on the fix branch's CI", () => {
   async function publishedFix(config = "rerun_first: false\n") {
     await deliverRedRun();
-    mockToken();
-    mockConfig(config);
-    mockFailureReads();
-    mockBaseBranchGreen();
-    mockSourceFiles();
-    mockModel();
-    mockPublish();
+    mockWholeFix(config);
     await startWorker().runDue();
     countGitHub();
   }
