@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import { MalformedPayloadError } from "../ingest/map.js";
+import { describeError } from "../queue/run-job.js";
 import type { JobQueue } from "../queue/index.js";
 import type { Store } from "../store/db.js";
 import { claimDelivery, finishDelivery } from "../store/records.js";
@@ -80,7 +81,7 @@ export async function dispatchDelivery(deps: DispatchDeps, delivery: Delivery): 
     await finishDelivery(store.db, id, { status: result.status });
     return result;
   } catch (error) {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const message = describeError(error);
     // The row stays (failed, with the error) either way: a redelivery or `fixloop replay` can process it later.
     await finishDelivery(store.db, id, { status: "failed", error: message });
     if (error instanceof MalformedPayloadError) {

@@ -24,6 +24,7 @@ import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino, type Logger } from "pino";
 import { backoffDelayMs } from "../queue/backoff.js";
+import { describeError } from "../queue/run-job.js";
 import type { BackoffPolicy } from "../queue/types.js";
 import type { Db, Store } from "../store/db.js";
 import type * as schema from "../store/schema.js";
@@ -285,11 +286,9 @@ function trimError(error: string): string {
   return error.length > MAX_ERROR_CHARS ? `${error.slice(0, MAX_ERROR_CHARS - 1)}…` : error;
 }
 
-function describeError(error: unknown): string {
+function describeFeedbackError(error: unknown): string {
   // Gateway errors already say where they come from ("TensorZero /feedback 503: …").
-  if (error instanceof FeedbackError) return error.message;
-  if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
-  return String(error);
+  return error instanceof FeedbackError ? error.message : describeError(error);
 }
 
 /** The /feedback request for a stored row. */
@@ -382,7 +381,7 @@ async function drain(deps: DrainDeps): Promise<DrainRun> {
 
 /** What a failed try means for its row. */
 function failureSettlement(row: FeedbackRow, error: unknown, at: Date, policy: FeedbackRetryPolicy, random: () => number): Settlement {
-  const message = describeError(error);
+  const message = describeFeedbackError(error);
   if (error instanceof FeedbackTargetNotFoundError) {
     // Right after an inference the gateway may not have written it yet; give it a long while before giving up.
     const since = row.targetMissingSince ?? iso(at);
