@@ -15,15 +15,21 @@ import { requestUrl, sendJson } from "./respond.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
+/** The health answer, for any transport: 200 when the database answers, 503 otherwise. */
+export async function checkHealth(store: Store): Promise<{ status: 200 | 503; body: Record<string, unknown> }> {
+  try {
+    await store.db.run(sql`SELECT 1`);
+    return { status: 200, body: { ok: true, database: "reachable" } };
+  } catch (error) {
+    return { status: 503, body: { ok: false, database: "unreachable", error: (error as Error).message } };
+  }
+}
+
 export function createHealthHandler(store: Store): Handler {
   return async (req, res) => {
     if (requestUrl(req).pathname !== "/healthz") return false;
-    try {
-      await store.db.run(sql`SELECT 1`);
-      return sendJson(res, 200, { ok: true, database: "reachable" });
-    } catch (error) {
-      return sendJson(res, 503, { ok: false, database: "unreachable", error: (error as Error).message });
-    }
+    const health = await checkHealth(store);
+    return sendJson(res, health.status, health.body);
   };
 }
 

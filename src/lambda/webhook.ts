@@ -8,8 +8,8 @@
  * headers in any case, either payload format) and the health route.
  */
 import lambdaAdapter from "@probot/adapter-aws-lambda-serverless";
-import { sql } from "drizzle-orm";
 import type { ApplicationFunction, Probot } from "probot";
+import { checkHealth } from "../http/api.js";
 import { handleWebhookRequest } from "../http/ingress-core.js";
 import type { Store } from "../store/db.js";
 import { httpRequestOf, jsonResult, type HttpApiEvent, type HttpApiResult } from "./events.js";
@@ -65,12 +65,8 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
     const path = trimSlashes(request.path);
     if (path === HEALTH_PATH) {
       if (request.method !== "GET" && request.method !== "HEAD") return jsonResult(405, { error: "GET only" }, { allow: "GET" });
-      try {
-        await store.db.run(sql`SELECT 1`);
-        return jsonResult(200, { ok: true, database: "reachable" });
-      } catch (error) {
-        return jsonResult(503, { ok: false, database: "unreachable", error: (error as Error).message });
-      }
+      const health = await checkHealth(store);
+      return jsonResult(health.status, health.body);
     }
     if (path !== webhookPath) return jsonResult(404, { error: `no route for ${request.method} ${path}` });
     try {
