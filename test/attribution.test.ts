@@ -194,6 +194,8 @@ describe("authored links", () => {
     ]);
     // Recording the publish also linked the PR.
     expect(await prLinks(store, 57)).toEqual([attempt.id]);
+    // GitHub's owner/name are case-insensitive, and so is every lookup by repository.
+    expect(await explainCommit(store.db, { sha: "fffffff", repo: REPO.toUpperCase() })).toEqual(answer);
   });
 
   test("a fixloop commit pushed before the attempt knows its sha is recognised by its message on the fix branch", async () => {
@@ -290,6 +292,11 @@ describe("inferred-by-touch", () => {
     const recorded = await attributeCommits(store.db, { repo: REPO, branch: "fixloop/run-2", commits: [commit({ sha: sha("b"), timestamp: at(6) })] });
     expect(recorded.map((l) => [l.sessionId, l.linkType])).toEqual([[mine.id, "authored"]]);
     expect(recorded.some((l) => l.sessionId === other.id)).toBe(false);
+
+    // The same, when the push names the repository in another case (owner/name are case-insensitive on GitHub).
+    await recordAuthoredLink(store.db, { repo: REPO, commitSha: sha("c"), attemptId: mine.id });
+    const otherCase = await attributeCommits(store.db, { repo: REPO.toUpperCase(), branch: "fixloop/run-2", commits: [commit({ sha: sha("c"), timestamp: at(7) })] });
+    expect(otherCase.map((l) => [l.sessionId, l.linkType])).toEqual([[mine.id, "authored"]]);
   });
 
   test("an agent trailer competes with a single touch candidate", async () => {

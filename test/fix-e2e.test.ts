@@ -71,7 +71,6 @@ function startWorker(overrides: Partial<FixDeps> = {}) {
 /** Every request to api.github.com, in order, as "METHOD path". */
 function countGitHub() {
   githubRequests = [];
-  nock.emitter.removeAllListeners("no match");
 }
 
 function github() {
@@ -398,7 +397,7 @@ describe("follow-up on the fix branch's CI", () => {
     await publishedFix();
     const answer = await (await server.post("workflow_run", fixBranchRun("success"))).json();
     expect(answer).toMatchObject({ note: expect.stringMatching(/fix-follow-up job \d+ enqueued/) });
-    github().get(`${REPO}/pulls/77`).reply(200, { number: 77, node_id: "PR_kwDOfix77", draft: true });
+    github().get(`${REPO}/pulls/77`).reply(200, { number: 77, node_id: "PR_kwDOfix77", state: "open", draft: true });
     github()
       .post("/graphql", (body) => /markPullRequestReadyForReview/.test(body.query) && body.variables.pullRequestId === "PR_kwDOfix77")
       .reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { number: 77, isDraft: false } } } });
@@ -414,7 +413,7 @@ describe("follow-up on the fix branch's CI", () => {
   test("replayed later deliveries finish the story: merged, touched twice, and `fixloop attribute` tells it", async () => {
     await publishedFix();
     await server.post("workflow_run", fixBranchRun("success"));
-    github().get(`${REPO}/pulls/77`).reply(200, { number: 77, node_id: "PR_kwDOfix77", draft: true });
+    github().get(`${REPO}/pulls/77`).reply(200, { number: 77, node_id: "PR_kwDOfix77", state: "open", draft: true });
     github().post("/graphql").reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { number: 77, isDraft: false } } } });
     github().get(`${REPO}/issues/77/comments`).query(true).reply(200, []);
     github().post(`${REPO}/issues/77/comments`).reply(201, { id: 1, html_url: "x" });

@@ -255,7 +255,11 @@ class FakeGitHub {
   constructor() {
     const scope = nock(API).persist();
     for (const method of ["GET", "POST", "PATCH"]) {
-      scope.intercept(/^\/repos\/acme\/widgets\//, method).reply((uri, body) => this.handle(method, uri, body as Record<string, unknown>));
+      // A fake server answers whatever a run asks; a method one scenario never uses is not a missing request.
+      scope
+        .intercept(/^\/repos\/acme\/widgets\//, method)
+        .optionally()
+        .reply((uri, body) => this.handle(method, uri, body as Record<string, unknown>));
     }
   }
 
@@ -449,7 +453,7 @@ describe("after publishing", () => {
     const result = await markReadyForReview(countingOctokit().octokit, { owner: "acme", repo: "widgets", prNumber: 131, nodeId: "PR_kwDOKcAbCd4" });
 
     expect(scope.isDone()).toBe(true);
-    expect(result).toEqual({ prNumber: 131, isDraft: false });
+    expect(result).toEqual({ prNumber: 131, isDraft: false, open: true });
     expect(graphqlBody?.variables).toEqual({ pullRequestId: "PR_kwDOKcAbCd4" });
     expect(graphqlBody?.query).toMatch(/mutation MarkReadyForReview\(\$pullRequestId: ID!\)/);
     expect(graphqlBody?.query).toMatch(/markPullRequestReadyForReview\(input: \{ pullRequestId: \$pullRequestId \}\)/);
@@ -466,8 +470,16 @@ describe("after publishing", () => {
       .reply(200, { ...draft, number: 132, draft: false });
     const { octokit } = countingOctokit();
 
-    expect(await markReadyForReview(octokit, { owner: "acme", repo: "widgets", prNumber: 131 })).toEqual({ prNumber: 131, isDraft: false });
-    expect(await markReadyForReview(octokit, { owner: "acme", repo: "widgets", prNumber: 132 })).toEqual({ prNumber: 132, isDraft: false });
+    expect(await markReadyForReview(octokit, { owner: "acme", repo: "widgets", prNumber: 131 })).toEqual({ prNumber: 131, isDraft: false, open: true });
+    expect(await markReadyForReview(octokit, { owner: "acme", repo: "widgets", prNumber: 132 })).toEqual({ prNumber: 132, isDraft: false, open: true });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it("leaves a draft a person closed alone: no mutation (GitHub would refuse it and the follow-up would retry)", async () => {
+    const draft = fixture<Record<string, unknown>>("api/git/pull.created.json");
+    // Only the read is mocked: a mutation would match nothing, and the suite's nock guard fails the test.
+    const scope = nock(API).get("/repos/acme/widgets/pulls/131").reply(200, { ...draft, state: "closed" });
+    expect(await markReadyForReview(countingOctokit().octokit, { owner: "acme", repo: "widgets", prNumber: 131 })).toEqual({ prNumber: 131, isDraft: true, open: false });
     expect(scope.isDone()).toBe(true);
   });
 

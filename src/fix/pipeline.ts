@@ -449,13 +449,9 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
       labels: config.labels,
     },
   });
-  attempt = await updateAttempt(db, attempt.id, {
-    status: "awaiting_ci",
-    reason: null,
-    fixBranch: published.branch,
-    fixCommitSha: published.commitSha,
-    prNumber: published.prNumber,
-  });
+  // Still "publishing" until every step below is done: each is idempotent, and a retry after a crash (or a
+  // refused request) finds the same branch and PR and redoes what is missing. The final status is written last.
+  attempt = await updateAttempt(db, attempt.id, { fixBranch: published.branch, fixCommitSha: published.commitSha, prNumber: published.prNumber });
   await recordAuthoredLink(db, {
     repo: trigger.repo,
     commitSha: published.commitSha,
@@ -466,6 +462,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     await upsertComment(octokit, { owner, repo, issueNumber: previous.prNumber, marker: `superseded-${previous.id}`, body: `Superseded by #${published.prNumber} (attempt ${attempt.attemptNumber}).` });
     await closePullRequest(octokit, { owner, repo, prNumber: previous.prNumber });
   }
+  attempt = await updateAttempt(db, attempt.id, { status: "awaiting_ci", reason: null });
   return { status: "done", result: { attemptId: attempt.id, prNumber: published.prNumber, branch: published.branch } };
 }
 
@@ -484,8 +481,11 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promis
   const passed = trigger.conclusion === "success";
   if (passed) {
     if (attempt.prNumber) {
-      await markReadyForReview(octokit, { owner, repo, prNumber: attempt.prNumber });
-      await upsertComment(octokit, { owner, repo, issueNumber: attempt.prNumber, marker: `ci-passed-${attempt.id}`, body: `CI passed on this fix (${trigger.workflowName ?? "CI"}, run ${trigger.runId}). Marked ready for review.` });
+      // A PR someone closed meanwhile stays closed, uncommented: the verdict is still recorded.
+      const ready = await markReadyForReview(octokit, { owner, repo, prNumber: attempt.prNumber });
+      if (ready.open) {
+        await upsertComment(octokit, { owner, repo, issueNumber: attempt.prNumber, marker: `ci-passed-${attempt.id}`, body: `CI passed on this fix (${trigger.workflowName ?? "CI"}, run ${trigger.runId}). Marked ready for review.` });
+      }
     }
     await recordOutcome(deps, attempt, { status: "ci_passed", reason: null }, { name: METRICS.ciPassed, value: true });
     return { status: "done", result: { attemptId: attempt.id, verdict: "ci_passed" } };

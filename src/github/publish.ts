@@ -316,23 +316,25 @@ const MARK_READY_MUTATION = /* GraphQL */ `
 /**
  * Takes a draft PR out of draft (the fix's CI passed). REST cannot; this is
  * GraphQL's markPullRequestReadyForReview. Without `nodeId` the PR is read
- * first to get it.
+ * first to get it; a PR someone closed (or merged) meanwhile is left as it is
+ * (`open: false`): the mutation would fail on it, and it is their decision.
  */
 export async function markReadyForReview(
   octokit: ProbotOctokit,
   input: RepoRef & { prNumber: number; nodeId?: string },
-): Promise<{ prNumber: number; isDraft: boolean }> {
+): Promise<{ prNumber: number; isDraft: boolean; open: boolean }> {
   let nodeId = input.nodeId;
   if (!nodeId) {
     const { data } = await octokit.rest.pulls.get({ owner: input.owner, repo: input.repo, pull_number: input.prNumber });
-    if (!data.draft) return { prNumber: data.number, isDraft: false };
+    if (data.state !== "open") return { prNumber: data.number, isDraft: Boolean(data.draft), open: false };
+    if (!data.draft) return { prNumber: data.number, isDraft: false, open: true };
     nodeId = data.node_id;
   }
   const result = await octokit.graphql<{ markPullRequestReadyForReview: { pullRequest: { number: number; isDraft: boolean } } }>(MARK_READY_MUTATION, {
     pullRequestId: nodeId,
   });
   const { number, isDraft } = result.markPullRequestReadyForReview.pullRequest;
-  return { prNumber: number, isDraft };
+  return { prNumber: number, isDraft, open: true };
 }
 
 /** Closes a PR (after the last attempt failed); the branch stays so the work can still be looked at. */

@@ -64,7 +64,7 @@ const LINK_TYPE_RANK: Record<LinkType, number> = { authored: 0, "co-authored": 1
 const ATTRIBUTION_SESSION = sql`(${commitLinks.sessionId} NOT LIKE '%:%' OR ${commitLinks.sessionId} LIKE 'agent:%')`;
 const MAX_EVIDENCE_FILES = 20;
 
-function sameRepo(column: typeof fixAttempts.repoSlug | typeof prOutcomes.repoSlug, repo: string): SQL {
+function sameRepo(column: typeof fixAttempts.repoSlug | typeof prOutcomes.repoSlug | typeof commitLinks.repoSlug, repo: string): SQL {
   return sql`lower(${column}) = lower(${repo})`;
 }
 
@@ -351,7 +351,7 @@ export async function attributeCommitsDetailed(db: Db, input: AttributeInput): P
       await db
         .select({ sha: commitLinks.commitSha })
         .from(commitLinks)
-        .where(and(inArray(commitLinks.commitSha, shas), eq(commitLinks.repoSlug, input.repo), eq(commitLinks.linkType, "authored")))
+        .where(and(inArray(commitLinks.commitSha, shas), sameRepo(commitLinks.repoSlug, input.repo), eq(commitLinks.linkType, "authored")))
     ).map((r) => r.sha),
   );
 
@@ -381,7 +381,7 @@ export async function attributeCommitsDetailed(db: Db, input: AttributeInput): P
   const links = await db
     .select()
     .from(commitLinks)
-    .where(and(inArray(commitLinks.commitSha, shas), eq(commitLinks.repoSlug, input.repo), ATTRIBUTION_SESSION));
+    .where(and(inArray(commitLinks.commitSha, shas), sameRepo(commitLinks.repoSlug, input.repo), ATTRIBUTION_SESSION));
   return { links: sortLinks(links), written, prsUpdated };
 }
 
@@ -421,7 +421,7 @@ async function linksOfPr(db: Db, pr: PrOutcome): Promise<CommitLink[]> {
   return db
     .select()
     .from(commitLinks)
-    .where(and(eq(commitLinks.repoSlug, pr.repoSlug), ATTRIBUTION_SESSION, or(...matches)));
+    .where(and(sameRepo(commitLinks.repoSlug, pr.repoSlug), ATTRIBUTION_SESSION, or(...matches)));
 }
 
 /** Fix attempts a PR is linked to by itself: the attempt opened it, or its head ref is the attempt's fix branch. */
@@ -589,7 +589,7 @@ export async function explainCommit(
         // A range on the primary key's leading column, so a short sha is an index lookup.
         gte(commitLinks.commitSha, prefix),
         sql`${commitLinks.commitSha} < ${`${prefix}~`}`,
-        input.repo ? sql`lower(${commitLinks.repoSlug}) = lower(${input.repo})` : undefined,
+        input.repo ? sameRepo(commitLinks.repoSlug, input.repo) : undefined,
         ATTRIBUTION_SESSION,
       ),
     )
@@ -605,7 +605,7 @@ export async function explainCommit(
   const rows = await db
     .select()
     .from(commitLinks)
-    .where(and(eq(commitLinks.commitSha, sha), eq(commitLinks.repoSlug, repo), ATTRIBUTION_SESSION));
+    .where(and(eq(commitLinks.commitSha, sha), sameRepo(commitLinks.repoSlug, repo), ATTRIBUTION_SESSION));
 
   const attemptIds = rows.filter((r) => !isAgentSession(r.sessionId)).map((r) => r.sessionId);
   const attempts = attemptIds.length > 0 ? await db.select().from(fixAttempts).where(inArray(fixAttempts.id, attemptIds)) : [];
@@ -696,7 +696,7 @@ export async function explainPr(
         .from(commitLinks)
         .where(
           and(
-            sql`lower(${commitLinks.repoSlug}) = lower(${input.repo})`,
+            sameRepo(commitLinks.repoSlug, input.repo),
             ATTRIBUTION_SESSION,
             sql`json_extract(${commitLinks.evidenceJson}, '$.pr') = ${input.number}`,
           ),
