@@ -280,7 +280,7 @@ describe("drainFeedbackOutbox", () => {
       waits.push(Date.parse(row.nextTryAt) - clock);
       clock = Date.parse(row.nextTryAt);
     }
-    scope.persist(false);
+    expect(scope.isDone()).toBe(true);
     const [row] = await rows();
     expect(row.status).toBe("dead");
     expect(row.lastError).toMatch(/does not exist.*still missing 24 h/);
@@ -358,7 +358,7 @@ describe("drainFeedbackOutbox", () => {
       waits.push(Date.parse(row.nextTryAt) - clock);
       clock = Date.parse(row.nextTryAt);
     }
-    scope.persist(false);
+    expect(scope.isDone()).toBe(true);
     expect(waits.slice(0, 4)).toEqual([5 * SECOND, 10 * SECOND, 20 * SECOND, 40 * SECOND]);
     expect(waits.at(-1)).toBe(HOUR);
     const [row] = await rows();
