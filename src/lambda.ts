@@ -1,31 +1,26 @@
 /**
- * The Lambda entry points named in serverless.yml:
+ * The Lambda entry points named in serverless.yml, each the shared runtime
+ * (createRuntime) attached to one AWS transport:
  *  - `webhook`   HTTP API → verify, record, enqueue to SQS, answer;
- *  - `worker`    SQS → run fix jobs with the same handlers as the in-process worker;
- *  - `scheduled` every 5 minutes → resend stranded jobs, drain the feedback outbox,
- *                periodic outcome checks.
- * Everything is built once per container, on the first invocation, from the
+ *  - `worker`    SQS → run jobs with the runtime's job handlers (the in-process worker's own);
+ *  - `scheduled` every 5 minutes → the runtime's periodic chores (resend stranded jobs,
+ *                drain the feedback outbox, outcome checks).
+ * The runtime is built once per container, on the first invocation, from the
  * environment: the remote libSQL store (no migrations: `fixloop migrate` runs
  * them at deploy), the SQS queue, and Probot from APP_ID / PRIVATE_KEY /
  * WEBHOOK_SECRET. Tests build the same handlers with createLambdaHandlers.
  */
-import { createProbot, type Probot } from "probot";
-import { fixloopApp } from "./app.js";
+import { createProbot, type ApplicationFunction, type Probot } from "probot";
 import type { ModelClient } from "./fix/model.js";
-import { fixJobHandlers, type Octokit } from "./fix/pipeline.js";
 import type { HttpApiEvent, HttpApiResult, LambdaContext, SqsBatchResponse, SqsEvent } from "./lambda/events.js";
-import { createScheduledHandler, type ScheduledTask, type TaskReport } from "./lambda/scheduled.js";
+import { createScheduledHandler, type TaskReport } from "./lambda/scheduled.js";
 import { remoteStoreFromEnv } from "./lambda/store.js";
-import { createWebhookHandler, DEFAULT_WEBHOOK_PATH } from "./lambda/webhook.js";
+import { createWebhookHandler } from "./lambda/webhook.js";
 import { createSqsWorkerHandler } from "./lambda/worker.js";
-import { drainFeedbackOutbox } from "./outcomes/outbox.js";
-import { runPeriodicOutcomeChecks } from "./outcomes/periodic.js";
-import type { Logger } from "./queue/index.js";
 import { queueFromEnv } from "./queue/select.js";
-import { redispatchStrandedJobs, type SqsJobQueue } from "./queue/sqs.js";
+import type { SqsJobQueue } from "./queue/sqs.js";
+import { createRuntime, type Runtime } from "./runtime.js";
 import type { Store } from "./store/db.js";
-import { gatewayConfigFromEnv } from "./tensorzero/gateway.js";
-import { fixDepsFromEnv } from "./worker.js";
 
 export interface LambdaDeps {
   store: Store;
@@ -53,57 +48,28 @@ function once<T>(build: () => Promise<T>): () => Promise<T> {
     }));
 }
 
-/** Probot's logger exists only once it has started. */
-async function logOf(probot: Probot, name: string): Promise<Logger> {
-  await probot.ready();
-  return probot.log.child({ name }) as Logger;
-}
-
 export function createLambdaHandlers(deps: LambdaDeps): LambdaHandlers {
   const env = deps.env ?? process.env;
   const { store, queue, probot } = deps;
-  const webhook = createWebhookHandler({
-    probot,
-    store,
-    app: fixloopApp({ store, queue }),
-    webhookPath: env.WEBHOOK_PATH || DEFAULT_WEBHOOK_PATH,
-  });
-
-  const workerHandler = once(() =>
-    logOf(probot, "worker").then((log) => {
-      const fix = fixDepsFromEnv({ probot, store, log, queue, env, ...(deps.model !== undefined ? { model: deps.model } : {}) });
-      return createSqsWorkerHandler({ store, queue, handlers: fixJobHandlers(fix), log, now: deps.now });
-    }),
+  const runtime = once(() =>
+    createRuntime({ probot, env, store, queue: { kind: "sqs", queue }, now: deps.now, ...(deps.model !== undefined ? { model: deps.model } : {}) }),
   );
-
-  const scheduledHandler = once(() =>
-    logOf(probot, "scheduled").then((log) => {
-      const gateway = gatewayConfigFromEnv(env);
-      const github = async (installationId: number | null) => {
-        if (installationId === null) throw new Error("no installation id: cannot read GitHub");
-        return (await probot.auth(installationId)) as Octokit;
-      };
-      const tasks: ScheduledTask[] = [
-        { name: "resend-stranded-jobs", run: async (now) => ({ resent: await redispatchStrandedJobs(store, queue, { now }) }) },
-        { name: "drain-feedback-outbox", run: (now) => drainFeedbackOutbox({ store, gateway, log, now: () => now }) },
-        { name: "periodic-outcome-checks", run: (now) => runPeriodicOutcomeChecks({ store, github, log, queue, now }) },
-      ];
-      return createScheduledHandler({ tasks, log, now: deps.now });
-    }),
+  // The webhook handler loads the app itself (awaiting Probot's start), and answers /healthz even when the app cannot start.
+  const app: ApplicationFunction = async (p, options) => (await runtime()).app(p, options);
+  const webhook = createWebhookHandler({ probot, store, app, webhookPath: env.WEBHOOK_PATH || undefined });
+  const onRuntime = <H>(build: (r: Runtime) => H) => once(async () => build(await runtime()));
+  const worker = onRuntime((r) =>
+    createSqsWorkerHandler({ store, queue, handlers: r.jobHandlers, log: r.log.child({ name: "worker" }), now: deps.now }),
   );
-
+  const scheduled = onRuntime((r) => createScheduledHandler({ tasks: r.periodicTasks, log: r.log.child({ name: "scheduled" }), now: deps.now }));
   return {
     webhook,
-    async worker(event, context) {
-      return (await workerHandler())(event, context);
-    },
-    async scheduled(event) {
-      return (await scheduledHandler())(event);
-    },
+    worker: async (event, context) => (await worker())(event, context),
+    scheduled: async (event) => (await scheduled())(event),
   };
 }
 
-/** The container's handlers, from the environment, built on first use; a failed build is retried by the next invocation. */
+/** The container's handlers, from the environment, built on first use. */
 let fromEnv: LambdaHandlers | undefined;
 function handlersFromEnv(): LambdaHandlers {
   if (fromEnv) return fromEnv;
@@ -112,8 +78,7 @@ function handlersFromEnv(): LambdaHandlers {
   // Lambda has no in-process worker, so the jobs table alone would never run a job: SQS unless said otherwise, and only SQS.
   const selected = queueFromEnv(store, { env: { ...env, FIXLOOP_QUEUE: env.FIXLOOP_QUEUE || "sqs" } });
   if (selected.kind !== "sqs") throw new Error(`FIXLOOP_QUEUE=${selected.kind}: on Lambda the queue must be SQS (FIXLOOP_QUEUE=sqs)`);
-  const probot = createProbot({ env });
-  fromEnv = createLambdaHandlers({ store, queue: selected.queue, probot, env });
+  fromEnv = createLambdaHandlers({ store, queue: selected.queue, probot: createProbot({ env }), env });
   return fromEnv;
 }
 

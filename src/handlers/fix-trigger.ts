@@ -67,9 +67,8 @@ export async function reactToCompletedRun(ctx: IngestContext, trigger: FixTrigge
     case "fix":
     case "follow-up": {
       if (!ctx.queue) return { status: "processed", note: "no job queue: fix not enqueued" };
-      const kind = decision.action === "fix" ? FIX_JOB : FOLLOW_UP_JOB;
-      const job = await ctx.queue.enqueue(kind, decision.trigger, { dedupKey: decision.dedupKey });
-      return { status: "processed", note: `${kind} job ${job.id}${job.created ? " enqueued" : " already enqueued"}` };
+      const job = await ctx.queue.enqueue(decision.action === "fix" ? FIX_JOB : FOLLOW_UP_JOB, decision.trigger, { dedupKey: decision.dedupKey });
+      return { status: "processed", note: `${decision.action === "fix" ? FIX_JOB : FOLLOW_UP_JOB} job ${job.id}${job.created ? " enqueued" : " already enqueued"}` };
     }
   }
 }

@@ -14,6 +14,8 @@ import { rememberPayloadJson } from "../handlers/index.js";
 
 /** GitHub caps webhook payloads at 25 MB. */
 export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+/** Where GitHub deliveries arrive unless WEBHOOK_PATH says otherwise (Probot's own default too). */
+export const DEFAULT_WEBHOOK_PATH = "/api/github/webhooks";
 
 export const REQUIRED_WEBHOOK_HEADERS = ["x-github-event", "x-github-delivery", "x-hub-signature-256"] as const;
 

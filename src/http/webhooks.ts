@@ -6,11 +6,10 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Probot } from "probot";
-import { handleWebhookRequest, MAX_WEBHOOK_BYTES, precheckWebhookRequest, type WebhookResponse } from "./ingress-core.js";
+import { DEFAULT_WEBHOOK_PATH, handleWebhookRequest, MAX_WEBHOOK_BYTES, precheckWebhookRequest, type WebhookResponse } from "./ingress-core.js";
 import { BodyTooLargeError, readBody, requestUrl, sendJson } from "./respond.js";
 
-export const DEFAULT_WEBHOOK_PATH = "/api/github/webhooks";
-export { MAX_WEBHOOK_BYTES };
+export { DEFAULT_WEBHOOK_PATH, MAX_WEBHOOK_BYTES };
 
 function send(res: ServerResponse, answer: WebhookResponse): true {
   return sendJson(res, answer.status, answer.body, answer.headers);

@@ -10,11 +10,10 @@
 import lambdaAdapter from "@probot/adapter-aws-lambda-serverless";
 import type { ApplicationFunction, Probot } from "probot";
 import { checkHealth } from "../http/api.js";
-import { handleWebhookRequest } from "../http/ingress-core.js";
+import { DEFAULT_WEBHOOK_PATH, handleWebhookRequest } from "../http/ingress-core.js";
 import type { Store } from "../store/db.js";
 import { httpRequestOf, jsonResult, type HttpApiEvent, type HttpApiResult } from "./events.js";
 
-export const DEFAULT_WEBHOOK_PATH = "/api/github/webhooks";
 export const HEALTH_PATH = "/healthz";
 
 export interface WebhookHandlerOptions {

@@ -1,7 +1,6 @@
 /**
- * A fix worker in its own process, for the SIGKILL fault test: the same
- * handlers and deps the server's worker runs (fixDepsFromEnv, fix and outcome
- * job handlers), on a shared libSQL file, with GitHub and TensorZero wherever
+ * A fix worker in its own process, for the SIGKILL fault test: the job
+ * handlers of the server's runtime (createRuntime), on a shared libSQL file, with GitHub and TensorZero wherever
  * the environment points. Run with `node --import tsx`.
  *
  * Environment: DATABASE_URL (file:…), GITHUB_BASE_URL, TENSORZERO_URL,
@@ -11,11 +10,9 @@
  */
 import { pino } from "pino";
 import { Probot } from "probot";
-import { fixJobHandlers } from "../../../src/fix/pipeline.js";
-import { outcomeJobHandlers } from "../../../src/outcomes/jobs.js";
-import { createLibsqlQueue, createWorker } from "../../../src/queue/index.js";
+import { createWorker } from "../../../src/queue/index.js";
+import { createRuntime } from "../../../src/runtime.js";
 import { openStore } from "../../../src/store/db.js";
-import { fixDepsFromEnv } from "../../../src/worker.js";
 import { unthrottledOctokit } from "./octokit.js";
 
 function required(name: string): string {
@@ -41,12 +38,11 @@ async function main(): Promise<void> {
     // Answers come from a loopback fake: no rate limits to respect, and a retry would only blur the request counts.
     Octokit: unthrottledOctokit(),
   });
-  const store = await openStore({ url: required("DATABASE_URL") });
-  const queue = createLibsqlQueue(store);
-  const deps = fixDepsFromEnv({ probot, store, queue, log, env: process.env });
+  const runtime = await createRuntime({ probot, env: process.env, store: await openStore({ url: required("DATABASE_URL") }) });
+  const store = runtime.store;
   const worker = createWorker({
     store,
-    handlers: { ...fixJobHandlers(deps), ...outcomeJobHandlers(deps) },
+    handlers: runtime.jobHandlers,
     concurrency: 1,
     leaseMs: milliseconds("FIXLOOP_LEASE_MS", 60_000),
     pollMs: milliseconds("FIXLOOP_POLL_MS", 1_000),
@@ -58,7 +54,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => {
     void worker
       .stop()
-      .then(() => store.close())
+      .then(() => runtime.close())
       .then(() => process.exit(0));
   });
 }
