@@ -123,7 +123,7 @@ describe("TensorZeroModelClient request", () => {
         },
       ],
       "tensorzero::episode_id": EPISODE,
-      "tensorzero::tags": { repo: "acme/widgets", run: "9001", attempt: "1", prompt_version: "v1" },
+      "tensorzero::tags": { repo: "acme/widgets", run: "9001", attempt: "1", prompt_version: "v2" },
       "tensorzero::deny_unknown_fields": true,
     });
     expect(PATCH_MODEL).toBe("tensorzero::function_name::fixloop_patch");

@@ -59,12 +59,26 @@ describe("buildPatchRequestArguments", () => {
       attempt: 1,
       max_attempts: 3,
     });
-    expect(PROMPT_VERSION).toBe("v1");
+    expect(PROMPT_VERSION).toBe("v2");
   });
 
   it("produces exactly the keys the JSON schema declares, with every required key present", () => {
-    const args = buildPatchRequestArguments({ ...BASE, attempt: 2, previousAttempt: { diff: "--- a/x\n+++ b/x\n", error: "still red" } });
+    const args = buildPatchRequestArguments({
+      ...BASE,
+      attempt: 2,
+      previousAttempt: { diff: "--- a/x\n+++ b/x\n", error: "still red" },
+      sameFailureJobs: ["test (node 22)"],
+      repoInstructions: [{ source: "AGENTS.md", content: "Run npm test.", truncated: false }],
+      personHint: { author: "octodev", text: "keep empty fields" },
+    });
     expect(Object.keys(args).sort()).toEqual(Object.keys(userSchema.properties).sort());
+    expect(Object.keys(args.repo_instructions![0]).sort()).toEqual(Object.keys(userSchema.properties.repo_instructions.items!.properties).sort());
+    expect(Object.keys(args.person_hint!).sort()).toEqual(Object.keys(userSchema.properties.person_hint.properties!).sort());
+    // The arguments added in v2 are optional and left out when empty: a v1 template never sees them.
+    for (const key of ["same_failure_jobs", "repo_instructions", "person_hint"]) {
+      expect(userSchema.required).not.toContain(key);
+      expect(buildPatchRequestArguments(BASE)).not.toHaveProperty(key);
+    }
     for (const key of userSchema.required) expect(args).toHaveProperty(key);
     expect(userSchema.additionalProperties).toBe(false);
     expect(Object.keys(args.files[0]).sort()).toEqual(Object.keys(userSchema.properties.files.items!.properties).sort());

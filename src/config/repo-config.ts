@@ -43,6 +43,8 @@ export const repoConfigSchema = z
     max_tokens_per_day: z.number().int().min(0).default(200_000),
     context_budget_tokens: z.number().int().min(200).max(100_000).default(2000),
     labels: z.array(z.string().min(1).max(50)).default(["fixloop"]),
+    /** Notes for the model about this repository, given to it beside AGENTS.md and similar files. */
+    instructions: z.string().max(8000).default(""),
   })
   .strict();
 

@@ -6,14 +6,23 @@
 import type { ProbotOctokit } from "probot";
 import { listCheckRunsForSuite, listFailedJobs, LogsUnavailableError, streamJobLogs, type FailedJob } from "../github/actions.js";
 import { buildFailureContext, contextFromCheckRuns, mergeFailureContexts, type FailureContext } from "./context/index.js";
+import { groupSameFailures, normaliseErrorLine, type JobFailure } from "./matrix.js";
 import type { FixTrigger } from "./trigger.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
 export interface CollectedFailure {
   context: FailureContext;
+  /** The jobs whose logs make up the context: one per distinct failure. */
   jobs: FailedJob[];
+  /** Jobs that failed the same way as one of `jobs` (a matrix): named, not read into the context. */
+  sameFailureJobs: FailedJob[];
 }
+
+/** Logs read at most per run: enough to see that a matrix fails the same way everywhere. */
+export const MAX_JOB_LOGS = 8;
+/** Distinct failures that share the context. */
+const MAX_DISTINCT_FAILURES = 3;
 
 export interface CollectOptions {
   budgetTokens: number;
@@ -30,36 +39,37 @@ export async function collectFailure(octokit: Octokit, trigger: FixTrigger, opti
     return {
       context: contextFromCheckRuns(failed, { budgetTokens: options.budgetTokens, conclusion: trigger.conclusion }),
       jobs: [],
+      sameFailureJobs: [],
     };
   }
   const jobs = await listFailedJobs(octokit, { owner, repo, runId: Number(trigger.runId), attempt: trigger.runAttempt });
-  const read = jobs.slice(0, options.maxJobs ?? 3);
-  const share = Math.max(200, Math.floor(options.budgetTokens / Math.max(1, read.length)));
-  const contexts: FailureContext[] = [];
+  const read = jobs.slice(0, options.maxJobs ?? MAX_JOB_LOGS);
+  // Each job's context gets the whole budget: only the representatives of distinct failures are merged (and trimmed).
+  const failures: JobFailure<FailedJob>[] = [];
   for (const job of read) {
+    let context: FailureContext;
     try {
       const log = await streamJobLogs(octokit, { owner, repo, jobId: job.id, signal: options.signal });
-      contexts.push(await buildFailureContext(log, { budgetTokens: share, conclusion: job.conclusion }));
+      context = await buildFailureContext(log, { budgetTokens: options.budgetTokens, conclusion: job.conclusion });
     } catch (error) {
       // Expired logs leave the job's own verdict: still worth classifying (a cancelled job is infra).
       if (!(error instanceof LogsUnavailableError)) throw error;
-      contexts.push(await buildFailureContext(`${job.failingSteps.join("\n")}\n`, { budgetTokens: share, conclusion: job.conclusion }));
+      context = await buildFailureContext(`${job.failingSteps.join("\n")}\n`, { budgetTokens: options.budgetTokens, conclusion: job.conclusion });
     }
+    failures.push({ job, failingStep: job.failingSteps[0] ?? null, context });
   }
+  const groups = groupSameFailures(failures).slice(0, MAX_DISTINCT_FAILURES);
+  const contexts = groups.map((g) => g.representative.context);
   if (contexts.length === 0) contexts.push(await buildFailureContext("", { budgetTokens: options.budgetTokens, conclusion: trigger.conclusion }));
   const context = mergeFailureContexts(contexts, options.budgetTokens);
-  if (!context.failingStep) context.failingStep = read.find((j) => j.failingSteps.length > 0)?.failingSteps[0] ?? null;
-  return { context, jobs: read };
-}
-
-function normalise(line: string | undefined): string {
-  // Line numbers, durations, hex ids and temp paths differ between two runs of the same failure.
-  return (line ?? "").replace(/0x[0-9a-f]+|\b[0-9a-f]{7,40}\b|\d+(\.\d+)?(ms|s)\b|\d+/gi, "#").replace(/\s+/g, " ").trim();
+  const shown = groups.map((g) => g.representative.job);
+  if (!context.failingStep) context.failingStep = shown.find((j) => j.failingSteps.length > 0)?.failingSteps[0] ?? null;
+  return { context, jobs: shown, sameFailureJobs: groups.flatMap((g) => g.others.map((o) => o.job)) };
 }
 
 /** Same failing step and same first error line: the base branch fails the same way. */
 export function sameFailure(a: CollectedFailure, b: CollectedFailure): boolean {
   if (!a.context.failingStep || a.context.failingStep !== b.context.failingStep) return false;
-  const first = normalise(a.context.errorLines[0]);
-  return first !== "" && b.context.errorLines.some((line) => normalise(line) === first);
+  const first = normaliseErrorLine(a.context.errorLines[0]);
+  return first !== "" && b.context.errorLines.some((line) => normaliseErrorLine(line) === first);
 }

@@ -45,6 +45,10 @@ import { applyPatch, checkPatchSafety, extractDiff, parsePatch, pathsToFetch, Pa
 import { diffStat, explanationOf, renderPatchComment, renderPrBody, type PrBodyInput } from "./pr-body.js";
 import { buildPatchRequestArguments, buildPatchSystemArguments, DEFAULT_PROMPT_TOKEN_BUDGET, PROMPT_VERSION } from "./prompt.js";
 import { chainIdOf, FIX_JOB, type FixTrigger } from "./trigger.js";
+import { stoppedOrSuperseded, type CommandRequest } from "./held.js";
+import { commandJobHandlers } from "../commands/run.js";
+import { failureSummaryOf } from "./matrix.js";
+import { INSTRUCTIONS_SHARE, readRepoInstructions } from "./instructions.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -76,6 +80,8 @@ export interface ChainContinuation {
 
 export interface FixJobPayload extends FixTrigger {
   continuation?: ChainContinuation;
+  /** Started by a person's comment command (`/fixloop fix`, `/fixloop retry <hint>`). */
+  command?: CommandRequest;
 }
 
 /** Source files get this many times the log excerpt's token budget: a fix needs the code more than the noise. */
@@ -118,6 +124,8 @@ async function openAttempt(deps: FixDeps, trigger: FixJobPayload): Promise<FixAt
     status: "queued",
     episodeId: continuation?.episodeId ?? uuidv7(),
     promptVersion: PROMPT_VERSION,
+    requestedBy: trigger.command?.author ?? null,
+    hint: trigger.command?.hint ?? null,
   });
 }
 
@@ -183,6 +191,8 @@ async function pullRequestOf(deps: FixDeps, trigger: FixTrigger) {
 
 async function guard(deps: FixDeps, trigger: FixJobPayload, config: RepoConfig, pr: { baseRef: string | null }): Promise<string | null> {
   if (!config.enabled) return "disabled in .github/fixloop.yml";
+  const held = await stoppedOrSuperseded(deps.store.db, trigger);
+  if (held) return held;
   if (!trigger.continuation) {
     const branchWatched =
       isWatchedBranch(config, trigger.headBranch, trigger.defaultBranch) || (pr.baseRef !== null && isWatchedBranch(config, pr.baseRef, trigger.defaultBranch));
@@ -270,7 +280,8 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   const dryRun = Boolean(deps.dryRun || config.dry_run);
 
   // Triage before spending tokens: re-run once; a pass then is flaky, not fixed.
-  const isFirstRun = trigger.runAttempt === 1 && !trigger.continuation;
+  // A person who asked for the fix has looked at the failure already: no re-run first.
+  const isFirstRun = trigger.runAttempt === 1 && !trigger.continuation && !trigger.command;
   if (config.rerun_first && isFirstRun && trigger.provider === "github-actions" && attempt.reason !== AWAITING_RERUN) {
     if (dryRun) {
       deps.log.info({ attempt: attempt.id }, "dry run: would re-run the failed jobs first");
@@ -295,7 +306,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
 
   attempt = await setAttemptStatus(db, attempt.id, "collecting");
   const failure = await collectFailure(octokit, trigger, { budgetTokens: config.context_budget_tokens, signal: job.signal });
-  await updateAttempt(db, attempt.id, { failureClass: failure.context.class });
+  await updateAttempt(db, attempt.id, { failureClass: failure.context.class, failureSummary: failureSummaryOf(failure) });
   if (failure.context.class === "infra") return skip(deps, attempt, `infra: ${failure.context.infraReason ?? "platform failure"}`);
   if (failure.jobs.length === 0 && failure.context.context.trim() === "") return skip(deps, attempt, "no failed job or check output to read");
   const preExisting = await preExistingOn(deps, octokit, trigger, failure, pr.baseRef ?? trigger.defaultBranch);
@@ -312,7 +323,15 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   let answer: { content: string } = { content: attempt.diff ?? "" };
   if (!attempt.inferenceId || !attempt.diff) {
     if (!deps.model) return fail(deps, attempt, "no TensorZero gateway configured (TENSORZERO_URL)");
-    attempt = await setAttemptStatus(db, attempt.id, "prompting");
+    const instructions = await readRepoInstructions(octokit, {
+      owner,
+      repo,
+      ref: trigger.headSha,
+      failingPaths: [...referenced, ...companions, ...changed],
+      configured: config.instructions,
+      budgetTokens: Math.floor(DEFAULT_PROMPT_TOKEN_BUDGET * INSTRUCTIONS_SHARE),
+    });
+    attempt = await updateAttempt(db, attempt.id, { status: "prompting", reason: null, instructionFiles: instructions.files });
     const promptFiles = selectFilesForPrompt(failure.context.files, [...companions, ...changed], textOriginals(files), config.context_budget_tokens * FILE_BUDGET_FACTOR);
     try {
       const result = await deps.model.proposePatch({
@@ -333,6 +352,9 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
               attempt: attempt.attemptNumber,
               maxAttempts: config.max_attempts,
               previousAttempt: previous?.diff ? { diff: previous.diff, error: failure.context.errorLines.join("\n") || failure.context.context.slice(-2000) } : null,
+              sameFailureJobs: failure.sameFailureJobs.map((j) => j.name),
+              repoInstructions: instructions.docs,
+              personHint: trigger.command?.hint ? { author: trigger.command.author, text: trigger.command.hint } : null,
             },
             { tokenBudget: Math.floor(DEFAULT_PROMPT_TOKEN_BUDGET * factor) },
           ),
@@ -415,6 +437,10 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     maxAttempts: config.max_attempts,
     failingSha: trigger.headSha,
     failingBranch: baseBranch,
+    sameFailureJobs: failure.sameFailureJobs.map((j) => j.name),
+    requestedBy: attempt.requestedBy,
+    hint: attempt.hint,
+    instructionFiles: attempt.instructionFiles,
   };
   const prBody = renderPrBody(bodyInput);
   attempt = await updateAttempt(db, attempt.id, { prBody });
@@ -423,6 +449,9 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     deps.log.info({ attempt: attempt.id, diff, prBody }, "dry run: fix ready, nothing written to GitHub");
     return skip(deps, attempt, "dry run: the diff and PR body are stored on the attempt");
   }
+  // The branch may have moved on (or someone said stop) while the model was thinking.
+  const heldBeforePublish = await stoppedOrSuperseded(db, trigger);
+  if (heldBeforePublish) return skip(deps, attempt, heldBeforePublish);
   attempt = await setAttemptStatus(db, attempt.id, "publishing");
   const commentInstead = pr.isFork ? "this PR comes from a fork and fixloop never pushes to forks" : config.delivery === "comment" ? "this repository asks for fixes as comments" : null;
   if (commentInstead) {
@@ -535,5 +564,6 @@ export function fixJobHandlers(deps: FixDeps) {
   return {
     [FIX_JOB]: (payload: FixJobPayload, ctx: JobContext) => runFixJob(deps, payload, ctx),
     "fix-follow-up": (payload: FixTrigger) => runFollowUpJob(deps, payload),
+    ...commandJobHandlers(deps),
   };
 }

@@ -20,6 +20,13 @@ export interface PrBodyInput {
   maxAttempts: number;
   failingSha: string;
   failingBranch: string | null;
+  /** Other jobs that failed the same way (a matrix): one fix for all of them. */
+  sameFailureJobs?: string[];
+  /** Who asked for this attempt with `/fixloop fix` or `/fixloop retry`. */
+  requestedBy?: string | null;
+  hint?: string | null;
+  /** Repository instruction files the model was given. */
+  instructionFiles?: string[];
 }
 
 /** Neutralise @mentions and #refs/closing keywords in model and log text so nothing is pinged or closed. */
@@ -82,6 +89,7 @@ export function renderPrBody(input: PrBodyInput): string {
     "",
     `${where || "The CI run"} failed${input.runUrl ? ` ([run](${input.runUrl}))` : ""}.`,
     ...(errors ? ["", fence(defang(errors), "text")] : []),
+    ...sameFailureLines(input.sameFailureJobs),
     "",
     "### What this changes",
     "",
@@ -96,9 +104,19 @@ export function renderPrBody(input: PrBodyInput): string {
     `- Attempt ${input.attempt} of ${input.maxAttempts}`,
     `- Variant: \`${input.variant ?? "unknown"}\``,
     `- TensorZero inference: \`${input.inferenceId ?? "-"}\`, episode: \`${input.episodeId ?? "-"}\``,
+    ...(input.requestedBy ? [`- Asked for by @${input.requestedBy}${input.hint ? ", with this hint:" : ""}`] : []),
+    ...(input.requestedBy && input.hint ? ["", fence(defang(clip(input.hint, 1000)), "text"), ""] : []),
+    ...(input.instructionFiles && input.instructionFiles.length > 0 ? [`- Repository instructions given to the model: ${input.instructionFiles.map((f) => `\`${f}\``).join(", ")}`] : []),
     "",
     FEEDBACK_HELP,
   ].join("\n");
+}
+
+function sameFailureLines(jobs: string[] | undefined): string[] {
+  if (!jobs || jobs.length === 0) return [];
+  const names = jobs.slice(0, 20).map((j) => `**${defang(clip(j, 120))}**`);
+  const more = jobs.length > 20 ? ` and ${jobs.length - 20} more` : "";
+  return ["", `The same failure (same step, same first error line) in ${jobs.length} other job(s): ${names.join(", ")}${more}. This one fix is for all of them.`];
 }
 
 export function renderPatchComment(input: PrBodyInput & { diff: string; reason: string }): string {

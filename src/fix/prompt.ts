@@ -7,7 +7,7 @@ import { z } from "zod";
  */
 
 /** Version of the templates and schemas; matches the template directory name and the variant names. */
-export const PROMPT_VERSION = "v1";
+export const PROMPT_VERSION = "v2";
 
 /** Template directory, relative to the tensorzero/ config folder. */
 export const PATCH_TEMPLATE_DIR = `functions/fixloop_patch/${PROMPT_VERSION}`;
@@ -49,6 +49,12 @@ export const patchPromptInputSchema = z
     maxAttempts: z.number().int().min(1),
     /** The diff tried by the previous attempt and the error CI reported for it (attempt ≥ 2 only). */
     previousAttempt: z.object({ diff: z.string(), error: z.string() }).nullish(),
+    /** Other jobs of the run that failed the same way (a matrix); the log is from `job`. Since v2. */
+    sameFailureJobs: z.array(z.string()).default([]),
+    /** The repository's instructions for coding agents, already redacted and bounded (see instructions.ts). Since v2. */
+    repoInstructions: z.array(z.object({ source: z.string().min(1), content: z.string(), truncated: z.boolean() })).default([]),
+    /** A maintainer's `/fixloop retry` hint, already redacted and bounded. Since v2. */
+    personHint: z.object({ author: z.string().min(1), text: z.string().min(1) }).nullish(),
   })
   .refine((input) => input.attempt <= input.maxAttempts, { message: "attempt must not exceed maxAttempts", path: ["attempt"] })
   .refine((input) => !input.previousAttempt || input.attempt >= 2, {
@@ -71,6 +77,9 @@ export interface PatchUserArguments {
   attempt: number;
   max_attempts: number;
   previous_attempt?: { diff: string; error: string };
+  same_failure_jobs?: string[];
+  repo_instructions?: { source: string; content: string; truncated: boolean }[];
+  person_hint?: { author: string; text: string };
 }
 
 export interface PatchFileArgument {
@@ -149,6 +158,10 @@ export function buildPatchRequestArguments(input: PatchPromptInput, options: Bui
     attempt: parsed.attempt,
     max_attempts: parsed.maxAttempts,
     ...(parsed.previousAttempt ? { previous_attempt: { ...parsed.previousAttempt } } : {}),
+    // Optional since v2: left out when empty, so a v1-shaped request stays exactly as it was.
+    ...(parsed.sameFailureJobs.length > 0 ? { same_failure_jobs: [...parsed.sameFailureJobs] } : {}),
+    ...(parsed.repoInstructions.length > 0 ? { repo_instructions: parsed.repoInstructions.map((doc) => ({ ...doc })) } : {}),
+    ...(parsed.personHint ? { person_hint: { ...parsed.personHint } } : {}),
   };
   if (estimatePromptChars(full) <= budgetChars) return full;
 
@@ -200,6 +213,9 @@ export function estimatePromptChars(args: PatchUserArguments): number {
   for (const line of args.error_lines) chars += line.length + ERROR_LINE_WRAPPER_CHARS;
   for (const file of args.files) chars += file.path.length + file.content.length + String(file.start_line).length + FILE_WRAPPER_CHARS;
   if (args.previous_attempt) chars += args.previous_attempt.diff.length + args.previous_attempt.error.length;
+  for (const name of args.same_failure_jobs ?? []) chars += name.length + ERROR_LINE_WRAPPER_CHARS;
+  for (const doc of args.repo_instructions ?? []) chars += doc.source.length + doc.content.length + FILE_WRAPPER_CHARS;
+  if (args.person_hint) chars += args.person_hint.author.length + args.person_hint.text.length + FILE_WRAPPER_CHARS;
   return chars;
 }
 

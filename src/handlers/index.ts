@@ -10,6 +10,7 @@ import type { JobQueue } from "../queue/index.js";
 import type { Store } from "../store/db.js";
 import { claimDelivery, finishDelivery } from "../store/records.js";
 import { recordCheckSuite } from "./check-suite.js";
+import { recordIssueComment } from "./issue-comment.js";
 import { recordPullRequest } from "./pull-request.js";
 import { recordPullRequestReview, recordPullRequestReviewComment } from "./pr-review.js";
 import { recordPush } from "./push.js";
@@ -23,6 +24,7 @@ export const INGEST_HANDLERS: Record<string, IngestHandler> = {
   push: recordPush,
   pull_request_review: recordPullRequestReview,
   pull_request_review_comment: recordPullRequestReviewComment,
+  issue_comment: recordIssueComment,
 };
 
 export type DeliveryAnswer =

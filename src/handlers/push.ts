@@ -3,6 +3,7 @@ import { attributeCommits } from "../outcomes/attribution.js";
 import { branchOfRef, pushedCommitsFromPayload, pushPayloadSchema, WEBHOOK_PUSH_COMMIT_CAP } from "../outcomes/commits.js";
 import { outcomeWindowDays } from "../outcomes/touches.js";
 import { applyBranchCommits, OUTCOME_BACKFILL_JOB } from "../outcomes/track.js";
+import { recordBranchHead, supersedeStaleFixJobs } from "../fix/supersede.js";
 import type { HandlerResult, IngestContext } from "./types.js";
 
 /**
@@ -29,6 +30,10 @@ export async function recordPush(ctx: IngestContext): Promise<HandlerResult> {
   await attributeCommits(ctx.store.db, { repo, branch, commits, now });
 
   const notes: string[] = [];
+  if (push.after && !/^0+$/.test(push.after) && (await recordBranchHead(ctx.store.db, { repo, branch, sha: push.after, before: push.before ?? null }))) {
+    const cancelled = await supersedeStaleFixJobs(ctx.store.db, { repo, branch, sha: push.after, why: `${branch} moved on` });
+    if (cancelled.length > 0) notes.push(`superseded fix job(s) ${cancelled.join(", ")}`);
+  }
   if (outcomes.reverted.length > 0) notes.push(`reverts fix PR ${outcomes.reverted.map((n) => `#${n}`).join(", ")}`);
   if (outcomes.touchesAdded > 0) notes.push(`${outcomes.touchesAdded} downstream touch(es)`);
   if ((push.commits?.length ?? 0) >= WEBHOOK_PUSH_COMMIT_CAP && ctx.queue) {

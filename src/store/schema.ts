@@ -196,6 +196,14 @@ export const fixAttempts = sqliteTable(
     fixCommitSha: text("fix_commit_sha"),
     prNumber: integer("pr_number"),
     changedFiles: text("changed_files", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** Who asked for this attempt with a comment command (`/fixloop fix`, `/fixloop retry`); null when CI started it. */
+    requestedBy: text("requested_by"),
+    /** The person's hint from `/fixloop retry <hint>`, redacted and bounded, as the model saw it. */
+    hint: text("hint"),
+    /** Repository instruction files (AGENTS.md, CLAUDE.md…) whose text went into the prompt. */
+    instructionFiles: text("instruction_files", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    /** What failed, in short: failing step, first error line, the jobs that failed the same way. */
+    failureSummary: text("failure_summary", { mode: "json" }).$type<FailureSummary>(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
@@ -204,6 +212,77 @@ export const fixAttempts = sqliteTable(
     index("fix_attempts_repo_sha_idx").on(t.repoSlug, t.headSha),
     index("fix_attempts_fix_branch_idx").on(t.repoSlug, t.fixBranch),
   ],
+);
+
+/** The failure an attempt works on, kept for `/fixloop explain`, the summary comment and stale-commit checks. */
+export interface FailureSummary {
+  failingStep: string | null;
+  firstErrorLine: string | null;
+  /** The job whose log the context came from. */
+  job: string | null;
+  /** Other jobs of the run that failed with the same step and first error line (a matrix). */
+  sameFailureJobs: string[];
+}
+
+export const COMMAND_NAMES = ["fix", "retry", "stop", "explain"] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+export const COMMAND_STATUSES = ["received", "done", "refused", "failed"] as const;
+
+/**
+ * One row per comment that carried a `/fixloop` command: the comment id makes
+ * a redelivered or replayed comment a no-op, whatever its delivery id.
+ */
+export const commentCommands = sqliteTable(
+  "comment_commands",
+  {
+    commentId: integer("comment_id").primaryKey(),
+    repoSlug: text("repo_slug").notNull(),
+    installationId: integer("installation_id"),
+    prNumber: integer("pr_number").notNull(),
+    author: text("author").notNull(),
+    command: text("command", { enum: COMMAND_NAMES }).notNull(),
+    /** `/fixloop retry <hint>`: the hint as written (bounded); null for other commands. */
+    hint: text("hint"),
+    /** Length of the hint as written; above MAX_HINT_CHARS the hint is not kept and the command is refused. */
+    hintChars: integer("hint_chars").notNull().default(0),
+    deliveryId: text("delivery_id").notNull(),
+    status: text("status", { enum: COMMAND_STATUSES }).notNull().default("received"),
+    /** What came of it, in a sentence (shown by `/fixloop explain` and the jobs list). */
+    outcome: text("outcome"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("comment_commands_repo_pr_idx").on(t.repoSlug, t.prNumber)],
+);
+
+/** `/fixloop stop`: no more attempts for a PR (scope "pr", key = number) or a fix chain (scope "chain", key = chain id). */
+export const fixStops = sqliteTable(
+  "fix_stops",
+  {
+    repoSlug: text("repo_slug").notNull(),
+    scope: text("scope", { enum: ["pr", "chain"] }).notNull(),
+    key: text("key").notNull(),
+    stoppedBy: text("stopped_by").notNull(),
+    commentId: integer("comment_id"),
+    createdAt: text("created_at").notNull(),
+    /** Set when `/fixloop fix` starts work again. */
+    liftedAt: text("lifted_at"),
+  },
+  (t) => [primaryKey({ columns: [t.repoSlug, t.scope, t.key] })],
+);
+
+/** The latest pushed head of each branch: a fix for an older commit of the branch is stale. */
+export const branchHeads = sqliteTable(
+  "branch_heads",
+  {
+    repoSlug: text("repo_slug").notNull(),
+    branch: text("branch").notNull(),
+    sha: text("sha").notNull(),
+    /** The push's `before`: a late delivery of that older push must not move the head back. */
+    beforeSha: text("before_sha"),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repoSlug, t.branch] })],
 );
 
 export const FEEDBACK_STATUSES = ["pending", "sent", "dead"] as const;
@@ -290,3 +369,4 @@ export type Job = typeof jobs.$inferSelect;
 export type FixAttempt = typeof fixAttempts.$inferSelect;
 export type FeedbackRow = typeof feedback.$inferSelect;
 export type CommitLink = typeof commitLinks.$inferSelect;
+export type CommentCommand = typeof commentCommands.$inferSelect;
