@@ -367,6 +367,8 @@ describe("/fixloop stop", () => {
     await server.post("pull_request", fixture("pull_request.opened.json"));
     await server.post("workflow_run", fixture("workflow_run.completed.json"));
     const [queuedFix] = await listJobs(server.store, { kind: "fix" });
+    // The fix waits its turn (say, for the gateway) when the stop arrives.
+    await server.store.db.update(jobs).set({ runAfter: new Date(Date.now() + 3_600_000).toISOString() }).where(eq(jobs.id, queuedFix.id));
     await post(comment("/fixloop stop"));
     mockAccepted();
     expectReply((b) => /fixloop stopped on this PR, as @octodev asked/.test(b));
