@@ -27,7 +27,7 @@ describe("parsePatch", () => {
       isBinary: false,
       isSymlink: false,
       isSubmodule: false,
-      hunks: [{ oldStart: 10, lines: LINES }],
+      hunks: [{ oldStart: 10, anchor: "function f() {", lines: LINES }],
     });
   });
 

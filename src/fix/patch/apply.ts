@@ -163,6 +163,15 @@ function applyToFile(file: PatchFile, originals: Originals): FileOutcome {
   }
 
   const changedLines = countChanged(file.hunks);
+  if (content === "" && original !== undefined && original !== "") {
+    // Emptying a file and deleting it look the same in a diff without "+++ /dev/null"; only the answer can say which.
+    if (file.deleteIntent && !renamed) return { changes: [{ path: sourcePath, content: null }], changedLines, failures: [] };
+    return fail(
+      sourcePath,
+      null,
+      "ambiguous: the patch removes every line of the file without marking it deleted (+++ /dev/null, *** Delete File); it is not clear whether to delete the file or leave it empty",
+    );
+  }
   if (renamed) return { changes: [{ path: sourcePath, content: null }, { path: targetPath, content }], changedLines, failures: [] };
   if (content === original) return { changes: [], changedLines: 0, failures: [] };
   return { changes: [{ path: targetPath, content }], changedLines, failures: [] };

@@ -4,13 +4,13 @@
  * holds only hunks, the file it names in its fence or the prose just above it
  * becomes the block's ---/+++ header.
  */
+import { readHunkHeader } from "./parse.js";
 
 const DIFF_INFO_WORDS = new Set(["diff", "patch", "udiff", "git"]);
-const HUNK_HEADER = /^@@+\s*(?:-\d+(?:,\d+)?)?\s*(?:\+\d+(?:,\d+)?)?\s*(?:@@+.*)?$/;
 /** A repo path as prose writes it: segments of word characters, dots and dashes, ending in an extension. */
 const PATH_TOKEN = /^(?:\.\/)?[\w@.+-]+(?:\/[\w@.+-]+)*\.[A-Za-z][\w-]*$/;
 
-interface Block {
+export interface Block {
   /** Index of the first content line in the answer's lines. */
   start: number;
   info: string;
@@ -18,7 +18,7 @@ interface Block {
 }
 
 function isHunkHeader(line: string): boolean {
-  return line.startsWith("@@") && HUNK_HEADER.test(line);
+  return line.startsWith("@@") && readHunkHeader(line) !== null;
 }
 
 function hasFileHeader(lines: string[]): boolean {
@@ -50,7 +50,7 @@ function looksLikeDiff(lines: string[]): boolean {
  * " ```": a fence indented by exactly one space is therefore never taken as
  * one, and a closing fence may not be indented deeper than its opening one.
  */
-function fencedBlocks(lines: string[]): Block[] {
+export function fencedBlocks(lines: string[]): Block[] {
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i++) {
     const open = lines[i].match(/^( {0,3})(`{3,}|~{3,})(.*)$/);
@@ -85,7 +85,7 @@ function pathCandidates(text: string): string[] {
 }
 
 /** The single file a headerless block is about: named in its fence's info string, or in the prose just above it. */
-function namedFile(answerLines: string[], blockStart: number, info: string): string | null {
+export function namedFile(answerLines: string[], blockStart: number, info: string): string | null {
   const fromInfo = info
     .split(/\s+/)
     .slice(1)

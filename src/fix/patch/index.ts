@@ -1,8 +1,19 @@
-/** The patch step: find the diff in a model answer, parse it tolerantly, check it against the safety rules, apply it in memory. */
+/** The patch step: read the edits in a model answer (any format), check them against the safety rules, apply them in memory. */
 export { extractDiff } from "./extract.js";
 export { parsePatch, pathsToFetch, type ParsePatchOptions } from "./parse.js";
 export { DEFAULT_SAFETY_RULES, LOCKFILE_NAMES, checkPatchSafety, isTestPath } from "./safety.js";
 export { applyPatch } from "./apply.js";
+export { renderChangesAsDiff } from "./hunks.js";
+export {
+  EDIT_FORMATS,
+  editFormatOfVariant,
+  readEdits,
+  shownFilesFrom,
+  type EditFormat,
+  type EditsRead,
+  type ReadEditsOptions,
+  type ShownFiles,
+} from "./read.js";
 export {
   PatchParseError,
   type ApplyFailure,

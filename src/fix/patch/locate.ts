@@ -393,10 +393,14 @@ function locateTolerant(hunk: PatchHunk, before: PatchLine[], file: FileIndex): 
   }
 
   const bestCost = Math.min(...plausible.map((reading) => reading.cost));
-  const chosen = plausible
-    .filter((reading) => reading.cost === bestCost)
-    .reduce((best, reading) => (reading.drift < best.drift ? reading : best));
-  const elsewhere = plausible.filter((reading) => reading.cost === bestCost && !regionsOverlap(reading, chosen));
+  let cheapest = plausible.filter((reading) => reading.cost === bestCost);
+  const anchored = anchoredStarts(cheapest.map((reading) => reading.start), hunk.anchor, file);
+  if (anchored.length > 0 && anchored.length < new Set(cheapest.map((reading) => reading.start)).size) {
+    // The anchor rules out some places; readings of the remaining ones still compete as before.
+    cheapest = cheapest.filter((reading) => anchored.includes(reading.start));
+  }
+  const chosen = cheapest.reduce((best, reading) => (reading.drift < best.drift ? reading : best));
+  const elsewhere = cheapest.filter((reading) => !regionsOverlap(reading, chosen));
   if (elsewhere.length > 0) {
     const how = bestCost === 0 ? "ignoring whitespace" : "with one line off";
     const starts = [...new Set([chosen.start, ...elsewhere.map((reading) => reading.start)])];
@@ -404,6 +408,17 @@ function locateTolerant(hunk: PatchHunk, before: PatchLine[], file: FileIndex): 
       found: false,
       reason: `ambiguous: the hunk's context matches ${starts.length} places (${how}), at lines ${listLines(starts)}; it needs more context to pick one`,
     };
+  }
+
+  // Re-indented lines at one place and exact lines with one line off at another are equally likely readings.
+  if (chosen.drift > 0) {
+    const cleaner = plausible.filter((reading) => reading.cost === bestCost + 1 && reading.drift === 0 && !regionsOverlap(reading, chosen));
+    if (cleaner.length > 0) {
+      return {
+        found: false,
+        reason: `ambiguous: the hunk fits line ${chosen.start + 1} if indentation is ignored, and line ${cleaner[0].start + 1} with its indentation but one line off; it needs exact context to pick one`,
+      };
+    }
   }
 
   // Other readings of this same place must agree with the chosen one, including both orders of a file line the
@@ -476,6 +491,30 @@ function notFoundReason(hunk: PatchHunk, file: FileIndex): string {
   return "context not found: the hunk's context and removed lines do not appear together in the file";
 }
 
+/** An anchor names its line by a prefix (git cuts function context short; "def foo" stands for "def foo(self):"). */
+function anchorMatcher(anchor: string): ((key: string) => boolean) | null {
+  const wanted = looseKey(anchor);
+  if (wanted.length < 3) return null;
+  return (key) => key.length > 0 && key.startsWith(wanted);
+}
+
+/**
+ * Of several places that fit equally well, those the anchor line precedes
+ * with no other of the places in between: apply_patch's rule (search on from
+ * the anchor) and git's (the function the hunk sits in). The anchor decides
+ * between places; it never moves a hunk to a place its lines do not fit.
+ */
+function anchoredStarts(starts: number[], anchor: string | undefined, file: FileIndex): number[] {
+  const matches = anchor === undefined ? null : anchorMatcher(anchor);
+  if (!matches) return starts;
+  const unique = [...new Set(starts)].sort((a, b) => a - b);
+  return unique.filter((start, i) => {
+    const previous = i > 0 ? unique[i - 1] : -1;
+    for (let line = start; line > previous; line--) if (matches(file.loose.keys[line] ?? "")) return true;
+    return false;
+  });
+}
+
 function identity(start: number, length: number): number[] {
   return Array.from({ length }, (_, i) => start + i);
 }
@@ -484,12 +523,20 @@ export function locateHunk(hunk: PatchHunk, file: FileIndex): Location {
   const before = hunk.lines.filter((line) => line.kind !== "+");
   if (before.length === 0) {
     if (file.lines.length === 0) return { found: true, start: 0, length: 0, level: "exact", fileIndexOf: [] };
+    if (hunk.pinnedAt !== undefined && hunk.pinnedAt <= file.lines.length) return { found: true, start: hunk.pinnedAt, length: 0, level: "exact", fileIndexOf: [] };
     return { found: false, reason: "the hunk only adds lines and has no context to place it by" };
   }
 
   const exact = exactStarts(before.map((line) => exactKey(line.text)), file.exact);
+  if (hunk.pinnedAt !== undefined && exact.includes(hunk.pinnedAt)) {
+    return { found: true, start: hunk.pinnedAt, length: before.length, level: "exact", fileIndexOf: identity(hunk.pinnedAt, before.length) };
+  }
   if (exact.length === 1) {
     return { found: true, start: exact[0], length: before.length, level: "exact", fileIndexOf: identity(exact[0], before.length) };
+  }
+  const anchored = exact.length > 1 ? anchoredStarts(exact, hunk.anchor, file) : exact;
+  if (anchored.length === 1) {
+    return { found: true, start: anchored[0], length: before.length, level: "exact", fileIndexOf: identity(anchored[0], before.length) };
   }
   if (exact.length > 1) {
     return {

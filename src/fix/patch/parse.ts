@@ -12,8 +12,16 @@ export interface ParsePatchOptions {
   defaultPath?: string;
 }
 
+/**
+ * Path given to hunks that name no file when the caller resolves them later
+ * (readEdits: the one shown file every hunk fits). Never a real path: it holds a NUL.
+ */
+export const UNNAMED_PATH = "\u0000unnamed";
+
 interface RawHunk {
   headerLine: number;
+  /** Text after the numbers of the @@ line (git's function context, or a V4A-style anchor). */
+  anchor: string | null;
   oldStart: number | null;
   oldCount: number | null;
   newCount: number | null;
@@ -41,7 +49,37 @@ interface RawSection {
   hunks: RawHunk[];
 }
 
-const HUNK_HEADER = /^@@+\s*(?:-(\d+)(?:,(\d+))?)?\s*(?:\+(\d+)(?:,(\d+))?)?\s*(?:@@+.*)?$/;
+/** A numbered (or partly numbered, or bare) @@ line; anything after the closing @@ is git's function context. */
+const HUNK_HEADER = /^@@+\s*(?:-(\d+)(?:,(\d+))?)?\s*(?:\+(\d+)(?:,(\d+))?)?\s*(?:@@+\s?(.*))?$/;
+/** `@@ ... @@`, `@@ function header @@`, `@@ anchor`: no numbers, only text to find the place by. */
+const TEXT_HUNK_HEADER = /^@@+(?!@)(?!\s*[-+]\d)\s*(.*?)\s*(?:@@+\s*)?$/;
+/** Header text that carries no anchor: an ellipsis, or nothing. */
+const NO_ANCHOR = /^(?:\.{2,}|…|)$/;
+
+interface HunkHeader {
+  oldStart: number | null;
+  oldCount: number | null;
+  newCount: number | null;
+  anchor: string | null;
+}
+
+/** Reads an @@ line: numbered, bare, or with text only; null when it looks numbered but is not readable (a combined diff's @@@). */
+export function readHunkHeader(line: string): HunkHeader | null {
+  const numbered = line.match(HUNK_HEADER);
+  if (numbered) {
+    const anchor = numbered[5]?.trim() ?? "";
+    return {
+      oldStart: numbered[1] === undefined ? null : Number(numbered[1]),
+      oldCount: numbered[1] === undefined ? null : numbered[2] === undefined ? 1 : Number(numbered[2]),
+      newCount: numbered[3] === undefined ? null : numbered[4] === undefined ? 1 : Number(numbered[4]),
+      anchor: NO_ANCHOR.test(anchor) ? null : anchor,
+    };
+  }
+  const text = line.match(TEXT_HUNK_HEADER);
+  if (!text) return null;
+  const anchor = text[1].trim();
+  return { oldStart: null, oldCount: null, newCount: null, anchor: NO_ANCHOR.test(anchor) ? null : anchor };
+}
 const SYMLINK_MODE = "120000";
 /** A gitlink: the entry is another repository's commit, not a file. */
 const SUBMODULE_MODE = "160000";
@@ -67,7 +105,7 @@ function newSection(startLine: number): RawSection {
 }
 
 function isHunkHeader(line: string | undefined): boolean {
-  return line !== undefined && line.startsWith("@@") && HUNK_HEADER.test(line);
+  return line !== undefined && line.startsWith("@@") && readHunkHeader(line) !== null;
 }
 
 function isBodyLine(line: string): boolean {
@@ -198,12 +236,13 @@ function scan(lines: string[]): RawSection[] {
     return current;
   };
 
-  const startHunk = (owner: RawSection, line: number, header: RegExpMatchArray | null): void => {
+  const startHunk = (owner: RawSection, line: number, header: HunkHeader | null): void => {
     const created: RawHunk = {
       headerLine: line,
-      oldStart: header?.[1] === undefined ? null : Number(header[1]),
-      oldCount: header?.[1] === undefined ? null : header[2] === undefined ? 1 : Number(header[2]),
-      newCount: header?.[3] === undefined ? null : header[4] === undefined ? 1 : Number(header[4]),
+      anchor: header?.anchor ?? null,
+      oldStart: header?.oldStart ?? null,
+      oldCount: header?.oldCount ?? null,
+      newCount: header?.newCount ?? null,
       lines: [],
       trailingBlanks: 0,
       oldNoNewlineAtEnd: false,
@@ -258,7 +297,7 @@ function scan(lines: string[]): RawSection[] {
     }
 
     if (line.startsWith("@@")) {
-      const header = line.match(HUNK_HEADER);
+      const header = readHunkHeader(line);
       // Skipping an unreadable hunk header would silently drop its hunk.
       if (!header) throw new PatchParseError(`line ${i + 1}: unreadable hunk header ${JSON.stringify(line.slice(0, 80))}`);
       startHunk(section ?? openSection(i), i, header);
@@ -406,6 +445,18 @@ function hasChange(hunk: RawHunk): boolean {
  * readable message when the text holds no usable diff.
  */
 export function parsePatch(diffText: string, options: ParsePatchOptions = {}): PatchFile[] {
+  return parseSections(diffText, options).files;
+}
+
+/**
+ * parsePatch, keeping hunks that name no file under UNNAMED_PATH instead of
+ * refusing them, for a caller that knows which files they may belong to.
+ */
+export function parsePatchAllowingUnnamed(diffText: string): PatchFile[] {
+  return parseSections(diffText, { defaultPath: UNNAMED_PATH }).files;
+}
+
+function parseSections(diffText: string, options: ParsePatchOptions): { files: PatchFile[] } {
   // CR at line ends is an artefact of the transport or of a CRLF file; matching ignores it and the
   // applier restores the file's own line endings. A CR inside a line is content and stays.
   const lines = diffText.split("\n").map((line) => line.replace(/\r+$/, ""));
@@ -459,13 +510,14 @@ export function parsePatch(diffText: string, options: ParsePatchOptions = {}): P
             text: change.content.slice(1),
           })),
         };
+        if (raw.anchor !== null) hunk.anchor = raw.anchor;
         if (raw.oldNoNewlineAtEnd) hunk.oldNoNewlineAtEnd = true;
         if (raw.newNoNewlineAtEnd) hunk.newNoNewlineAtEnd = true;
         return hunk;
       }),
     };
   });
-  return mergeRepeatedFiles(files);
+  return { files: mergeRepeatedFiles(files) };
 }
 
 /** Models sometimes split one file's changes over several file sections; plain edits of one path become one entry. */

@@ -9,6 +9,16 @@ export interface PatchHunk {
   /** 1-based first line of the hunk in the original file, as the diff claims it; null when the header had none. */
   oldStart: number | null;
   lines: PatchLine[];
+  /**
+   * A line the hunk's place follows (git's `@@ … @@ function()` context, apply_patch's `@@ class Foo`):
+   * used only to choose between places the hunk's own lines fit equally well.
+   */
+  anchor?: string;
+  /**
+   * 0-based file line the old side starts at, set only for hunks fixloop computed from the file itself
+   * (a whole-file answer), never from a model's line numbers: such a hunk is placed there when it matches.
+   */
+  pinnedAt?: number;
   /** "\ No newline at end of file" followed the last old-side line. */
   oldNoNewlineAtEnd?: boolean;
   /** "\ No newline at end of file" followed the last new-side line. */
@@ -27,6 +37,11 @@ export interface PatchFile {
   /** A gitlink (mode 160000): never written as a file. */
   isSubmodule: boolean;
   hunks: PatchHunk[];
+  /**
+   * The answer says this file goes away (prose or an apply_patch Delete). When its hunks remove every
+   * line, the file is deleted; without this, a patch that empties a file is refused as ambiguous.
+   */
+  deleteIntent?: boolean;
 }
 
 export class PatchParseError extends Error {
