@@ -130,7 +130,7 @@ describe("fixloop apply", () => {
     const before = snapshot();
     const result = await apply(EDIT_A, { dryRun: true });
     expect(result.code).toBe(0);
-    expect(result.out).toEqual(["would update src/a.ts", "dry run: 1 file(s), 2 changed line(s), nothing written"]);
+    expect(result.out).toEqual(["format: unified diff", "would update src/a.ts", "dry run: 1 file(s), 2 changed line(s), nothing written"]);
     expect(snapshot()).toEqual(before);
   });
 
@@ -138,7 +138,30 @@ describe("fixloop apply", () => {
     expect((await apply("I could not find the problem.")).code).toBe(1);
     const garbled = await apply("--- a/src/a.ts\n+++ b/src/a.ts\n@@ -1,3 +1,3 @@\n one\nstray\n-two\n+TWO\n");
     expect(garbled.code).toBe(1);
-    expect(garbled.err[0]).toMatch(/cannot parse the diff: .*not a diff line/);
+    expect(garbled.err[0]).toMatch(/cannot read the edits: .*not a diff line/);
+  });
+
+  it("reads every edit format and says which one it recognised", async () => {
+    const sr = await apply("Fix:\n\nsrc/a.ts\n```\n<<<<<<< SEARCH\ntwo\n=======\n2\n>>>>>>> REPLACE\n```\n");
+    expect(sr.code).toBe(0);
+    expect(sr.out[0]).toBe("format: SEARCH/REPLACE blocks");
+    const v4a = await apply("*** Begin Patch\n*** Update File: src/a.ts\n@@\n 2\n-three\n+3\n*** End Patch\n");
+    expect(v4a.out[0]).toBe("format: apply_patch (V4A)");
+    const whole = await apply("src/a.ts\n```\none\n2\n3\nfour\nfive\n```\n");
+    expect(whole.out[0]).toBe("format: whole file");
+    expect(readFileSync(join(repo, "src/a.ts"), "utf8")).toBe("one\n2\n3\nfour\nfive\n");
+  });
+
+  it("finds the file of hunks without a file name among the text files under --dir, and names the candidates when it cannot", async () => {
+    const headerless = await apply("@@\n one\n-two\n+TWO\n three\n");
+    expect(headerless.out[0]).toBe("format: unified diff (hunks without line numbers; file found by content: src/a.ts)");
+    expect(readFileSync(join(repo, "src/a.ts"), "utf8")).toBe("one\nTWO\nthree\nfour\n");
+    writeFileSync(join(repo, "src/copy.ts"), "one\nTWO\nthree\nfour\n");
+    const before = snapshot();
+    const ambiguous = await apply("@@\n one\n-TWO\n+two\n three\n");
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.err[0]).toMatch(/ambiguous: hunks without a file name fit 2 files \(src\/a\.ts, src\/copy\.ts\)/);
+    expect(snapshot()).toEqual(before);
   });
 
   it("runs as `fixloop apply` with the exit code telling the outcome", () => {
@@ -152,10 +175,15 @@ describe("fixloop apply", () => {
     expect(refused.stderr).toMatch(/src\/a\.ts: hunk 1: .*"missing"/);
     expect(readFileSync(join(repo, "src/a.ts"), "utf8")).toBe("one\ntwo\nthree\nfour\n");
 
-    writeFileSync(patchFile, EDIT_A);
-    const applied = cli([patchFile, "--dir", repo]);
+    const applied = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/index.ts"), "apply", "-", "--dir", repo], {
+      cwd: ROOT,
+      encoding: "utf8",
+      input: EDIT_A,
+    });
     expect(applied.stderr).toBe("");
+    expect(applied.stdout).toMatch(/^format: unified diff\n/);
     expect(applied.status).toBe(0);
     expect(readFileSync(join(repo, "src/a.ts"), "utf8")).toBe("one\nTWO\nthree\nfour\n");
-  });
+    // Two cold starts of the CLI through tsx: seconds each on a busy machine.
+  }, 120_000);
 });

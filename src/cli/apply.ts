@@ -1,9 +1,11 @@
 /**
- * `fixloop apply <patch-file> [--dir D]`: applies a model's diff (or a whole
- * model answer holding one) to files on disk with the same parser, applier and
- * safety rules as the app. Everything applies or nothing is written.
+ * `fixloop apply <patch-file> [--dir D]`: applies a model's edits (a whole
+ * answer, in any format readEdits knows) to files on disk with the same
+ * reader, applier and safety rules as the app. Everything applies or nothing
+ * is written.
  */
 import { randomBytes } from "node:crypto";
+import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { lstat, mkdir, readFile, rename, rm, stat, unlink, writeFile, chmod } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
@@ -11,13 +13,13 @@ import {
   DEFAULT_SAFETY_RULES,
   applyPatch,
   checkPatchSafety,
-  extractDiff,
-  parsePatch,
   pathsToFetch,
+  readEdits,
   PatchParseError,
   type FileChange,
   type SafetyRules,
   type SafetyViolation,
+  type ShownFiles,
 } from "../fix/patch/index.js";
 
 export interface ApplyCommandOptions {
@@ -132,6 +134,72 @@ async function writeAll(
   }
 }
 
+/** Bounds of the search for the file that hunks without a file name belong to. */
+export const DIR_SEARCH_LIMITS = { maxEntries: 20_000, maxFiles: 2_000, maxFileBytes: 512 * 1024 } as const;
+/** Directories that hold generated or fetched code, never the file a fix edits. */
+const SKIPPED_DIRS = new Set(["node_modules", "dist", "build", "out", "coverage", "vendor", "target", "__pycache__"]);
+
+/**
+ * The text files under root, found on first use and read without following
+ * symlinks: what hunks without a file name are matched against, and what a
+ * whole-file block may replace.
+ */
+function filesUnder(root: string): ShownFiles {
+  let listed: string[] | null = null;
+  const cache = new Map<string, string | undefined>();
+  const read = (path: string): string | undefined => {
+    if (cache.has(path)) return cache.get(path);
+    let content: string | undefined;
+    try {
+      const full = resolve(root, path);
+      const rel = relative(root, full);
+      const inside = rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+      let current = root;
+      let plain = inside;
+      for (const part of inside ? rel.split(sep) : []) {
+        current = join(current, part);
+        if (lstatSync(current).isSymbolicLink()) plain = false;
+      }
+      const info = plain ? lstatSync(full) : null;
+      if (info?.isFile() && info.size <= DIR_SEARCH_LIMITS.maxFileBytes) {
+        const bytes = readFileSync(full);
+        const text = bytes.toString("utf8");
+        if (!bytes.includes(0) && Buffer.from(text, "utf8").equals(bytes)) content = text;
+      }
+    } catch {
+      content = undefined;
+    }
+    cache.set(path, content);
+    return content;
+  };
+  const list = (): string[] => {
+    const found: string[] = [];
+    let entries = 0;
+    const pending = [""];
+    while (pending.length > 0 && found.length < DIR_SEARCH_LIMITS.maxFiles && entries < DIR_SEARCH_LIMITS.maxEntries) {
+      const dir = pending.shift()!;
+      let children;
+      try {
+        children = readdirSync(join(root, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+      } catch {
+        continue;
+      }
+      for (const child of children) {
+        entries++;
+        const path = dir === "" ? child.name : `${dir}/${child.name}`;
+        if (child.isDirectory()) {
+          if (!child.name.startsWith(".") && !SKIPPED_DIRS.has(child.name)) pending.push(path);
+        } else if (child.isFile()) {
+          found.push(path);
+          if (found.length >= DIR_SEARCH_LIMITS.maxFiles) break;
+        }
+      }
+    }
+    return found;
+  };
+  return { paths: () => (listed ??= list()), read };
+}
+
 /** Runs the command and returns its exit code: 0 only when every hunk of every file applied. */
 export async function runApply(patchFile: string, options: ApplyCommandOptions, out: CommandOutput): Promise<number> {
   const root = resolve(options.dir);
@@ -141,20 +209,20 @@ export async function runApply(patchFile: string, options: ApplyCommandOptions, 
     return 1;
   }
   const input = patchFile === "-" ? await readStdin() : await readFile(patchFile, "utf8");
-  const diff = extractDiff(input);
-  if (diff === null) {
-    out.error("fixloop apply: no diff found in the input; nothing written");
-    return 1;
-  }
-
-  let files;
+  let read;
   try {
-    files = parsePatch(diff);
+    read = readEdits(input, { shown: filesUnder(root) });
   } catch (error) {
     if (!(error instanceof PatchParseError)) throw error;
-    out.error(`fixloop apply: cannot parse the diff: ${error.message}; nothing written`);
+    out.error(`fixloop apply: cannot read the edits: ${error.message}; nothing written`);
     return 1;
   }
+  if (read === null) {
+    out.error("fixloop apply: no edits found in the input (no unified diff, apply_patch, SEARCH/REPLACE or whole-file block); nothing written");
+    return 1;
+  }
+  out.log(`format: ${read.description}`);
+  const files = read.files;
 
   const rules: SafetyRules = {
     ...DEFAULT_SAFETY_RULES,
@@ -231,8 +299,10 @@ function collect(value: string, previous: string[]): string[] {
 export function registerApplyCommand(program: Command): void {
   program
     .command("apply")
-    .description("apply a diff (or a model answer holding one) to files on disk: all hunks or nothing")
-    .argument("<patch-file>", 'file with the diff or model answer ("-" reads stdin)')
+    .description(
+      "apply a model's edits (unified diff, apply_patch, SEARCH/REPLACE or whole-file blocks, bare or in an answer) to files on disk: all or nothing",
+    )
+    .argument("<patch-file>", 'file with the edits or model answer ("-" reads stdin)')
     .option("--dir <dir>", "repository directory to apply in", ".")
     .option("--max-lines <n>", "refuse patches changing more lines", positiveInteger, CLI_SAFETY_LIMITS.maxChangedLines)
     .option("--max-files <n>", "refuse patches touching more files", positiveInteger, CLI_SAFETY_LIMITS.maxFiles)
