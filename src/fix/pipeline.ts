@@ -41,7 +41,8 @@ import { METRICS } from "../tensorzero/metrics.js";
 import { collectFailure, sameFailure, type CollectedFailure } from "./collect.js";
 import { selectFilesForPrompt } from "./context/index.js";
 import { ContextLengthError, GatewayRequestError, GatewayUnavailableError, type ModelClient } from "./model.js";
-import { applyPatch, checkPatchSafety, extractDiff, parsePatch, pathsToFetch, PatchParseError } from "./patch/index.js";
+import { applyPatch, checkPatchSafety, pathsToFetch, renderChangesAsDiff } from "./patch/index.js";
+import { readAnswerEdits } from "./patch/answer.js";
 import { diffStat, explanationOf, renderPatchComment, renderPrBody, type PrBodyInput } from "./pr-body.js";
 import { buildPatchRequestArguments, buildPatchSystemArguments, DEFAULT_PROMPT_TOKEN_BUDGET, PROMPT_VERSION } from "./prompt.js";
 import { chainIdOf, FIX_JOB, type FixTrigger } from "./trigger.js";
@@ -319,6 +320,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   const companions = companionSources(referenced);
   await fetchInto(octokit, trigger, [...referenced, ...companions, ...changed].slice(0, 12), files);
 
+  const promptFiles = selectFilesForPrompt(failure.context.files, [...companions, ...changed], textOriginals(files), config.context_budget_tokens * FILE_BUDGET_FACTOR);
   const previous = trigger.continuation ? await getAttempt(db, trigger.continuation.previousAttemptId) : undefined;
   let answer: { content: string } = { content: attempt.diff ?? "" };
   if (!attempt.inferenceId || !attempt.diff) {
@@ -332,7 +334,6 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
       budgetTokens: Math.floor(DEFAULT_PROMPT_TOKEN_BUDGET * INSTRUCTIONS_SHARE),
     });
     attempt = await updateAttempt(db, attempt.id, { status: "prompting", reason: null, instructionFiles: instructions.files });
-    const promptFiles = selectFilesForPrompt(failure.context.files, [...companions, ...changed], textOriginals(files), config.context_budget_tokens * FILE_BUDGET_FACTOR);
     try {
       const result = await deps.model.proposePatch({
         episodeId: attempt.episodeId!,
@@ -387,15 +388,11 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   }
 
   attempt = await setAttemptStatus(db, attempt.id, "patching");
-  const diff = extractDiff(answer.content);
-  if (!diff) return refusePatch(deps, attempt, "patch refused: the model proposed no diff");
-  let parsed;
-  try {
-    parsed = parsePatch(diff);
-  } catch (error) {
-    if (error instanceof PatchParseError) return refusePatch(deps, attempt, `patch refused: ${error.message}`);
-    throw error;
-  }
+  const edits = readAnswerEdits(answer.content, promptFiles, textOriginals(files), attempt.variant);
+  if ("refused" in edits) return refusePatch(deps, attempt, edits.refused);
+  deps.log.info({ attempt: attempt.id, format: edits.read.description }, "edits read");
+  const parsed = edits.read.files;
+  let diff = edits.diff;
   const needed = pathsToFetch(parsed);
   const rules = safetyRulesFor(config);
   const describe = (v: { path: string | null; message: string }) => `${v.path ?? "patch"}: ${v.message}`;
@@ -416,6 +413,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     return refusePatch(deps, attempt, `patch does not apply: ${failures.join("; ")}`, diff);
   }
   if (applied.changes.length === 0) return refusePatch(deps, attempt, "patch refused: it changes nothing", diff);
+  if (!edits.read.standardDiff) diff = renderChangesAsDiff(applied.changes, originals);
   const changedFiles = applied.changes.map((c) => c.path);
   attempt = await recordOutcome(deps, attempt, { diff, changedFiles }, { name: METRICS.patchApplied, value: true });
 
