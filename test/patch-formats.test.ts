@@ -119,6 +119,12 @@ describe("apply_patch (V4A)", () => {
     expect(applied(move)).toEqual({ "src/util.ts": null, "lib/util.ts": UTIL.replace("42", "7") });
   });
 
+  it("reads a markdown file's fence in a context line as context, not as the end of a fenced patch", () => {
+    const readme = "# x\n\n```js\nold()\n```\n\ntail\n";
+    const answer = "````\n*** Begin Patch\n*** Update File: README.md\n@@\n ```js\n-old()\n+fresh()\n ```\n \n-tail\n+end\n*** End Patch\n````\n";
+    expect(applied(answer, { "README.md": readme })).toEqual({ "README.md": "# x\n\n```js\nfresh()\n```\n\nend\n" });
+  });
+
   it("refuses lines without a prefix and sections without changes", () => {
     expect(refusal("*** Begin Patch\n*** Update File: src/util.ts\n@@\nexport function util() {\n-  return 42\n+  return 1\n*** End Patch")).toMatch(
       /is not a patch line/,
@@ -209,6 +215,20 @@ describe("one context line missing", () => {
     const file = ["    )", "  }", "  t.end()", "})", "", "x", "      )", "    }", "  }", "  t.end()", "})", ""].join("\n");
     const answer = ["--- a/t.js", "+++ b/t.js", "@@ -7,5 +7,3 @@", "       )", "   }", "-  t.end()", "-})"].join("\n");
     expect(refusal(answer, { "t.js": file })).toMatch(/ambiguous/);
+  });
+});
+
+describe("a short hunk with a context line missing", () => {
+  const readme = ["# Title", "", "first distinctive sentence of the readme here.", "second line the model left out of its hunk.", "third distinctive sentence closes the section.", ""].join("\n");
+  const hunk = ["--- a/README.md", "+++ b/README.md", "@@", " first distinctive sentence of the readme here.", " third distinctive sentence closes the section.", "+", "+A new paragraph."].join("\n");
+
+  it("is placed when each of its lines occurs once in the file", () => {
+    expect(applied(hunk, { "README.md": readme })).toEqual({ "README.md": readme.replace("section.\n", "section.\n\nA new paragraph.\n") });
+  });
+
+  it("is refused when one of its lines also occurs elsewhere", () => {
+    const twice = readme + "third distinctive sentence closes the section.\n";
+    expect(refusal(hunk, { "README.md": twice })).toMatch(/not found|ambiguous/);
   });
 });
 

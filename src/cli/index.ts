@@ -22,7 +22,7 @@ interface CommandEntry {
 
 const COMMANDS: CommandEntry[] = [
   { names: ["context"], summary: "Show the failure context that would be sent for a CI job log", load: async () => (await import("./context.js")).registerContextCommand },
-  { names: ["apply"], summary: "Apply a model's diff to files on disk with the app's safety rules", load: async () => (await import("./apply.js")).registerApplyCommand },
+  { names: ["apply"], summary: "Apply a model's edits (diff, apply_patch, SEARCH/REPLACE, whole file) to files on disk with the app's safety rules", load: async () => (await import("./apply.js")).registerApplyCommand },
   { names: ["backfill"], summary: "Backfill a repository's PR and CI history into the store", load: async () => (await import("./backfill.js")).registerBackfillCommand },
   { names: ["replay"], summary: "Run recorded deliveries through the app in-process", load: async () => (await import("./replay.js")).registerReplayCommand },
   { names: ["prs", "runs"], summary: "List recorded pull requests / CI runs", load: async () => (await import("./query.js")).registerQueryCommands },

@@ -37,8 +37,8 @@ function patchLines(text: string): { lines: string[]; offset: number } {
   for (let i = begun ? start + 1 : start; i < all.length; i++) {
     const line = all[i].slice(Math.min(indent, all[i].match(/^ */)![0].length));
     if (END.test(line.trim())) break;
-    // A closing fence ends a patch whose End line the model left out.
-    if (/^\s{0,3}(`{3,}|~{3,})\s*$/.test(line)) break;
+    // A closing fence ends a patch whose End line the model left out. Only an unindented one: " ```" is a context line.
+    if (/^(`{3,}|~{3,})\s*$/.test(line)) break;
     body.push(line);
   }
   return { lines: body, offset: (begun ? start + 1 : start) + 1 };

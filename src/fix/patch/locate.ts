@@ -29,6 +29,8 @@ export type Location =
 
 /** Minimum old-side lines before a hunk may be placed with one line off. */
 const MIN_LINES_FOR_FUZZY = 4;
+/** A line this long (whitespace aside) that occurs once in the file identifies its place on its own. */
+const MIN_DISTINCTIVE_CHARS = 12;
 /** A place this many differences away still counts as a rival to the one-line-off match. */
 const RIVAL_COST = 2;
 const UNREACHABLE = 1_000;
@@ -217,7 +219,7 @@ class Aligner {
  * lacks. All of them, not just the cheapest, so that two readings of the same
  * place that would give different files are seen as the ambiguity they are.
  */
-function oneOffAlignments(start: number, wanted: string[], keys: string[], tolerance: Tolerance): Alignment[] {
+function oneOffAlignments(start: number, wanted: string[], keys: string[], tolerance: Tolerance, gapsOnly = false): Alignment[] {
   const m = wanted.length;
   const fileAt = (j: number): string | undefined => (start + j < keys.length ? keys[start + j] : undefined);
   let prefix = 0;
@@ -237,7 +239,7 @@ function oneOffAlignments(start: number, wanted: string[], keys: string[], toler
 
   const found: Alignment[] = [];
   for (let i = 0; i <= Math.min(prefix, m - 1); i++) {
-    if (tolerance.isContext[i]) {
+    if (tolerance.isContext[i] && !gapsOnly) {
       if (fileAt(i) !== undefined && fileAt(i) !== wanted[i] && same[i + 1]) {
         found.push({ start, end: start + m, cost: 1, fileIndexOf: mapped(m, 0, null) });
       }
@@ -372,13 +374,16 @@ function locateTolerant(hunk: PatchHunk, before: PatchLine[], file: FileIndex): 
   if (before.some((line, i) => line.kind === "-" && file.loose.at(wanted[i]).length === 0)) return null;
   const keys = file.loose.keys;
   const tolerance = toleranceOf(hunk);
-  const oneOffAllowed = before.length >= MIN_LINES_FOR_FUZZY && tolerance.isContext.some(Boolean);
+  // A short hunk may be placed one line off only when each of its lines occurs once in the file: then no other place is in question.
+  const distinctive = wanted.every((key) => key.length >= MIN_DISTINCTIVE_CHARS && file.loose.at(key).length === 1);
+  const oneOffAllowed = (before.length >= MIN_LINES_FOR_FUZZY || (before.length >= 2 && distinctive)) && tolerance.isContext.some(Boolean);
   const places = nearPlaces(wanted, file, tolerance, oneOffAllowed ? RIVAL_COST : 0);
 
   const readings: Alignment[] = [];
   for (const place of places) {
     if (place.cost === 0) readings.push(place);
-    if (oneOffAllowed && place.cost <= 1) readings.push(...oneOffAlignments(place.start, wanted, keys, tolerance));
+    // A short hunk with one of its lines stale or missing from the file would rest on a single line: only a line it lacks is read.
+    if (oneOffAllowed && place.cost <= 1) readings.push(...oneOffAlignments(place.start, wanted, keys, tolerance, before.length < MIN_LINES_FOR_FUZZY));
   }
   const plausible = readings.flatMap((reading) => {
     const drift = indentDrift(reading, before, file.lines);
@@ -441,8 +446,9 @@ function locateTolerant(hunk: PatchHunk, before: PatchLine[], file: FileIndex): 
 
   if (bestCost > 0) {
     // One entry per rival place: its shifted variants overlap each other.
+    // A rival must share at least two lines with the hunk: in a short hunk, two differences leave nothing in common.
     const rivals = places
-      .filter((place) => !regionsOverlap(place, chosen))
+      .filter((place) => !regionsOverlap(place, chosen) && place.cost <= before.length - 2)
       .filter((place, i, all) => i === 0 || !regionsOverlap(place, all[i - 1]));
     if (rivals.length > 0) {
       return {
