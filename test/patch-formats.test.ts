@@ -249,7 +249,7 @@ describe("one safety path for every format", () => {
 
 describe("formats of variants and the stored diff", () => {
   it("tells the format a variant asks for from its name", () => {
-    expect(editFormatOfVariant("claude_sonnet_4_5_search_replace_v1")).toBe("search-replace");
+    expect(editFormatOfVariant("claude_sonnet_4_5_search_replace_v2")).toBe("search-replace");
     expect(editFormatOfVariant("gpt_5_mini_apply_patch_v1")).toBe("apply-patch");
     expect(editFormatOfVariant("gpt_5_mini_v1")).toBe("unified-diff");
     expect(editFormatOfVariant(null)).toBeNull();
@@ -288,6 +288,6 @@ describe("TensorZero variants and the formats they ask for", () => {
       expect(system, variant.name).toMatch(ASKS[format]);
       for (const [other, pattern] of Object.entries(ASKS)) if (other !== format && other !== "whole-file") expect(system, `${variant.name} asks for ${other}`).not.toMatch(pattern);
     }
-    expect(fn.experimentation!.candidateVariants).toContain("claude_sonnet_4_5_search_replace_v1");
+    expect(fn.experimentation!.candidateVariants).toContain("claude_sonnet_4_5_search_replace_v2");
   });
 });

@@ -59,7 +59,7 @@ export interface EditsRead {
 
 /**
  * The format a TensorZero variant asks for, from its name: the variant is
- * the experiment's unit, so its name carries the format (…_search_replace_v1).
+ * the experiment's unit, so its name carries the format (…_search_replace_v2).
  */
 export function editFormatOfVariant(variant: string | null | undefined): EditFormat | null {
   if (!variant) return null;
