@@ -513,6 +513,7 @@ describe("follow-up on the fix branch's CI", () => {
     await publishedFix();
     const answer = await (await server.post("workflow_run", fixBranchRun("success"))).json();
     expect(answer).toMatchObject({ note: expect.stringMatching(/fix-follow-up job \d+ enqueued/) });
+    mockConfig("rerun_first: false\n"); // read after the verdict: does the repo want a summary comment?
     github().get(`${REPO}/pulls/77`).reply(200, { number: 77, node_id: "PR_kwDOfix77", state: "open", draft: true });
     github()
       .post("/graphql", (body) => /markPullRequestReadyForReview/.test(body.query) && body.variables.pullRequestId === "PR_kwDOfix77")
@@ -529,6 +530,7 @@ describe("follow-up on the fix branch's CI", () => {
   test("replayed later deliveries finish the story: merged, touched twice, and `fixloop attribute` tells it", async () => {
     await publishedFix();
     await server.post("workflow_run", fixBranchRun("success"));
+    mockConfig("rerun_first: false\n");
     github().get(`${REPO}/pulls/77`).reply(200, { number: 77, node_id: "PR_kwDOfix77", state: "open", draft: true });
     github().post("/graphql").reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { number: 77, isDraft: false } } } });
     github().get(`${REPO}/issues/77/comments`).query(true).reply(200, []);
@@ -562,6 +564,40 @@ describe("follow-up on the fix branch's CI", () => {
         ["fixloop_pr_merged", "episode", true],
       ]),
     );
+  });
+
+  test("summary_comment: one comment on the PR, written after the fix and edited in place with the CI verdict", async () => {
+    const config = "rerun_first: false\nsummary_comment: true\n";
+    await deliverRedRun();
+    mockWholeFix(config);
+    const summaries: string[] = [];
+    github().get(`${REPO}/issues/42/comments`).query(true).reply(200, []);
+    github()
+      .post(`${REPO}/issues/42/comments`, (b) => summaries.push(b.body) > 0)
+      .reply(201, { id: 4242, html_url: "https://github.com/acme/widgets/pull/42#issuecomment-4242" });
+    await startWorker().runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(summaries[0]).toMatch(/^<!-- fixloop:summary -->/);
+    expect(summaries[0]).toContain("| 8f4c2a1 | 1 of 2 | fix PR #77 opened; its CI is running — **CI**, step **Run npm test** |");
+
+    await server.post("workflow_run", fixBranchRun("success"));
+    mockConfig(config);
+    github().get(`${REPO}/pulls/77`).reply(200, { number: 77, node_id: "PR_kwDOfix77", state: "open", draft: true });
+    github().post("/graphql").reply(200, { data: { markPullRequestReadyForReview: { pullRequest: { number: 77, isDraft: false } } } });
+    github().get(`${REPO}/issues/77/comments`).query(true).reply(200, []);
+    github().post(`${REPO}/issues/77/comments`).reply(201, { id: 1, html_url: "x" });
+    // The same comment, found by its marker on a bot's comment, is edited: never a second one.
+    github()
+      .get(`${REPO}/issues/42/comments`)
+      .query(true)
+      .reply(200, [{ id: 4242, html_url: "x", body: summaries[0], user: { login: "fixloop[bot]", type: "Bot" } }]);
+    github()
+      .patch(`${REPO}/issues/comments/4242`, (b) => summaries.push(b.body) > 0)
+      .reply(200, { id: 4242, html_url: "https://github.com/acme/widgets/pull/42#issuecomment-4242" });
+    await worker.runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(summaries).toHaveLength(2);
+    expect(summaries[1]).toContain("| 8f4c2a1 | 1 of 2 | fix PR #77: CI passed ✅ — **CI**, step **Run npm test** |");
   });
 
   test("red at max_attempts: the attempt fails and a closing comment explains; no new attempt", async () => {

@@ -45,6 +45,8 @@ export const repoConfigSchema = z
     labels: z.array(z.string().min(1).max(50)).default(["fixloop"]),
     /** Notes for the model about this repository, given to it beside AGENTS.md and similar files. */
     instructions: z.string().max(8000).default(""),
+    /** One comment per PR, edited in place, showing what fixloop is doing about it. */
+    summary_comment: z.boolean().default(false),
   })
   .strict();
 

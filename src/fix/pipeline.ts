@@ -49,6 +49,7 @@ import { chainIdOf, FIX_JOB, type FixTrigger } from "./trigger.js";
 import { stoppedOrSuperseded, type CommandRequest } from "./held.js";
 import { commandJobHandlers } from "../commands/run.js";
 import { failureSummaryOf } from "./matrix.js";
+import { loadConfigForJob, withSummaryComment } from "./summary.js";
 import { INSTRUCTIONS_SHARE, readRepoInstructions } from "./instructions.js";
 
 export type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -270,7 +271,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   const { owner, repo } = splitRepo(trigger.repo);
   let config: RepoConfig;
   try {
-    config = await loadRepoConfig(octokit as never, owner, repo);
+    config = await loadConfigForJob(job, () => loadRepoConfig(octokit as never, owner, repo));
   } catch (error) {
     if (error instanceof InvalidConfigError) return skip(deps, attempt, error.message);
     throw error;
@@ -494,7 +495,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
 }
 
 /** CI finished on a fix branch: that is the verdict on the attempt. */
-export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promise<JobOutcome> {
+export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger, job?: JobContext): Promise<JobOutcome> {
   const db = deps.store.db;
   const attempt = trigger.headBranch ? await findAttemptByFixBranch(db, trigger.repo, trigger.headBranch) : undefined;
   if (!attempt) return { status: "skipped", reason: `no fix attempt for branch ${trigger.headBranch}` };
@@ -521,7 +522,7 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promis
   const verdict = `CI failed on the fix branch (run ${trigger.runId})`;
   let config: RepoConfig;
   try {
-    config = await loadRepoConfig(octokit as never, owner, repo);
+    config = await loadConfigForJob(job, () => loadRepoConfig(octokit as never, owner, repo));
   } catch (error) {
     if (error instanceof InvalidConfigError) {
       await recordOutcome(deps, attempt, { status: "ci_failed", reason: `${verdict}; ${error.message}` }, { name: METRICS.ciPassed, value: false });
@@ -559,9 +560,10 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger): Promis
 }
 
 export function fixJobHandlers(deps: FixDeps) {
+  const summaryDeps = { ...deps, loadConfig: (octokit: Octokit, owner: string, repo: string) => loadRepoConfig(octokit as never, owner, repo) };
   return {
-    [FIX_JOB]: (payload: FixJobPayload, ctx: JobContext) => runFixJob(deps, payload, ctx),
-    "fix-follow-up": (payload: FixTrigger) => runFollowUpJob(deps, payload),
+    [FIX_JOB]: withSummaryComment(summaryDeps, (payload: FixJobPayload, ctx) => runFixJob(deps, payload, ctx)),
+    "fix-follow-up": withSummaryComment(summaryDeps, (payload: FixTrigger, ctx) => runFollowUpJob(deps, payload, ctx)),
     ...commandJobHandlers(deps),
   };
 }
