@@ -1,6 +1,8 @@
 /**
- * A deterministic corpus of model-style diffs for `npm run bench:patch`.
- * Each case starts from a real source file, makes realistic edits (change,
+ * Generated edits of real files, for the perturbation property tests
+ * (test/patch-perturb.test.ts: damage that must never produce a wrong file).
+ * `npm run bench:patch` measures on real edits instead
+ * (bench/patch-real-corpus.ts). Each case starts from a real source file, makes realistic edits (change,
  * insert, delete, replace lines; one to three hunks), renders the correct
  * unified diff, then damages it the way model answers are damaged. Cases
  * whose right answer is a refusal (ambiguous or missing context) are built
