@@ -4,6 +4,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "probot";
+import { createForgeWebhookHandler, forgeSecretsFromEnv, type ForgeSecrets } from "./forges/ingress.js";
 import { dispatchDelivery, type DeliveryAnswer } from "./handlers/index.js";
 import { createAdminApiHandler, createHealthHandler } from "./http/api.js";
 import { createDashboardHandler } from "./http/dashboard.js";
@@ -16,6 +17,8 @@ export interface FixloopDeps {
   adminToken?: string | undefined;
   /** Where fix jobs go; the libSQL jobs table unless another queue (SQS) is given. */
   queue?: JobQueue;
+  /** GitLab/Gitea webhook secrets; from GITLAB_WEBHOOK_TOKEN / GITEA_WEBHOOK_SECRET unless given. */
+  forgeSecrets?: ForgeSecrets;
 }
 
 /**
@@ -63,6 +66,7 @@ export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
       // Probot turns a thrown error into a 500, so GitHub shows the delivery as failed and can redeliver it.
       if (answer.status === "failed") throw new Error(answer.error);
     });
-    mountRoutes(options, [createHealthHandler(deps.store), createAdminApiHandler(deps), createDashboardHandler(deps)]);
+    const forgeWebhooks = createForgeWebhookHandler({ store: deps.store, log: app.log, queue, secrets: deps.forgeSecrets ?? forgeSecretsFromEnv() });
+    mountRoutes(options, [createHealthHandler(deps.store), forgeWebhooks, createAdminApiHandler(deps), createDashboardHandler(deps)]);
   };
 }

@@ -4,6 +4,7 @@
  * never loses the delivery row.
  */
 import type { Logger } from "pino";
+import { FORGE_HANDLERS } from "../forges/handlers.js";
 import { MalformedPayloadError } from "../ingest/map.js";
 import { describeError } from "../queue/run-job.js";
 import type { JobQueue } from "../queue/index.js";
@@ -25,6 +26,8 @@ export const INGEST_HANDLERS: Record<string, IngestHandler> = {
   pull_request_review: recordPullRequestReview,
   pull_request_review_comment: recordPullRequestReviewComment,
   issue_comment: recordIssueComment,
+  // GitLab and Gitea deliveries (forge-prefixed names), so replays of stored ones find their handlers too.
+  ...FORGE_HANDLERS,
 };
 
 export type DeliveryAnswer =

@@ -22,7 +22,10 @@ export type IngestHandler = (ctx: IngestContext) => Promise<HandlerResult>;
 
 export function repoSlugOf(payload: Record<string, unknown>): string | null {
   const repo = payload.repository as { full_name?: unknown } | undefined;
-  return typeof repo?.full_name === "string" ? repo.full_name : null;
+  if (typeof repo?.full_name === "string") return repo.full_name;
+  // GitLab names the project, not a repository.
+  const project = payload.project as { path_with_namespace?: unknown } | undefined;
+  return typeof project?.path_with_namespace === "string" ? project.path_with_namespace : null;
 }
 
 export function installationIdOf(payload: Record<string, unknown>): number | null {

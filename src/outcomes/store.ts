@@ -33,6 +33,9 @@ export interface FixPr {
  * (repo_slug, fix_branch), PRs by (provider, repo_slug, pr_number).
  */
 
+/** The forge whose PR rows an attempt's fix PR is among: the fix loop's trigger provider names it (github-actions → github). */
+const FORGE_OF_ATTEMPT = sql`(CASE WHEN ${fixAttempts.triggerProvider} LIKE 'gitlab%' THEN 'gitlab' WHEN ${fixAttempts.triggerProvider} LIKE 'gitea%' THEN 'gitea' ELSE ${GITHUB_PROVIDER} END)`;
+
 async function selectFixPrs(db: DbLike, where: SQL | undefined): Promise<FixPr[]> {
   const handle: Queryable = db;
   const rows = await handle
@@ -41,7 +44,7 @@ async function selectFixPrs(db: DbLike, where: SQL | undefined): Promise<FixPr[]
     .innerJoin(
       prOutcomes,
       and(
-        eq(prOutcomes.provider, GITHUB_PROVIDER),
+        eq(prOutcomes.provider, FORGE_OF_ATTEMPT),
         eq(prOutcomes.repoSlug, fixAttempts.repoSlug),
         // The pipeline stores the branch and the PR number together when it publishes.
         eq(prOutcomes.prNumber, fixAttempts.prNumber),
@@ -77,12 +80,12 @@ export async function fixPrByHeadRef(db: DbLike, repo: string, headRef: string):
   return row;
 }
 
-export async function prRow(db: DbLike, repo: string, prNumber: number): Promise<PrOutcome | undefined> {
+export async function prRow(db: DbLike, repo: string, prNumber: number, provider: string = GITHUB_PROVIDER): Promise<PrOutcome | undefined> {
   const handle: Queryable = db;
   const [row] = await handle
     .select()
     .from(prOutcomes)
-    .where(and(eq(prOutcomes.provider, GITHUB_PROVIDER), eq(prOutcomes.repoSlug, repo), eq(prOutcomes.prNumber, prNumber)));
+    .where(and(eq(prOutcomes.provider, provider), eq(prOutcomes.repoSlug, repo), eq(prOutcomes.prNumber, prNumber)));
   return row;
 }
 

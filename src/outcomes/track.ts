@@ -7,6 +7,7 @@
  */
 import type { Logger } from "pino";
 import { isFixBranch } from "../fix/attempts.js";
+import { GITHUB_PROVIDER } from "../ingest/map.js";
 import type { JobQueue } from "../queue/index.js";
 import type { Db, Store } from "../store/db.js";
 import type { PrOutcome } from "../store/schema.js";
@@ -267,11 +268,11 @@ export async function enqueueMergedFollowUps(queue: JobQueue, fix: FixPr, window
  * mark the fix it reverts if it is a merged revert PR. Reads the stored row,
  * so a stale event acts on the newer state that is already there.
  */
-export async function trackPullRequest(ctx: TrackContext, repo: string, prNumber: number): Promise<string[]> {
+export async function trackPullRequest(ctx: TrackContext, repo: string, prNumber: number, provider: string = GITHUB_PROVIDER): Promise<string[]> {
   const db = ctx.store.db;
   const now = ctx.now ?? new Date();
   const notes: string[] = [];
-  const row = await prRow(db, repo, prNumber);
+  const row = await prRow(db, repo, prNumber, provider);
   if (!row) return notes;
   const fix = isFixBranch(row.headRef) && !row.isFork ? await fixPrByHeadRef(db, repo, row.headRef!) : undefined;
   if (fix) {
@@ -282,7 +283,7 @@ export async function trackPullRequest(ctx: TrackContext, repo: string, prNumber
   }
   const reverted = await applyRevertPr(db, row, ctx.windowDays, now);
   if (reverted) notes.push(`reverts fix PR #${reverted.pr.prNumber}`);
-  // Commits attributed before this PR row existed (an agent's push, then the PR) join it now.
-  if (await refreshPrLinks(db, { repo, number: prNumber })) notes.push("linked sessions updated");
+  // Commits attributed before this PR row existed (an agent's push, then the PR) join it now (GitHub's PR rows only).
+  if (provider === GITHUB_PROVIDER && (await refreshPrLinks(db, { repo, number: prNumber }))) notes.push("linked sessions updated");
   return notes;
 }
