@@ -8,6 +8,7 @@ import { createForgeWebhookHandler, forgeSecretsFromEnv, type ForgeSecrets } fro
 import { dispatchDelivery, type DeliveryAnswer } from "./handlers/index.js";
 import { createAdminApiHandler, createHealthHandler } from "./http/api.js";
 import { createDashboardHandler } from "./http/dashboard.js";
+import { createMcpHttpHandler } from "./http/mcp.js";
 import { createLibsqlQueue, type JobQueue } from "./queue/index.js";
 import type { Store } from "./store/db.js";
 
@@ -67,6 +68,6 @@ export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
       if (answer.status === "failed") throw new Error(answer.error);
     });
     const forgeWebhooks = createForgeWebhookHandler({ store: deps.store, log: app.log, queue, secrets: deps.forgeSecrets ?? forgeSecretsFromEnv() });
-    mountRoutes(options, [createHealthHandler(deps.store), forgeWebhooks, createAdminApiHandler(deps), createDashboardHandler(deps)]);
+    mountRoutes(options, [createHealthHandler(deps.store), forgeWebhooks, createAdminApiHandler(deps), createMcpHttpHandler(deps), createDashboardHandler(deps)]);
   };
 }

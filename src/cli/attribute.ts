@@ -1,5 +1,6 @@
 /**
- * `fixloop attribute commit <sha>`, `fixloop attribute pr <owner/repo#N>`:
+ * `fixloop attribute commit <sha>`, `fixloop attribute pr <owner/repo#N>`,
+ * `fixloop attribute session <attempt-or-episode-id>`:
  * which session produced this, and did it hold up? One sentence per session
  * (JSON with --json). `fixloop attribute backfill`: attribute the default
  * branch's commits from the REST API, incrementally.
@@ -10,6 +11,7 @@ import { apiBaseUrlFromEnv, createRepoOctokit, credentialsFromEnv, parseRepoSlug
 import { explainCommit, explainPr } from "../outcomes/attribution.js";
 import { backfillAttribution, type AttributionBackfillSummary } from "../outcomes/attribution-backfill.js";
 import { formatCommitAttribution, formatPrAttribution } from "../outcomes/attribution-format.js";
+import { explainSession, formatSessionStory } from "../outcomes/attribution-session.js";
 import { openStore, type Store } from "../store/db.js";
 import { parseSince } from "../time.js";
 
@@ -91,6 +93,18 @@ export async function runAttributePr(ref: string, options: { minConfidence?: num
     return false;
   }
   print(io, options.json, answer, () => formatPrAttribution(answer));
+  return true;
+}
+
+/** `attribute session <attempt-or-episode-id>`; false (and says so) when neither is recorded. */
+export async function runAttributeSession(id: string, options: { json?: boolean }, io: AttributeIo): Promise<boolean> {
+  const story = await withIoStore(io, (store) => explainSession(store.db, id));
+  if (!story) {
+    if (options.json) io.stdout.write("null\n");
+    io.stderr.write(`no fix attempt or episode recorded with id ${id}\n`);
+    return false;
+  }
+  print(io, options.json, story, () => formatSessionStory(story));
   return true;
 }
 
@@ -181,6 +195,15 @@ export function registerAttributeCommand(program: Command): void {
     .action(async (ref: string, o: { minConfidence: number; json?: boolean }) => {
       loadDotEnv();
       if (!(await runAttributePr(ref, o, processIo()))) process.exitCode = 1;
+    });
+
+  attribute
+    .command("session <id>")
+    .description("Tell a fix attempt's story (or every attempt of a TensorZero episode): commits, PR, CI, touches and reverts since, with the evidence")
+    .option("--json", "print JSON")
+    .action(async (id: string, o: { json?: boolean }) => {
+      loadDotEnv();
+      if (!(await runAttributeSession(id, o, processIo()))) process.exitCode = 1;
     });
 
   attribute

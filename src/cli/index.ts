@@ -30,6 +30,7 @@ const COMMANDS: CommandEntry[] = [
   { names: ["attribute"], summary: "Explain where a commit or PR came from; backfill attribution", load: async () => (await import("./attribute.js")).registerAttributeCommand },
   { names: ["feedback"], summary: "Inspect the feedback outbox to TensorZero, retry, drain", load: async () => (await import("./feedback.js")).registerFeedbackCommand },
   { names: ["migrate"], summary: "Apply the database migrations", load: async () => (await import("./migrate.js")).registerMigrateCommand },
+  { names: ["mcp"], summary: "Serve the read-only agent tools over MCP on stdio", load: async () => (await import("./mcp.js")).registerMcpCommand },
 ];
 
 /** The command a command line names: the first argument that is not an option (after `help`, the one it asks about). */

@@ -9,14 +9,16 @@ export function registerQueryCommands(program: Command): void {
     .command("prs")
     .description("List recorded pull requests and their outcomes")
     .option("--repo <owner/repo>", "only this repository")
+    .option("--provider <provider>", "only this forge: github, gitlab or gitea")
     .option("--state <state>", `one of ${PR_STATES.join(", ")}`)
     .option("--since <age|date>", "updated since, e.g. 7d or 2024-05-01")
     .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
     .option("--json", "print JSON")
-    .action(async (o: { repo?: string; state?: string; since?: string; limit: number; json?: boolean }) => {
+    .action(async (o: { repo?: string; provider?: string; state?: string; since?: string; limit: number; json?: boolean }) => {
       const rows = await withStore((store) =>
         listPrOutcomes(store.db, {
           repo: o.repo,
+          provider: o.provider,
           state: choice<PrState>(o.state, PR_STATES, "--state"),
           since: o.since ? parseSince(o.since) : undefined,
           limit: o.limit,
@@ -26,6 +28,7 @@ export function registerQueryCommands(program: Command): void {
       printTable(
         rows.map((r) => ({
           repo: r.repoSlug,
+          provider: r.provider,
           pr: `#${r.prNumber}`,
           state: r.state,
           author: r.author,
@@ -35,23 +38,25 @@ export function registerQueryCommands(program: Command): void {
           touches: r.downstreamTouchCount,
           title: r.title.length > 50 ? `${r.title.slice(0, 49)}…` : r.title,
         })),
-        ["repo", "pr", "state", "author", "head", "merged", "reverted", "touches", "title"],
+        ["repo", "provider", "pr", "state", "author", "head", "merged", "reverted", "touches", "title"],
       );
     });
 
   program
     .command("runs")
-    .description("List recorded CI runs (GitHub Actions workflow runs and other apps' check suites)")
+    .description("List recorded CI runs (GitHub Actions runs, other apps' check suites, GitLab pipelines, Gitea statuses and Actions runs)")
     .option("--repo <owner/repo>", "only this repository")
+    .option("--provider <provider>", "github-actions, github-checks, gitlab-ci, gitea-status, gitea-actions, or a forge (github, gitlab, gitea)")
     .option("--commit <sha>", "runs for this commit (a prefix is enough)")
     .option("--status <status>", `one of ${CI_STATUSES.join(", ")}`)
     .option("--since <age|date>", "updated since, e.g. 7d")
     .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
     .option("--json", "print JSON")
-    .action(async (o: { repo?: string; commit?: string; status?: string; since?: string; limit: number; json?: boolean }) => {
+    .action(async (o: { repo?: string; provider?: string; commit?: string; status?: string; since?: string; limit: number; json?: boolean }) => {
       const rows = await withStore((store) =>
         listCiRuns(store.db, {
           repo: o.repo,
+          provider: o.provider,
           commitSha: o.commit,
           status: choice<CiStatus>(o.status, CI_STATUSES, "--status"),
           since: o.since ? parseSince(o.since) : undefined,

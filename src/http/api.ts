@@ -7,6 +7,7 @@ import { timingSafeEqual, createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sql } from "drizzle-orm";
 import { AttributionQueryError, explainCommit, explainPr } from "../outcomes/attribution.js";
+import { explainSession } from "../outcomes/attribution-session.js";
 import type { Store } from "../store/db.js";
 import { listCiRuns, listPrOutcomes, withoutRaw } from "../store/records.js";
 import { CI_STATUSES, PR_STATES, type CiStatus, type PrState } from "../store/schema.js";
@@ -101,6 +102,7 @@ const ROUTES: Record<string, Route> = {
     pr_outcomes: (
       await listPrOutcomes(store.db, {
         repo: q.get("repo") || undefined,
+        provider: q.get("provider") || undefined,
         state: oneOf<PrState>(q.get("state"), PR_STATES, "state"),
         since: since(q.get("since")),
         limit: limit(q.get("limit")),
@@ -111,6 +113,7 @@ const ROUTES: Record<string, Route> = {
     ci_runs: (
       await listCiRuns(store.db, {
         repo: q.get("repo") || undefined,
+        provider: q.get("provider") || undefined,
         commitSha: q.get("commit_sha") || undefined,
         status: oneOf<CiStatus>(q.get("status"), CI_STATUSES, "status"),
         since: since(q.get("since")),
@@ -123,6 +126,7 @@ const ROUTES: Record<string, Route> = {
       () => explainCommit(store.db, { sha: p.sha, repo: q.get("repo") || undefined, minConfidence: minConfidence(q.get("min_confidence")) }),
       `no attribution for commit ${p.sha}`,
     ),
+  "/api/attribution/session/:id": async (_q, store, p) => attribution(() => explainSession(store.db, p.id), `no fix attempt or episode recorded with id ${p.id}`),
   "/api/attribution/pr/:owner/:repo/:number": async (q, store, p) => {
     const number = Number(p.number);
     if (!Number.isInteger(number) || number < 1) throw new BadQueryError("the PR number must be a positive integer");

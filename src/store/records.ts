@@ -289,8 +289,18 @@ export async function countDeliveries(db: Db): Promise<number> {
 
 // ---- queries ----------------------------------------------------------------
 
+/**
+ * A provider filter: the exact provider, or a forge's family (`github`
+ * matches github, github-actions and github-checks; `gitlab` matches gitlab-ci).
+ */
+function providerMatches(column: typeof prOutcomes.provider | typeof ciRuns.provider, provider: string): SQL {
+  return sql`(${column} = ${provider} OR ${column} LIKE ${`${provider.replace(/[%_\\]/g, "")}-%`})`;
+}
+
 export interface PrQuery {
   repo?: string;
+  /** github | gitlab | gitea (or any stored provider) */
+  provider?: string;
   state?: PrState;
   since?: string;
   limit?: number;
@@ -299,6 +309,7 @@ export interface PrQuery {
 export async function listPrOutcomes(db: Db, query: PrQuery = {}): Promise<PrOutcome[]> {
   const where = [
     query.repo ? sql`lower(${prOutcomes.repoSlug}) = lower(${query.repo})` : undefined,
+    query.provider ? providerMatches(prOutcomes.provider, query.provider) : undefined,
     query.state ? eq(prOutcomes.state, query.state) : undefined,
     query.since ? gte(prOutcomes.updatedAt, query.since) : undefined,
   ].filter((w): w is SQL => w !== undefined);
@@ -312,6 +323,8 @@ export async function listPrOutcomes(db: Db, query: PrQuery = {}): Promise<PrOut
 
 export interface RunQuery {
   repo?: string;
+  /** github-actions, github-checks, gitlab-ci, gitea-status, gitea-actions, or a forge's family (github, gitlab, gitea) */
+  provider?: string;
   commitSha?: string;
   status?: CiStatus;
   since?: string;
@@ -321,6 +334,7 @@ export interface RunQuery {
 export async function listCiRuns(db: Db, query: RunQuery = {}): Promise<CiRun[]> {
   const where = [
     query.repo ? sql`lower(${ciRuns.repoSlug}) = lower(${query.repo})` : undefined,
+    query.provider ? providerMatches(ciRuns.provider, query.provider) : undefined,
     // Short SHAs are what people paste; match by prefix.
     query.commitSha ? sql`${ciRuns.commitSha} LIKE ${`${query.commitSha.toLowerCase()}%`}` : undefined,
     query.status ? eq(ciRuns.status, query.status) : undefined,
