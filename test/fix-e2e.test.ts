@@ -553,6 +553,12 @@ describe("follow-up on the fix branch's CI", () => {
     const viaMerge = await fixloop(["attribute", "pr", "acme/widgets#77"]);
     console.log(`[scenario] fixloop attribute pr acme/widgets#77\n${viaMerge}`);
     expect(viaMerge).toContain(attempt.id);
+    const session = await fixloop(["attribute", "session", attempt.id]);
+    console.log(`[scenario] fixloop attribute session ${attempt.id}\n${session}`);
+    expect(session).toMatch(new RegExp(`^fix attempt ${attempt.id} produced commits? f1c0000[^;]*; in PR #77 \\(merged\\); CI passed; touched 2 times since\\.$`, "m"));
+    expect(session).toMatch(/^  PR #77 \(github\) .*: merged at /m);
+    expect(session).toMatch(/^  CI: github-actions run \d+ \(CI\) on f1c0000: success/m);
+    expect(session.match(/^  touched by /gm)).toHaveLength(2);
     const agent = await fixloop(["attribute", "commit", "a11ce00000000000000000000000000000000002", "--repo", "acme/widgets"]);
     console.log(`[scenario] fixloop attribute commit a11ce000…002\n${agent}`);
     expect(agent).toMatch(/claude/i);
@@ -564,7 +570,7 @@ describe("follow-up on the fix branch's CI", () => {
         ["fixloop_pr_merged", "episode", true],
       ]),
     );
-  });
+  }, 120_000); // seven CLI processes: slow on a loaded machine
 
   test("summary_comment: one comment on the PR, written after the fix and edited in place with the CI verdict", async () => {
     const config = "rerun_first: false\nsummary_comment: true\n";

@@ -266,7 +266,7 @@ export function formatSessionStory(story: SessionStory): string[] {
     for (const r of a.ci.runs) {
       lines.push(`  CI: ${r.provider} run ${r.runId}${r.workflowName ? ` (${r.workflowName})` : ""} on ${short(r.commitSha)}: ${r.status}${r.completedTs ? ` at ${r.completedTs}` : ""}`);
     }
-    for (const t of a.touches.commits) lines.push(`  touched by ${short(t.sha)} at ${t.committedAt}: ${t.files.join(", ")}`);
+    for (const t of a.touches.commits) lines.push(`  touched by ${t.sha} at ${t.committedAt}: ${t.files.join(", ")}`);
     if (a.pr?.revertedAt) lines.push(`  reverted by ${a.pr.revertedBy ?? "?"} at ${a.pr.revertedAt}`);
     for (const f of a.feedback) lines.push(`  feedback ${f.metric} = ${JSON.stringify(f.value)} (${f.status})`);
   }
