@@ -156,15 +156,23 @@ export async function runBackfillCommand(options: BackfillCommandOptions, io: Ba
 export function registerBackfillCommand(program: Command): void {
   program
     .command("backfill")
-    .description("Read a repository's recent PRs, workflow runs and check suites from the GitHub REST API into the store")
-    .requiredOption("--repo <owner/repo>", "the repository to read")
+    .description("Read a repository's recent PRs, workflow runs and check suites from the GitHub REST API (or a GitLab project's merge requests and pipelines) into the store")
+    .requiredOption("--repo <owner/repo>", "the repository to read (GitLab: group/project)")
+    .option("--provider <github|gitlab>", "the forge to read: github, or gitlab (GITLAB_TOKEN, GITLAB_URL for self-managed)", "github")
     .option("--since <age|date>", "how far back: an age (30d, 12h, 2w) or a date", "30d")
     .option("--auth <app|token>", "credentials to use when both APP_ID/PRIVATE_KEY and GITHUB_TOKEN are set (default: app)")
     .option("--base-url <url>", "REST API root for GitHub Enterprise Server (default: GITHUB_API_URL or api.github.com)")
     .option("--no-check-suites", "skip the check suites of other CI apps (one request per commit)")
     .option("--json", "print the summary as JSON")
     .option("-v, --verbose", "log each window split and debug details to stderr")
-    .action(async (options: BackfillCommandOptions) => {
+    .action(async (options: BackfillCommandOptions & { provider: string }) => {
+      if (options.provider !== "github" && options.provider !== "gitlab") throw new Error(`--provider must be github or gitlab, not "${options.provider}"`);
+      if (options.provider === "gitlab") {
+        if (existsSync(".env")) process.loadEnvFile(".env");
+        const { runGitlabBackfillCommand } = await import("./backfill-gitlab.js");
+        await runGitlabBackfillCommand(options, { env: process.env, stdout: process.stdout, stderr: process.stderr, openStore: () => openStore() });
+        return;
+      }
       if (options.auth !== undefined && options.auth !== "app" && options.auth !== "token") {
         throw new Error(`--auth must be app or token, not "${String(options.auth)}"`);
       }
