@@ -14,10 +14,11 @@
  * every stored delivery belongs to a correctly signed JSON object; nothing is
  * stored for any other request; the server still answers.
  */
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { Agent } from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { FORGE_HANDLERS } from "../../src/forges/handlers.js";
 import { INGEST_HANDLERS } from "../../src/handlers/index.js";
 import { DEFAULT_WEBHOOK_PATH } from "../../src/http/webhooks.js";
 import { deliveries } from "../../src/store/schema.js";
@@ -293,3 +294,225 @@ test(`${RUNS} generated webhook requests: only the documented answers, nothing s
   expect(unexplainedFailures).toEqual([]);
   expect(health.status).toBe(200);
 });
+
+// ---- GitLab and Gitea/Forgejo routes ------------------------------------------------------------------
+
+/*
+ * The same property for POST /api/webhooks/gitlab and /api/webhooks/gitea:
+ * 405 for other methods, 401 for any credential but the right one (token,
+ * or the hex HMAC of the exact bytes), 400 without an event header, 400 for
+ * a body that is not a JSON object (nothing stored), then 200, or 400 with
+ * the row kept as failed for an event fixloop reads whose payload it cannot.
+ * Never a 5xx; nothing stored for a refused request.
+ */
+const FORGE_RUNS = 2_000;
+const GITLAB_SECRET = "fuzz-gitlab-token";
+const GITEA_SECRET = "fuzz-gitea-secret";
+
+type Forge = "gitlab" | "gitea";
+type ForgeCredential = "valid" | "absent" | "empty" | "wrong" | "truncated" | "extended" | "uppercase-hex" | "prefixed" | "other-body" | "garbage" | "repeated";
+
+const FORGE_FIXTURES: Record<Forge, { event: string; body: string }[]> = {
+  gitlab: [
+    { event: "Merge Request Hook", body: JSON.stringify(fixture("gitlab/merge_request.open.json")) },
+    { event: "Pipeline Hook", body: JSON.stringify(fixture("gitlab/pipeline.success.json")) },
+    { event: "Job Hook", body: JSON.stringify(fixture("gitlab/job.created.json")) },
+    { event: "Push Hook", body: JSON.stringify(fixture("gitlab/push.json")) },
+    { event: "Note Hook", body: JSON.stringify(fixture("gitlab/note.merge_request.json")) },
+  ],
+  gitea: [
+    { event: "pull_request", body: JSON.stringify(fixture("gitea/pull_request.opened.json")) },
+    { event: "pull_request_approved", body: JSON.stringify(fixture("gitea/pull_request_approved.json")) },
+    { event: "status", body: JSON.stringify(fixture("gitea/status.json")) },
+    { event: "workflow_run", body: JSON.stringify(fixture("gitea/workflow_run.completed.json")) },
+    { event: "workflow_job", body: JSON.stringify(fixture("gitea/workflow_job.in_progress.json")) },
+    { event: "push", body: JSON.stringify(fixture("gitea/push.json")) },
+  ],
+};
+const FORGE_EVENTS: Record<Forge, string[]> = {
+  gitlab: Object.keys(FORGE_HANDLERS).flatMap((k) => (k.startsWith("gitlab:") ? [k.slice(7)] : [])).concat("System Hook", "Issue Hook", "Wiki Page Hook"),
+  gitea: Object.keys(FORGE_HANDLERS).flatMap((k) => (k.startsWith("gitea:") ? [k.slice(6)] : [])).concat("issues", "create", "release"),
+};
+
+interface ForgeCase {
+  forge: Forge;
+  forgejo: boolean;
+  method: string;
+  path: string;
+  event: string | null;
+  delivery: string | null;
+  credential: ForgeCredential;
+  body: Buffer;
+  bodyKind: string;
+}
+
+const forgeCaseArb: fc.Arbitrary<ForgeCase> = fc
+  .record({
+    forge: fc.constantFrom<Forge>("gitlab", "gitea"),
+    forgejo: fc.boolean(),
+    method: methodArb,
+    pathVariant: fc.constantFrom("", "", "", "", "/", "?x=1"),
+    event: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constant("") }, { weight: 6, arbitrary: fc.constant("matching") }, { weight: 2, arbitrary: fc.constant("known") }, { weight: 1, arbitrary: headerText(40) }),
+    knownIndex: fc.nat(),
+    fixtureIndex: fc.nat(),
+    delivery: deliveryArb,
+    credential: fc.oneof(
+      { weight: 8, arbitrary: fc.constant<ForgeCredential>("valid") },
+      { weight: 1, arbitrary: fc.constantFrom<ForgeCredential>("absent", "empty", "wrong", "truncated", "extended", "uppercase-hex", "prefixed", "other-body", "garbage", "repeated") },
+    ),
+    bodyChoice: fc.oneof(
+      { weight: 4, arbitrary: fc.constant({ kind: "recorded payload" } as const) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant("mutated payload" as const), key: fc.constantFrom("object_attributes", "project", "merge_request", "commits", "ref", "pull_request", "repository", "workflow_run", "workflow_job", "sha", "state", "id", "build_status"), value: fc.jsonValue({ maxDepth: 2 }), drop: fc.boolean() }) },
+      { weight: 4, arbitrary: bodyArb.filter((b) => b.kind !== "recorded payload" && b.kind !== "mutated payload") },
+    ),
+  })
+  .map((c) => {
+    const fixtures = FORGE_FIXTURES[c.forge];
+    const f = fixtures[c.fixtureIndex % fixtures.length];
+    let body: Buffer;
+    let bodyKind: string;
+    if ("body" in c.bodyChoice) {
+      body = c.bodyChoice.body;
+      bodyKind = c.bodyChoice.kind;
+    } else if (c.bodyChoice.kind === "mutated payload") {
+      const payload = JSON.parse(f.body) as Record<string, unknown>;
+      if (c.bodyChoice.drop) delete payload[c.bodyChoice.key];
+      else payload[c.bodyChoice.key] = c.bodyChoice.value;
+      body = Buffer.from(JSON.stringify(payload));
+      bodyKind = "mutated payload";
+    } else {
+      body = Buffer.from(f.body);
+      bodyKind = "recorded payload";
+    }
+    const known = FORGE_EVENTS[c.forge];
+    const event = c.event === "matching" ? f.event : c.event === "known" ? known[c.knownIndex % known.length] : c.event;
+    return { forge: c.forge, forgejo: c.forge === "gitea" && c.forgejo, method: c.method, path: `/api/webhooks/${c.forge}${c.pathVariant}`, event, delivery: c.delivery, credential: c.credential, body, bodyKind };
+  });
+
+function forgeCredentialHeader(c: ForgeCase): string | string[] | null {
+  const valid = c.forge === "gitlab" ? GITLAB_SECRET : hmac("sha256", c.body, GITEA_SECRET);
+  switch (c.credential) {
+    case "valid":
+      return valid;
+    case "absent":
+      return null;
+    case "empty":
+      return "";
+    case "wrong":
+      return c.forge === "gitlab" ? "not-the-token" : hmac("sha256", c.body, "not-the-secret");
+    case "truncated":
+      return valid.slice(0, valid.length - 1);
+    case "extended":
+      return `${valid}0`;
+    case "uppercase-hex":
+      return valid.toUpperCase();
+    case "prefixed":
+      return `sha256=${valid}`;
+    case "other-body":
+      return c.forge === "gitlab" ? `${GITLAB_SECRET} ` : hmac("sha256", Buffer.concat([c.body, Buffer.from(" ")]), GITEA_SECRET);
+    case "garbage":
+      return "zz\u00ff not a credential";
+    case "repeated":
+      return [valid, valid];
+  }
+}
+
+/** Whether the credential sent is the right one: GitLab's token exactly (header whitespace aside), Gitea's HMAC in either case. */
+function credentialValid(c: ForgeCase): boolean {
+  if (c.credential === "valid") return true;
+  if (c.credential === "other-body") return c.forge === "gitlab"; // a trailing space is header whitespace, not part of the value
+  if (c.credential === "uppercase-hex") return c.forge === "gitea"; // hex digits in either case are the same digest
+  return false;
+}
+
+function forgeDeliveryId(c: ForgeCase): string {
+  const key = c.delivery?.trim() ? c.delivery.trim() : `sha256-${createHash("sha256").update(c.event!.trim()).update("\0").update(c.body).digest("hex")}`;
+  return `${c.forge}:${key}`;
+}
+
+function expectedForgeAnswer(c: ForgeCase): Expected {
+  if (c.method !== "POST") return { status: 405, accepted: false, why: "not POST" };
+  if (!credentialValid(c)) return { status: 401, accepted: false, why: "credential not valid" };
+  if (!c.event?.trim()) return { status: 400, accepted: false, why: "event header missing" };
+  let payload: unknown;
+  try {
+    payload = JSON.parse(c.body.toString("utf8"));
+  } catch {
+    return { status: 400, accepted: false, why: "authenticated, not JSON" };
+  }
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return { status: 400, accepted: false, why: "authenticated, JSON but not an object" };
+  return { status: 200, accepted: true, why: "authenticated JSON object" };
+}
+
+test(`${FORGE_RUNS} generated GitLab and Gitea/Forgejo webhook requests: only the documented answers, nothing stored for bad ones, no crash`, async () => {
+  const forgeServer = await startTestServer({ forgeSecrets: { gitlab: GITLAB_SECRET, gitea: GITEA_SECRET } });
+  const forgeAgent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  try {
+    const cases = fc.sample(forgeCaseArb, { seed: SEED + 1, numRuns: FORGE_RUNS });
+    const started = performance.now();
+    const results = await mapLimited(cases, IN_FLIGHT, async (c) => {
+      const headers: Record<string, string | string[]> = { "content-length": String(c.body.length), "content-type": "application/json" };
+      const prefix = c.forge === "gitlab" ? "x-gitlab" : c.forgejo ? "x-forgejo" : "x-gitea";
+      if (c.event !== null) headers[`${prefix}-event`] = c.event;
+      if (c.delivery !== null) headers[c.forge === "gitlab" ? "idempotency-key" : `${prefix}-delivery`] = c.delivery;
+      const credential = forgeCredentialHeader(c);
+      if (credential !== null) headers[c.forge === "gitlab" ? "x-gitlab-token" : `${prefix}-signature`] = credential;
+      try {
+        const response = await rawRequest(forgeServer.url, { method: c.method, path: c.path, headers, body: c.body, agent: forgeAgent });
+        let answer: { status?: string } = {};
+        try {
+          answer = JSON.parse(response.body.toString("utf8")) as { status?: string };
+        } catch {
+          // HEAD answers have no body.
+        }
+        return { status: response.status, answer: answer.status ?? null, error: null };
+      } catch (error) {
+        return { status: 0, answer: null, error: (error as Error).message };
+      }
+    });
+    const elapsedMs = performance.now() - started;
+
+    const histogram = new Map<string, number>();
+    const violations: string[] = [];
+    const acceptedIds = new Set<string>();
+    const failedIds = new Set<string>();
+    results.forEach((result, i) => {
+      const c = cases[i];
+      const expected = expectedForgeAnswer(c);
+      const key = `${c.forge} ${result.status}`;
+      histogram.set(key, (histogram.get(key) ?? 0) + 1);
+      const describe = () => `#${i} ${c.method} ${c.path}${c.forgejo ? " (forgejo)" : ""} event=${JSON.stringify(c.event)} cred=${c.credential} body=${c.bodyKind} (${c.body.length} B) → ${result.status}${result.error ? ` (${result.error})` : ""}`;
+      if (result.error) return void violations.push(`client error: ${describe()}`);
+      if (!expected.accepted) {
+        if (result.status !== expected.status) violations.push(`expected ${expected.status} (${expected.why}): ${describe()}`);
+        return;
+      }
+      const id = forgeDeliveryId(c);
+      acceptedIds.add(id);
+      if (result.status === 200) return;
+      if (result.status === 400 && result.answer === "failed" && Object.hasOwn(FORGE_HANDLERS, `${c.forge}:${c.event!.trim()}`)) {
+        failedIds.add(id);
+        return;
+      }
+      violations.push(`expected 200 (or a handler's 400) for an authenticated JSON object: ${describe()} answer=${result.answer}`);
+    });
+    const stored = await forgeServer.store.db.select({ id: deliveries.id, status: deliveries.status }).from(deliveries);
+    const storedForBadRequests = stored.filter((row) => !acceptedIds.has(row.id));
+    const unexplainedFailures = stored.filter((row) => row.status === "failed" && !failedIds.has(row.id));
+    const health = await rawRequest(forgeServer.url, { method: "GET", path: "/healthz" });
+    report(
+      "forge webhook fuzz",
+      `${FORGE_RUNS} requests (seed ${SEED + 1}) in ${(elapsedMs / 1000).toFixed(1)} s; statuses ${JSON.stringify(Object.fromEntries([...histogram].sort()))}; ` +
+        `deliveries stored ${stored.length} = distinct authenticated-JSON-object ids ${acceptedIds.size}; unreadable payloads kept as failed ${failedIds.size}; stored for bad requests: ${storedForBadRequests.length}; ` +
+        `violations ${violations.length}${violations.length ? `, e.g. ${violations.slice(0, 3).join(" | ")}` : ""}; /healthz afterwards ${health.status}`,
+    );
+    expect(violations.slice(0, 20)).toEqual([]);
+    expect(storedForBadRequests).toEqual([]);
+    expect(stored).toHaveLength(acceptedIds.size);
+    expect(unexplainedFailures).toEqual([]);
+    expect(health.status).toBe(200);
+  } finally {
+    forgeAgent.destroy();
+    await forgeServer.close();
+  }
+}, 600_000);
