@@ -699,6 +699,29 @@ describe("guards, triage and safety", () => {
     expect(inferenceBodies).toHaveLength(0);
   });
 
+  test("re-run first, refused for lack of Actions: write: a configuration error on the attempt, no tokens spent", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig(null);
+    github()
+      .post(`${REPO}/actions/runs/${RUN_ID}/rerun-failed-jobs`)
+      .reply(403, { message: "Resource not accessible by integration", documentation_url: "https://docs.github.com/rest/actions/workflow-runs#re-run-failed-jobs-from-a-workflow-run", status: "403" });
+    await startWorker().runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(await theAttempt()).toMatchObject({ status: "failed", reason: expect.stringMatching(/^configuration error: GitHub refused re-running the failed jobs .*Actions: write/) });
+    expect(inferenceBodies).toHaveLength(0);
+  });
+
+  test("allow.workflows: true is refused before any read or inference: the app has no Workflows permission", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\nallow:\n  workflows: true\n");
+    await startWorker().runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(await theAttempt()).toMatchObject({ status: "skipped", reason: expect.stringMatching(/^configuration error: allow\.workflows: true .*Workflows: write/) });
+    expect(inferenceBodies).toHaveLength(0);
+  });
+
   test("a failure the base branch shows too (same step, same error) is pre-existing: skipped, no tokens spent", async () => {
     await deliverRedRun();
     mockToken();

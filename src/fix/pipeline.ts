@@ -18,6 +18,7 @@ import {
   type RepoConfig,
 } from "../config/repo-config.js";
 import { changedFilesOfCommit, httpStatusOf, latestRunOnBranch, rerunFailedJobs } from "../github/actions.js";
+import { isPermissionRefusal, permissionRefusalReason, unsupportedConfigReason } from "../github/permissions.js";
 import { upsertComment } from "../github/comments.js";
 import { fetchFilesAtRef, repoPathProblem, type FetchedFiles } from "../github/files.js";
 import { closePullRequest, markReadyForReview, publishFix } from "../github/publish.js";
@@ -195,6 +196,8 @@ async function guard(deps: FixDeps, trigger: FixJobPayload, config: RepoConfig, 
   if (!config.enabled) return "disabled in .github/fixloop.yml";
   const held = await stoppedOrSuperseded(deps.store.db, trigger);
   if (held) return held;
+  const unsupported = unsupportedConfigReason(config);
+  if (unsupported) return unsupported;
   if (!trigger.continuation) {
     const branchWatched =
       isWatchedBranch(config, trigger.headBranch, trigger.defaultBranch) || (pr.baseRef !== null && isWatchedBranch(config, pr.baseRef, trigger.defaultBranch));
@@ -293,7 +296,9 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
         await setAttemptStatus(db, attempt.id, "queued", AWAITING_RERUN);
         return { status: "done", result: { attemptId: attempt.id, rerun: true } };
       } catch (error) {
-        // A run that cannot be re-run (too old, forbidden) is fixed straight away.
+        // The app lacks Actions: write: fixing now would spend tokens on what may be a flaky run.
+        if (isPermissionRefusal(error)) return fail(deps, attempt, `configuration error: ${permissionRefusalReason("re-running the failed jobs", "Actions: write", error)}`);
+        // A run that cannot be re-run for other reasons (too old) is fixed straight away.
         deps.log.warn({ err: error, status: httpStatusOf(error) }, "re-run of failed jobs refused; fixing directly");
       }
     }
