@@ -11,6 +11,7 @@ import { createDashboardHandler } from "./http/dashboard.js";
 import { createMcpHttpHandler } from "./http/mcp.js";
 import { createLibsqlQueue, type JobQueue } from "./queue/index.js";
 import type { Store } from "./store/db.js";
+import { adminTokenProblem, StartupConfigError } from "./config/startup.js";
 
 export interface FixloopDeps {
   store: Store;
@@ -55,6 +56,8 @@ function mountRoutes(options: ApplicationFunctionOptions, handlers: Parameters<A
 }
 
 export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
+  const weakToken = adminTokenProblem(deps.adminToken);
+  if (weakToken) throw new StartupConfigError(`fixloop cannot start: ${weakToken}`);
   const queue = deps.queue ?? createLibsqlQueue(deps.store);
   return (app, options) => {
     app.onAny(async (context) => {

@@ -5,6 +5,7 @@
  * handles one delivery. Both build the same runtime as `npm start`.
  */
 import type { ApplicationFunction, ApplicationFunctionOptions } from "probot";
+import { assertStartable } from "./config/startup.js";
 import { createRuntime, type Background, type RuntimeOptions } from "./runtime.js";
 import { openStore } from "./store/db.js";
 
@@ -24,9 +25,12 @@ export type ProbotEntry = ApplicationFunction & { stop(): Promise<void> };
 export function fixloopProbotEntry(runtimeOptions: Omit<RuntimeOptions, "probot" | "store"> & { store?: RuntimeOptions["store"] } = {}): ProbotEntry {
   let running: { background?: Background; close(): void } | undefined;
   const entry = async (probot: Parameters<ApplicationFunction>[0], options: ApplicationFunctionOptions) => {
+    const serving = servesHttp(options);
+    // `probot receive` reads a payload from a file: no webhook server, so no secret is needed there.
+    assertStartable(runtimeOptions.env ?? process.env, { webhooks: serving });
     const runtime = await createRuntime({ ...runtimeOptions, probot, store: runtimeOptions.store ?? (await openStore()) });
     await runtime.app(probot, options);
-    running = { background: servesHttp(options) ? runtime.startBackground() : undefined, close: () => runtime.close() };
+    running = { background: serving ? runtime.startBackground() : undefined, close: () => runtime.close() };
   };
   return Object.assign(entry, {
     async stop() {

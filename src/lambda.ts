@@ -11,6 +11,7 @@
  * WEBHOOK_SECRET. Tests build the same handlers with createLambdaHandlers.
  */
 import { createProbot, type ApplicationFunction, type Probot } from "probot";
+import { assertStartable } from "./config/startup.js";
 import type { ModelClient } from "./fix/model.js";
 import type { HttpApiEvent, HttpApiResult, LambdaContext, SqsBatchResponse, SqsEvent } from "./lambda/events.js";
 import { createScheduledHandler, type TaskReport } from "./lambda/scheduled.js";
@@ -74,6 +75,7 @@ let fromEnv: LambdaHandlers | undefined;
 function handlersFromEnv(): LambdaHandlers {
   if (fromEnv) return fromEnv;
   const env = process.env;
+  assertStartable(env, { webhooks: true });
   const store = remoteStoreFromEnv(env);
   // Lambda has no in-process worker, so the jobs table alone would never run a job: SQS unless said otherwise, and only SQS.
   const selected = queueFromEnv(store, { env: { ...env, FIXLOOP_QUEUE: env.FIXLOOP_QUEUE || "sqs" } });

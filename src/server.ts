@@ -6,6 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { createProbot, run } from "probot";
+import { assertStartable, StartupConfigError } from "./config/startup.js";
 import { createHttpServer, listen } from "./http/server.js";
 import { createRuntime } from "./runtime.js";
 import { openStore } from "./store/db.js";
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     await run(async () => {});
     return;
   }
+  assertStartable(process.env, { webhooks: true });
   const runtime = await createRuntime({ probot: createProbot(), store: await openStore() });
   const { env, log, webhookPath } = runtime;
   const server = await createHttpServer({ probot: runtime.probot, app: runtime.app, webhookPath });
@@ -42,6 +44,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof StartupConfigError ? error.message : error);
   process.exit(1);
 });
