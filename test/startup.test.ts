@@ -56,7 +56,7 @@ describe("npm start", () => {
 
   async function start(env: Record<string, string>) {
     dir = mkdtempSync(join(tmpdir(), "fixloop-start-"));
-    const base = { PATH: process.env.PATH ?? "", HOME: dir, PORT: "0", HOST: "127.0.0.1", DATABASE_URL: `file:${join(dir, "db")}`, LOG_LEVEL: "fatal" };
+    const base = { PATH: process.env.PATH ?? "", HOME: dir, PORT: "0", HOST: "127.0.0.1", DATABASE_URL: `file:${join(dir, "db")}`, LOG_LEVEL: "fatal" as const };
     return run(TSX, [SERVER], { cwd: dir, env: { ...base, ...env }, timeout: 20_000 }).then(
       (r) => ({ code: 0, stderr: r.stderr }),
       (e: { code?: number; stderr?: string; killed?: boolean }) => ({ code: e.killed ? "timeout" : e.code, stderr: e.stderr ?? "" }),
