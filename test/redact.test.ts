@@ -38,6 +38,21 @@ const secrets = {
   jwt: `eyJ${fake(20, undefined, 31)}.eyJ${fake(30, undefined, 32)}.${fake(43, undefined, 33)}`,
   password: `Pw-${fake(14, undefined, 41)}`,
   plain: fake(20, undefined, 42),
+  // Formats from gitleaks' default rules and GitHub secret scanning's provider patterns (assembled, not copied).
+  gcp: `ya29.${fake(60, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", 51)}`,
+  npm: `npm_${fake(36, undefined, 52)}`,
+  pypi: `pypi-AgEIcHlwaS5vcmc${fake(70, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", 53)}`,
+  openaiProject: `sk-proj-${fake(48, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", 54)}`,
+  anthropic: `sk-ant-api03-${fake(93, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", 55)}AA`,
+  gitlab: `glpat-${fake(20, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", 56)}`,
+  huggingface: `hf_${fake(34, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 57)}`,
+  sendgrid: `SG.${fake(22, undefined, 58)}.${fake(43, undefined, 59)}`,
+  discordHook: `${fake(18, "0123456789", 60)}/${fake(68, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-", 61)}`,
+  azureKey: `${fake(86, BASE64, 62)}==`,
+  azureSig: fake(43, BASE64, 63).replace(/\+/g, "%2B").replace(/\//g, "%2F"),
+  dockerAuth: Buffer.from(`ci-bot:${fake(16, undefined, 64)}`).toString("base64"),
+  // 62 letters and digits: the generator cycles on a power-of-two alphabet.
+  awsBare: `${fake(18, undefined, 65)}/${fake(21, undefined, 66)}`,
 };
 
 /** [what, text, the secret that must disappear] */
@@ -75,6 +90,29 @@ const truePositives: [string, string, string][] = [
   ["npmrc auth", `//registry.npmjs.org/:_authToken=${secrets.plain}`, secrets.plain],
   ["bearer header", `curl -H "Authorization: Bearer ${secrets.plain}" https://api.example.com`, secrets.plain],
   ["hard-coded in code", `const apiKey = "${secrets.plain}";`, secrets.plain],
+  ["bare AWS secret key", `aws configure set ${secrets.akia} ${secrets.awsBare}`, secrets.awsBare],
+  ["bare AWS secret key alone", secrets.awsBare, secrets.awsBare],
+  ["Azure storage AccountKey", `DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=${secrets.azureKey};EndpointSuffix=core.windows.net`, secrets.azureKey],
+  ["Azure SAS sig=", `https://acme.blob.core.windows.net/c/b.zip?sv=2022-11-02&se=2025-01-01&sp=r&sig=${secrets.azureSig}`, secrets.azureSig],
+  ["GCP OAuth access token", `gcloud auth print-access-token => ${secrets.gcp}`, secrets.gcp],
+  ["npm token", `//registry.npmjs.org/:_authToken=\${NPM} # was ${secrets.npm}`, secrets.npm],
+  ["PyPI token", `twine upload -p ${secrets.pypi} dist/*`, secrets.pypi],
+  ["OpenAI project key", `OpenAI(api_key=${secrets.openaiProject})`, secrets.openaiProject],
+  ["Anthropic key", `client = Anthropic(${secrets.anthropic})`, secrets.anthropic],
+  ["GitLab PAT", `git remote add gl https://gitlab.com/acme/w.git # ${secrets.gitlab}`, secrets.gitlab],
+  ["Hugging Face token", `huggingface-cli login --token ${secrets.huggingface}`, secrets.huggingface],
+  ["SendGrid key", `sendgrid configured with ${secrets.sendgrid}`, secrets.sendgrid],
+  ["Discord webhook", `POST https://discord.com/api/webhooks/${secrets.discordHook} 204`, secrets.discordHook],
+  ["Slack webhook, workflows", `https://hooks.slack.com/workflows/${secrets.slackHookPath}`, secrets.slackHookPath],
+  ["Docker auth", `{"auths":{"ghcr.io":{"auth":"${secrets.dockerAuth}"}}}`, secrets.dockerAuth],
+  ["curl -u user:pass", `curl -fsSL -u deploy:${secrets.password} https://nexus.internal/repo`, secrets.password],
+  ["curl --user", `curl --user "deploy:${secrets.password}" https://nexus.internal/repo`, secrets.password],
+  ["mysql -pPASSWORD", `mysql -h db -u root -p${secrets.password} app < schema.sql`, secrets.password],
+  ["generic *_KEY=", `STRIPE_KEY=${secrets.plain} node server.js`, secrets.plain],
+  ["generic *SECRET*=", `MY_SECRET_VALUE=${secrets.plain}`, secrets.plain],
+  ["generic lower-case *_key=", `deploy_key=${secrets.plain}`, secrets.plain],
+  ["token split by a zero-width space", `using ${secrets.ghp.slice(0, 10)}\u200b${secrets.ghp.slice(10)}`, secrets.ghp.slice(10)],
+  ["token split by a zero-width joiner", `NPM ${secrets.npm.slice(0, 8)}\u200d${secrets.npm.slice(8)}`, secrets.npm.slice(8)],
 ];
 
 /** Lines that look a little like secrets and must come out unchanged. */
@@ -107,6 +145,21 @@ const nearMisses: string[] = [
   "2024-05-01T12:00:00.1234567Z Run npm test",
   "use sk_live_ keys only in production",
   "Set a passphrase when prompted",
+  // Near-misses that look like the new formats.
+  "commit 3f2c1a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a3f",
+  "resolved 3f2c1a9e8b7d6c5f4e3d2c1b0a9f8e7d6c5b4a3f (HEAD -> main)",
+  "integrity: sha512-q9Yh2GEv0WfR8sx3xCkQYhPZqMfQm6zQ5JcDK4ZK0iRq1yC3g0YHm+4n3mFh0z2RS7HnVXAj3cEt9yN8B+Kz0A==",
+  "image: ghcr.io/acme/api@sha256:4f1e0b3c2d5a69788aa1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f607",
+  "request id 123e4567-e89b-12d3-a456-426614174000 failed",
+  "see https://docs.example.com/guide/getting-started?tab=npm#install for details",
+  "Downloading https://registry.npmjs.org/@types/node/-/node-20.19.43.tgz",
+  "go: downloading golang.org/x/sys v0.21.0 h1:rF+pYz3DAGSQAxAu1CbC7catZg4ebC4UIeIhKxBZvws=",
+  "src/components/ButtonGroup/ButtonGroupItem.tsx:12:4 error TS2322",
+  "hf_hub_download(repo_id='gpt2', filename='config.json')",
+  "mysql -u root -p -e 'select 1'",
+  "curl -u \"$USER:$TOKEN\" https://api.example.com",
+  "primary_key=id",
+  "@\u200bsomeone mentioned",
 ];
 
 describe("redactSecrets", () => {

@@ -9,6 +9,7 @@ import type { DbTransaction } from "../outcomes/outbox.js";
 import type { Db } from "../store/db.js";
 import { fixAttempts, type FixAttempt, type FixStatus } from "../store/schema.js";
 import { nowIso } from "../time.js";
+import { redactText } from "./redact.js";
 
 export const FIX_BRANCH_PREFIX = "fixloop/";
 
@@ -40,10 +41,18 @@ export async function createAttempt(db: Db, attempt: NewAttempt): Promise<FixAtt
 /** The db or a transaction, so an attempt's status and its feedback row commit together. */
 export type DbHandle = Db | DbTransaction;
 
+/** Texts of an attempt that are shown or sent on (reasons, the PR body, the model's explanation): stored redacted. */
+const SHOWN_TEXTS = ["reason", "prBody", "explanation"] as const;
+
 export async function updateAttempt(db: DbHandle, id: string, changes: Partial<typeof fixAttempts.$inferInsert>): Promise<FixAttempt> {
+  const redacted = { ...changes };
+  for (const key of SHOWN_TEXTS) {
+    const value = redacted[key];
+    if (typeof value === "string") redacted[key] = redactText(value);
+  }
   const [row] = await db
     .update(fixAttempts)
-    .set({ ...changes, updatedAt: nowIso() })
+    .set({ ...redacted, updatedAt: nowIso() })
     .where(eq(fixAttempts.id, id))
     .returning();
   return row;

@@ -3,6 +3,7 @@ import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from "ope
 import { validate as isUuid, version as uuidVersion } from "uuid";
 import { gatewayEndpoint, type GatewayConfig } from "../tensorzero/gateway.js";
 import { PROMPT_VERSION, type PatchSystemArguments, type PatchUserArguments } from "./prompt.js";
+import { redactDeep } from "./redact.js";
 
 /**
  * The model step: one `fixloop_patch` inference through TensorZero's OpenAI-compatible
@@ -369,11 +370,12 @@ export function buildPatchRequestBody(request: PatchInferenceRequest, userArgume
   return {
     model: PATCH_MODEL,
     messages: [
-      { role: "system", content: [{ type: "tensorzero::template", name: "system", arguments: request.system }] },
-      { role: "user", content: [{ type: "tensorzero::template", name: "user", arguments: userArguments }] },
+      // The last look before the prompt leaves the process: every string argument is redacted, whoever built it.
+      { role: "system", content: [{ type: "tensorzero::template", name: "system", arguments: redactDeep(request.system) }] },
+      { role: "user", content: [{ type: "tensorzero::template", name: "user", arguments: redactDeep(userArguments) }] },
     ],
     "tensorzero::episode_id": request.episodeId,
-    "tensorzero::tags": { ...request.tags, prompt_version: PROMPT_VERSION },
+    "tensorzero::tags": redactDeep({ ...request.tags, prompt_version: PROMPT_VERSION }),
     // A typo in a tensorzero:: field must fail loudly instead of being ignored with a gateway-side warning.
     "tensorzero::deny_unknown_fields": true,
     ...(request.variantName ? { "tensorzero::variant_name": request.variantName } : {}),

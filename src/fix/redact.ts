@@ -1,7 +1,15 @@
 /**
  * Secret redaction for everything fixloop sends out of the process: prompts,
- * PR bodies, comments, CLI output. Logs and repository files are untrusted and
- * may carry credentials a job printed by mistake.
+ * PR bodies, comments, feedback, stored errors, CLI output. Logs and
+ * repository files are untrusted and may carry credentials a job printed by
+ * mistake.
+ *
+ * The formats follow what the best-kept scanners know (gitleaks' default
+ * rules, GitHub secret scanning's provider patterns): fixed token prefixes
+ * first, then credentials by their position (URL userinfo, `AccountKey=`,
+ * `curl -u`, `mysql -p`, assignments to secret-sounding names). Near-misses
+ * stay intact: git SHAs, `sha512-` integrity strings, image digests, UUIDs and
+ * plain URLs. Zero-width characters that split a token are removed first.
  *
  * Two shapes: `redactSecrets(text)` for whole texts, and `LineRedactor` (or the
  * `redactLines` generator) for streams read line by line. Private-key blocks
@@ -28,7 +36,19 @@ export const SECRET_HINT_WORDS: readonly string[] = [
   "-----BEGIN", "://", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA", "ABIA", "ACCA",
   "xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxr-", "xoxs-", "hooks.slack", "_live_", "_test_", "AIza", "eyJ",
   "bearer", "authoriz", "authoris", "pass", "pwd", "token", "secret", "key", "credential",
+  "ya29.", "npm_", "pypi-", "sk-", "glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "glcbt-", "glimt-", "glagent-", "gloas-",
+  "glffct-", "hf_", "api_org_", "SG.", "discord", "sig=", "\"auth\"", "curl", "mysql", "mariadb", "_auth", "_cred",
 ];
+
+/**
+ * Secrets no word announces: a bare 40-character AWS secret key, or a token
+ * split by zero-width characters. Lines screened by words only must still pass
+ * this test (see `pushScreened`).
+ */
+export const SECRET_SHAPES = /[\u200b-\u200d\u2060\ufeff\u00ad]|[A-Za-z0-9/+]{40}/;
+
+/** Zero-width characters between token characters: invisible, and they hide a token from every pattern. */
+const ZERO_WIDTH_INSIDE_TOKEN = /(?<=[A-Za-z0-9_+/=.-])[\u200b-\u200d\u2060\ufeff\u00ad]+(?=[A-Za-z0-9_+/=.-])/g;
 
 /** A case-insensitive test for any of some literal substrings. */
 export function anyOfWords(words: readonly string[]): RegExp {
@@ -36,6 +56,10 @@ export function anyOfWords(words: readonly string[]): RegExp {
 }
 
 const MAY_HOLD_SECRET = anyOfWords(SECRET_HINT_WORDS);
+
+function mayHoldSecret(text: string): boolean {
+  return MAY_HOLD_SECRET.test(text) || SECRET_SHAPES.test(text);
+}
 
 const KEY_BLOCK_BEGIN = /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----/;
 const KEY_BLOCK_END = /-----END ([A-Z0-9]+ )*PRIVATE KEY( BLOCK)?-----/;
@@ -116,6 +140,22 @@ function redactAssignment(_match: string, g: string[]): string | null {
   return `${quote}${key}${quote}${spaceBefore}${separator}${spaceAfter}${keptValue}`;
 }
 
+/**
+ * Env-style names that hold secrets by convention though no secret word ends
+ * them: `STRIPE_KEY=…`, `MY_SECRET_VALUE=…`, `DEPLOY_PASS=…`. Only `NAME=value`
+ * with nothing around `=` (an env dump or a shell line), so prose and code
+ * (`cache_key = compute()`) are left alone.
+ */
+const ENV_SECRET_ASSIGNMENT =
+  /(?<![A-Za-z0-9_.-])((?:export\s+)?(?:[A-Za-z][A-Za-z0-9_]*(?:_key|_keys|_pass|_auth|_creds?)|(?:[A-Za-z0-9]+_)*secret(?:_[A-Za-z0-9]+)*))=("[^"\n]*"|'[^'\n]*'|[^\s"'`,;&)}\]]+)/gi;
+
+/** A bare AWS secret access key: 40 characters of base64 with both cases and digits, not a hex SHA or part of a longer blob. */
+function isBareAwsSecret(value: string): boolean {
+  if (!/[A-Z]/.test(value) || !/[a-z]/.test(value) || (value.match(/[0-9]/g) ?? []).length < 2) return false;
+  // Paths look alike: many separators, or an empty segment.
+  return !value.includes("//") && (value.match(/\//g) ?? []).length <= 3 && !value.startsWith("/") && !value.endsWith("/");
+}
+
 const RULES: Rule[] = [
   { kind: "private-key", pattern: INLINE_KEY_BLOCK, replace: fixed("private-key") },
   {
@@ -137,6 +177,78 @@ const RULES: Rule[] = [
     kind: "aws-secret-key",
     pattern: /((?:aws_?)?secret_?(?:access_?)?key(?:_id)?["']?\s*[:=]\s*["']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi,
     replace: (_m, [prefix]) => `${prefix}[REDACTED:aws-secret-key]`,
+  },
+  {
+    kind: "gcp-oauth-token",
+    pattern: /(?<![A-Za-z0-9_-])ya29\.[0-9A-Za-z_-]{20,}/g,
+    replace: fixed("gcp-oauth-token"),
+  },
+  {
+    kind: "npm-token",
+    pattern: /(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])/g,
+    replace: fixed("npm-token"),
+  },
+  {
+    kind: "pypi-token",
+    pattern: /(?<![A-Za-z0-9])pypi-Ag[A-Za-z0-9_-]{50,}/g,
+    replace: fixed("pypi-token"),
+  },
+  {
+    kind: "anthropic-key",
+    pattern: /(?<![A-Za-z0-9_-])sk-ant-[a-z]{2,8}\d{2}-[A-Za-z0-9_-]{20,}/g,
+    replace: fixed("anthropic-key"),
+  },
+  {
+    kind: "openai-key",
+    pattern: /(?<![A-Za-z0-9_-])sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})/g,
+    replace: fixed("openai-key"),
+  },
+  {
+    kind: "gitlab-token",
+    pattern: /(?<![A-Za-z0-9_-])(?:glpat|gldt|glrt|glptt|glft|glsoat|glcbt|glimt|glagent|gloas|glffct)-[A-Za-z0-9_.-]{20,}/g,
+    replace: fixed("gitlab-token"),
+  },
+  {
+    kind: "huggingface-token",
+    pattern: /(?<![A-Za-z0-9_])(?:hf|api_org)_[A-Za-z0-9]{30,}(?![A-Za-z0-9_])/g,
+    replace: fixed("huggingface-token"),
+  },
+  {
+    kind: "sendgrid-key",
+    pattern: /(?<![A-Za-z0-9_-])SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{30,50}/g,
+    replace: fixed("sendgrid-key"),
+  },
+  {
+    kind: "discord-webhook",
+    pattern: /https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/api\/webhooks\/\d+\/[A-Za-z0-9_-]+/g,
+    replace: () => "https://discord.com/api/webhooks/[REDACTED:discord-webhook]",
+  },
+  {
+    kind: "azure-storage-key",
+    pattern: /\b((?:AccountKey|SharedAccessKey)=)([A-Za-z0-9+/]{20,}={0,2})/gi,
+    replace: (_m, [prefix]) => `${prefix}[REDACTED:azure-key]`,
+  },
+  {
+    kind: "azure-sas",
+    pattern: /([?&;]sig=)([A-Za-z0-9%+/=_-]{16,})/gi,
+    replace: (_m, [prefix]) => `${prefix}[REDACTED:azure-sas]`,
+  },
+  {
+    // ~/.docker/config.json: "auth" is base64 of user:password.
+    kind: "docker-auth",
+    pattern: /("(?:auth|identitytoken)"\s*:\s*")([A-Za-z0-9+/_-]{8,}={0,2})(")/gi,
+    replace: (_m, [prefix, , suffix]) => `${prefix}[REDACTED:docker-auth]${suffix}`,
+  },
+  {
+    kind: "curl-user",
+    pattern: /(\b(?:curl|wget|http)\b[^\n]*?\s(?:-u|--user)(?:\s+|=))(['"]?)([^\s:'"]+):([^\s'"]+)\2/g,
+    replace: (_m, [prefix, quote, user, password]) => (isPlaceholder(password) ? null : `${prefix}${quote}${user}:${REDACTED}${quote}`),
+  },
+  {
+    // mysql -pSECRET (no space: with one, mysql prompts instead).
+    kind: "mysql-password",
+    pattern: /(\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]*?\s-p)("[^"\n]+"|'[^'\n]+'|[^\s'"-][^\s]*)/g,
+    replace: (_m, [prefix, value]) => (isPlaceholder(value.replace(/^["']|["']$/g, "")) ? null : `${prefix}${REDACTED}`),
   },
   {
     kind: "slack-token",
@@ -174,12 +286,27 @@ const RULES: Rule[] = [
     replace: (_m, [prefix]) => `${prefix}${REDACTED}`,
   },
   { kind: "assignment", pattern: ASSIGNMENT, replace: redactAssignment },
+  {
+    kind: "env-secret",
+    pattern: ENV_SECRET_ASSIGNMENT,
+    replace: (_m, [key, rawValue]) => {
+      const quoted = rawValue.startsWith('"') || rawValue.startsWith("'");
+      const value = quoted ? rawValue.slice(1, -1) : rawValue;
+      if (isPlaceholder(value) || value.length < 3 || (!quoted && looksLikeCodeReference(value))) return null;
+      return `${key}=${quoted ? `${rawValue[0]}${REDACTED}${rawValue[0]}` : REDACTED}`;
+    },
+  },
+  {
+    kind: "aws-secret-key",
+    pattern: /(?<![A-Za-z0-9/+=_.:-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])/g,
+    replace: (match) => (isBareAwsSecret(match) ? "[REDACTED:aws-secret-key]" : null),
+  },
 ];
 
 /** Applies the single-line rules to one line (or a text without key blocks split over lines). */
 function redactInline(line: string): RedactionResult {
-  if (!MAY_HOLD_SECRET.test(line)) return { text: line, count: 0 };
-  let text = line;
+  if (!mayHoldSecret(line)) return { text: line, count: 0 };
+  let text = line.replace(ZERO_WIDTH_INSIDE_TOKEN, "");
   let count = 0;
   for (const rule of RULES) {
     rule.pattern.lastIndex = 0;
@@ -220,7 +347,8 @@ export class LineRedactor {
    * superset of them) and found none: only the key-block state needs a look.
    */
   pushScreened(line: string): string | null {
-    return this.insideKey ? this.pushInsideKey(line) : line;
+    if (this.insideKey) return this.pushInsideKey(line);
+    return SECRET_SHAPES.test(line) ? this.pushOutside(line) : line;
   }
 
   private pushInsideKey(line: string): string | null {
@@ -253,7 +381,7 @@ export class LineRedactor {
  * become empty lines, so line numbers in files stay right.
  */
 export function redactSecrets(text: string): RedactionResult {
-  if (!MAY_HOLD_SECRET.test(text)) return { text, count: 0 };
+  if (!mayHoldSecret(text)) return { text, count: 0 };
   const redactor = new LineRedactor();
   const lines = text.split("\n").map((line) => redactor.push(line) ?? "");
   return { text: lines.join("\n"), count: redactor.count };
@@ -270,4 +398,19 @@ export async function* redactLines(lines: AsyncIterable<string> | Iterable<strin
     if (redacted !== null) yield redacted;
   }
   return redactor.count;
+}
+
+/** The redacted text alone: for strings about to leave the process (PR bodies, comments, stored errors). */
+export function redactText(text: string): string {
+  return redactSecrets(text).text;
+}
+
+/** Every string inside a JSON-like value, redacted; the shape is kept. For model arguments and feedback payloads. */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === "string") return redactText(value) as T;
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item)) as T;
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactDeep(item)])) as T;
+  }
+  return value;
 }

@@ -5,6 +5,7 @@
  * PR, the "fix CI passed" note and the note after the last attempt.
  */
 import type { ProbotOctokit } from "probot";
+import { redactText } from "../fix/redact.js";
 import type { RepoRef } from "./actions.js";
 
 /** GitHub's limit on a comment body is 65,536 characters; leave room for the marker and the note. */
@@ -61,7 +62,7 @@ function isOurs(comment: IssueComment, author: CommentAuthor | undefined): boole
 export function commentBody(marker: string, body: string): string {
   const tag = commentMarker(marker);
   // A marker copied into the text (say, quoted from a log) must not make a second match.
-  const text = body.split(tag).join("");
+  const text = redactText(body).split(tag).join("");
   const bounded = text.length <= MAX_COMMENT_CHARS ? text : `${text.slice(0, MAX_COMMENT_CHARS)}\n\n…(truncated by fixloop: GitHub limits comment length)`;
   return `${tag}\n${bounded}`;
 }

@@ -10,6 +10,7 @@
  * reopened or duplicated.
  */
 import type { ProbotOctokit } from "probot";
+import { redactText } from "../fix/redact.js";
 import { httpStatusOf, type RepoRef } from "./actions.js";
 import { assertSafeRepoPaths, type FileMode } from "./files.js";
 
@@ -244,7 +245,9 @@ async function openPull(octokit: ProbotOctokit, input: PublishFixInput): Promise
  * 9 requests on a fresh branch (8 with `baseTreeSha`), 3 when everything
  * already exists.
  */
-export async function publishFix(octokit: ProbotOctokit, input: PublishFixInput): Promise<PublishFixResult> {
+export async function publishFix(octokit: ProbotOctokit, unredacted: PublishFixInput): Promise<PublishFixResult> {
+  // Text fixloop writes on GitHub never carries a secret, whoever composed it.
+  const input = { ...unredacted, commitMessage: redactText(unredacted.commitMessage), pr: { ...unredacted.pr, title: redactText(unredacted.pr.title), body: redactText(unredacted.pr.body) } };
   validateInput(input);
   const repo = { owner: input.owner, repo: input.repo };
   const [head, existingPull] = input.firstTry

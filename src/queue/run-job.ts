@@ -8,6 +8,7 @@
  * they claim, what time a job gets, whether the lease is renewed on a timer,
  * and what they do once the row is written.
  */
+import { redactText } from "../fix/redact.js";
 import type { Store } from "../store/db.js";
 import { backoffDelayMs } from "./backoff.js";
 import { renewLease, type JobSettlement } from "./libsql.js";
@@ -24,6 +25,11 @@ import {
 
 /** Handlers may throw anything; the row and the log need words. */
 export function describeError(error: unknown): string {
+  // Stored on jobs, deliveries and the outbox, and shown by the CLI, API and dashboard.
+  return redactText(describeUnredacted(error));
+}
+
+function describeUnredacted(error: unknown): string {
   if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
   if (typeof error === "string") return error;
   try {

@@ -1,3 +1,4 @@
+import { redactDeep } from "../fix/redact.js";
 import { gatewayEndpoint, type GatewayConfig } from "./gateway.js";
 
 /**
@@ -80,8 +81,9 @@ export function buildFeedbackBody(input: FeedbackInput): Record<string, unknown>
   return {
     metric_name: input.metricName,
     ...(hasInference ? { inference_id: input.inferenceId } : { episode_id: input.episodeId }),
-    value: input.value,
-    ...(input.tags && Object.keys(input.tags).length > 0 ? { tags: input.tags } : {}),
+    // Comment feedback quotes people and logs: redacted like every string that leaves the process.
+    value: redactDeep(input.value),
+    ...(input.tags && Object.keys(input.tags).length > 0 ? { tags: redactDeep(input.tags) } : {}),
     ...(input.dryrun ? { dryrun: true } : {}),
   };
 }
