@@ -43,7 +43,8 @@ describe("checkPatchSafety", () => {
   it("rejects workflow files unless allowed", () => {
     expect(violated(edit(".github/workflows/ci.yml"))).toEqual(["workflow-file:.github/workflows/ci.yml"]);
     expect(violated(edit(".github/workflows/ci.yml"), { allowWorkflows: true })).toEqual([]);
-    expect(violated(edit(".github/CODEOWNERS"))).toEqual([]);
+    expect(violated(edit(".github/CODEOWNERS"))).toEqual(["repo-settings:.github/CODEOWNERS"]);
+    expect(violated(edit(".github/CODEOWNERS"), { allowRepoSettings: true })).toEqual([]);
   });
 
   it("rejects lock files unless allowed", () => {
@@ -83,7 +84,7 @@ describe("checkPatchSafety", () => {
     expect(violated("diff --git a/test/app.test.ts b/test/app.test.ts\ndeleted file mode 100644\n--- a/test/app.test.ts\n+++ /dev/null\n@@ -1 +0,0 @@\n-it('x', () => {});\n")).toEqual([
       "disables-tests:-",
     ]);
-    expect(violated(edit("test/app.test.ts", ["it('works', () => expect(f()).toBe(1));"], []))).toEqual(["disables-tests:-"]);
+    expect(violated(edit("test/app.test.ts", ["it('works', () => expect(f()).toBe(1));"], []))).toEqual(["weakens-tests:test/app.test.ts", "disables-tests:-"]);
   });
 
   it("accepts test changes that fix tests, and skips that come with a source fix", () => {

@@ -23,7 +23,7 @@ afterEach(() => nock.cleanAll());
 describe("outgoing strings are redacted at their last stop", () => {
   test("the prompt: system and user arguments and tags", () => {
     const body = buildPatchRequestBody(
-      { episodeId: "0190f0c0-0000-7000-8000-000000000000", tags: { repo: "acme/w", note: TOKEN }, system: { max_files: 1, max_changed_lines: 10, protected_paths: [TOKEN] }, user: () => ({}) as never },
+      { episodeId: "0190f0c0-0000-7000-8000-000000000000", tags: { repo: "acme/w", run: "1", attempt: "1", note: TOKEN }, system: { max_files: 1, max_changed_lines: 10, protected_paths: [TOKEN] }, user: () => ({}) as never },
       { repo: "acme/w", workflow: "CI", job: "t", failing_step: null, failure_class: "test", error_lines: [`auth with ${TOKEN}`], log_excerpt: `NPM_TOKEN=${NPM}`, files: [{ path: "a.ts", content: `const k = "${NPM}";`, start_line: 1, truncated: false }], attempt: 1, max_attempts: 2 },
     );
     const json = JSON.stringify(body);

@@ -28,6 +28,9 @@ export interface ApplyCommandOptions {
   maxFiles: number;
   allowWorkflows: boolean;
   allowLockfiles: boolean;
+  allowCiConfig?: boolean;
+  allowInstallScripts?: boolean;
+  allowRepoSettings?: boolean;
   exclude: string[];
   dryRun: boolean;
 }
@@ -231,6 +234,9 @@ export async function runApply(patchFile: string, options: ApplyCommandOptions, 
     exclude: options.exclude,
     allowWorkflows: options.allowWorkflows,
     allowLockfiles: options.allowLockfiles,
+    allowCiConfig: options.allowCiConfig ?? false,
+    allowInstallScripts: options.allowInstallScripts ?? false,
+    allowRepoSettings: options.allowRepoSettings ?? false,
   };
   // Path rules first, so nothing outside the tree is even read.
   const pathViolations = checkPatchSafety(files, rules);
@@ -309,6 +315,9 @@ export function registerApplyCommand(program: Command): void {
     .option("--exclude <glob>", "refuse patches touching paths matching this glob (repeatable)", collect, [] as string[])
     .option("--allow-workflows", "allow changes to .github/workflows/**", false)
     .option("--allow-lockfiles", "allow changes to dependency lock files", false)
+    .option("--allow-ci-config", "allow changes to composite actions and other CI systems' config", false)
+    .option("--allow-install-scripts", "allow package.json install-time scripts and a test script that cannot fail", false)
+    .option("--allow-repo-settings", "allow changes to CODEOWNERS, fixloop, Dependabot and Renovate settings", false)
     .option("--dry-run", "check and report, write nothing", false)
     .action(async (patchFile: string, options: ApplyCommandOptions) => {
       process.exitCode = await runApply(patchFile, options, {

@@ -31,11 +31,21 @@ export const repoConfigSchema = z
       .object({ exclude: globList.default(DEFAULT_PATH_EXCLUDES) })
       .strict()
       .default({ exclude: DEFAULT_PATH_EXCLUDES }),
-    /** Workflow and lock files stay off-limits unless allowed here as well as left out of paths.exclude. */
+    /**
+     * Kinds of change refused unless allowed here: workflow and lock files (which must also be left
+     * out of paths.exclude), composite actions and other CI systems' config, package.json install-time
+     * scripts and a test script that cannot fail, CODEOWNERS/fixloop/Dependabot/Renovate settings.
+     */
     allow: z
-      .object({ workflows: z.boolean().default(false), lockfiles: z.boolean().default(false) })
+      .object({
+        workflows: z.boolean().default(false),
+        lockfiles: z.boolean().default(false),
+        ci_config: z.boolean().default(false),
+        install_scripts: z.boolean().default(false),
+        repo_settings: z.boolean().default(false),
+      })
       .strict()
-      .default({ workflows: false, lockfiles: false }),
+      .default({ workflows: false, lockfiles: false, ci_config: false, install_scripts: false, repo_settings: false }),
     draft: z.boolean().default(true),
     dry_run: z.boolean().default(false),
     delivery: z.enum(["pull_request", "comment"]).default("pull_request"),
@@ -113,5 +123,8 @@ export function safetyRulesFor(config: RepoConfig): SafetyRules {
     exclude: config.paths.exclude,
     allowWorkflows: config.allow.workflows,
     allowLockfiles: config.allow.lockfiles,
+    allowCiConfig: config.allow.ci_config,
+    allowInstallScripts: config.allow.install_scripts,
+    allowRepoSettings: config.allow.repo_settings,
   };
 }

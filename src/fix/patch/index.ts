@@ -1,7 +1,18 @@
 /** The patch step: read the edits in a model answer (any format), check them against the safety rules, apply them in memory. */
 export { extractDiff } from "./extract.js";
 export { parsePatch, pathsToFetch, type ParsePatchOptions } from "./parse.js";
-export { DEFAULT_SAFETY_RULES, LOCKFILE_NAMES, checkPatchSafety, isTestPath } from "./safety.js";
+export {
+  CI_CONFIG_GLOBS,
+  DEFAULT_SAFETY_RULES,
+  LOCKFILE_NAMES,
+  REPO_SETTINGS_GLOBS,
+  changesOfPatch,
+  checkChangeSafety,
+  checkPatchSafety,
+  isTestPath,
+  normaliseRepoPath,
+  type ChangeToCheck,
+} from "./safety.js";
 export { applyPatch } from "./apply.js";
 export { renderChangesAsDiff } from "./hunks.js";
 export {

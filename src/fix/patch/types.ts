@@ -58,6 +58,12 @@ export interface SafetyRules {
   exclude: string[];
   allowWorkflows: boolean;
   allowLockfiles: boolean;
+  /** Composite actions (.github/actions/**) and other CI systems' config. */
+  allowCiConfig?: boolean;
+  /** package.json lifecycle scripts (preinstall, postinstall, prepare…) and a test script that cannot fail. */
+  allowInstallScripts?: boolean;
+  /** CODEOWNERS, .github/fixloop.yml, Dependabot and Renovate settings. */
+  allowRepoSettings?: boolean;
 }
 
 export interface SafetyViolation {
