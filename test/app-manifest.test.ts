@@ -57,6 +57,7 @@ const CALL_PERMISSIONS: Record<string, Need> = {
   "GET /repos/{owner}/{repo}/commits/{ref}/check-suites": { permission: "checks", level: "read" },
   "rest.repos.getCommit": { permission: "contents", level: "read" },
   "rest.repos.listCommits": { permission: "contents", level: "read" },
+  "rest.repos.compareCommitsWithBasehead": { permission: "contents", level: "read" },
   "GET /repos/{owner}/{repo}/commits": { permission: "contents", level: "read" },
   "GET /repos/{owner}/{repo}/commits/{ref}": { permission: "contents", level: "read" },
   "GET /repos/{owner}/{repo}": { permission: "metadata", level: "read" },

@@ -212,6 +212,8 @@ let prBodies: Record<string, unknown>[];
 let treeBodies: Record<string, unknown>[];
 
 function mockPublish() {
+  // The base tree comes from the fetched commit, never from the payload's head_commit.tree_id.
+  github().get(`${REPO}/git/commits/${HEAD}`).reply(200, { sha: HEAD, tree: { sha: TREE }, parents: [] });
   github()
     .post(`${REPO}/git/blobs`, (body) => Buffer.from(body.content, "base64").toString("utf8") === FIXED_SOURCE && body.encoding === "base64")
     .reply(201, { sha: "b10b000000000000000000000000000000000099" });
@@ -314,10 +316,10 @@ describe("red CI → draft fix PR", () => {
     expect(prBodies).toHaveLength(1);
     const pr = prBodies[0] as Record<string, string | boolean>;
     expect(pr).toMatchObject({ draft: true, head: `fixloop/run-${RUN_ID}`, base: "fix-widget-parser", title: "fixloop: fix CI on fix-widget-parser" });
-    expect(pr.body).toContain("workflow **CI**, job **test**, step **Run npm test** failed");
+    expect(pr.body).toContain("workflow `CI`, job `test`, step `Run npm test` failed");
     expect(pr.body).toContain("AssertionError: expected [ '' ] to deeply equal []");
     expect(pr.body).toContain("`src/parser.ts` (+1 −0)");
-    expect(pr.body).toContain("> `split` on an empty string yields one empty item");
+    expect(pr.body).toContain("```text\n`split` on an empty string yields one empty item");
     expect(pr.body).toContain("Attempt 1 of 2");
     expect(pr.body).toContain("Variant: `gpt_5_mini_v1`");
     expect(pr.body).toContain(`TensorZero inference: \`${INFERENCE}\``);

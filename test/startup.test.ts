@@ -57,7 +57,7 @@ describe("npm start", () => {
   async function start(env: Record<string, string>) {
     dir = mkdtempSync(join(tmpdir(), "fixloop-start-"));
     const base = { PATH: process.env.PATH ?? "", HOME: dir, PORT: "0", HOST: "127.0.0.1", DATABASE_URL: `file:${join(dir, "db")}`, LOG_LEVEL: "fatal" as const };
-    return run(TSX, [SERVER], { cwd: dir, env: { ...base, ...env }, timeout: 20_000 }).then(
+    return run(TSX, [SERVER], { cwd: dir, env: { ...base, ...env }, timeout: 60_000 }).then(
       (r) => ({ code: 0, stderr: r.stderr }),
       (e: { code?: number; stderr?: string; killed?: boolean }) => ({ code: e.killed ? "timeout" : e.code, stderr: e.stderr ?? "" }),
     );
@@ -68,7 +68,7 @@ describe("npm start", () => {
     const result = await start({ APP_ID: "1", PRIVATE_KEY: testPrivateKey() });
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^fixloop cannot start: WEBHOOK_SECRET is not set/)]);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("Lambda webhook function", () => {

@@ -46,6 +46,7 @@ import { applyPatch, checkPatchSafety, pathsToFetch, renderChangesAsDiff } from 
 import { readAnswerEdits } from "./patch/answer.js";
 import { diffStat, explanationOf, renderPatchComment, renderPrBody, type PrBodyInput } from "./pr-body.js";
 import { buildPatchRequestArguments, buildPatchSystemArguments, DEFAULT_PROMPT_TOKEN_BUDGET, PROMPT_VERSION } from "./prompt.js";
+import { commentReason, provenanceOf } from "./fork.js";
 import { chainIdOf, FIX_JOB, type FixTrigger } from "./trigger.js";
 import { stoppedOrSuperseded, type CommandRequest } from "./held.js";
 import { commandJobHandlers } from "../commands/run.js";
@@ -177,18 +178,17 @@ async function fail(deps: FixDeps, attempt: FixAttempt, reason: string): Promise
   return { status: "done", result: { attemptId: attempt.id, failed: reason } };
 }
 
-/** Which PR (if any) the failing commit belongs to, and whether it comes from a fork. */
+/** Which PR (if any) the failing commit belongs to, as stored; fork-ness is decided by ./fork.ts before publishing. */
 async function pullRequestOf(deps: FixDeps, trigger: FixTrigger) {
   const rows = await deps.store.db
     .select({ prNumber: prOutcomes.prNumber, baseRef: prOutcomes.baseRef, isFork: prOutcomes.isFork, state: prOutcomes.state })
     .from(prOutcomes)
     .where(and(sql`lower(${prOutcomes.repoSlug}) = lower(${trigger.repo})`, eq(prOutcomes.headSha, trigger.headSha)));
   const open = rows.find((r) => r.state === "open") ?? rows[0];
-  const headRepoIsOther = trigger.headRepoSlug !== null && trigger.headRepoSlug.toLowerCase() !== trigger.repo.toLowerCase();
   return {
     number: open?.prNumber ?? trigger.prNumbers[0] ?? null,
     baseRef: open?.baseRef ?? null,
-    isFork: headRepoIsOther || Boolean(open?.isFork),
+    stored: rows,
   };
 }
 
@@ -457,11 +457,13 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   const heldBeforePublish = await stoppedOrSuperseded(db, trigger);
   if (heldBeforePublish) return skip(deps, attempt, heldBeforePublish);
   attempt = await setAttemptStatus(db, attempt.id, "publishing");
-  const commentInstead = pr.isFork ? "this PR comes from a fork and fixloop never pushes to forks" : config.delivery === "comment" ? "this repository asks for fixes as comments" : null;
+  const provenance = await provenanceOf(octokit, trigger, pr.stored);
+  const commentInstead = commentReason(provenance) ?? (config.delivery === "comment" ? "this repository asks for fixes as comments" : null);
   if (commentInstead) {
-    if (pr.number === null) return skip(deps, attempt, `${commentInstead}, and no PR was found to comment on`);
-    await upsertComment(octokit, { owner, repo, issueNumber: pr.number, marker: `patch-${attempt.id}`, body: renderPatchComment({ ...bodyInput, diff, reason: commentInstead }) });
-    return skip(deps, attempt, `delivered as a comment on #${pr.number}: ${commentInstead}`);
+    const prNumber = pr.number ?? provenance.prNumber;
+    if (prNumber === null) return skip(deps, attempt, `${commentInstead}, and no PR was found to comment on`);
+    await upsertComment(octokit, { owner, repo, issueNumber: prNumber, marker: `patch-${attempt.id}`, body: renderPatchComment({ ...bodyInput, diff, reason: commentInstead }) });
+    return skip(deps, attempt, `delivered as a comment on #${prNumber}: ${commentInstead}`);
   }
   const modes = Object.fromEntries(Object.entries(files).map(([p, f]) => [p, f?.type === "file" ? f.mode : undefined]));
   const branch = fixBranchName(chainRunId, attempt.attemptNumber);
@@ -469,7 +471,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     owner,
     repo,
     baseSha: trigger.headSha,
-    baseTreeSha: trigger.headTreeSha ?? undefined,
+    // The tree is read from the fetched commit, never taken from the payload's head_commit.tree_id.
     baseBranch: baseBranch ?? trigger.defaultBranch ?? "main",
     branch,
     firstTry: !publishedBefore,

@@ -1,7 +1,9 @@
 /**
  * The text fixloop writes on GitHub: fix PR bodies and comments. Everything
- * that came from logs or the model is untrusted: it is fenced, trimmed and
- * kept from pinging people or closing issues.
+ * that came from logs, the repository or the model is untrusted and rendered
+ * as text: the model's explanation and the error lines go into fenced blocks
+ * (no images that leak data when viewed, no raw HTML, links shown as text),
+ * names and paths into inline code; nothing pings people or closes issues.
  */
 
 export interface PrBodyInput {
@@ -44,6 +46,20 @@ export function fence(text: string, info = ""): string {
   return `${ticks}${info}\n${text}\n${ticks}`;
 }
 
+/** Inline code that its content cannot end: one line, a backtick run longer than any inside. */
+export function inlineCode(text: string): string {
+  const line = text.replace(/[\r\n]+/g, " ");
+  const longest = Math.max(0, ...Array.from(line.matchAll(/`+/g), (m) => m[0].length));
+  const ticks = "`".repeat(longest + 1);
+  const pad = line.startsWith("`") || line.endsWith("`") || longest > 0 ? " " : "";
+  return `${ticks}${pad}${line}${pad}${ticks}`;
+}
+
+/** The model's prose as text: a fenced block renders no markdown, so no image, link or HTML. */
+function explanationBlock(explanation: string): string {
+  return fence(defang(explanation.trim() || "(none given)"), "text");
+}
+
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
@@ -77,13 +93,13 @@ export const FEEDBACK_HELP =
   "Review comments are passed on as feedback too. Edit the branch freely: what gets merged is what counts.";
 
 export function renderPrBody(input: PrBodyInput): string {
-  const where = [input.workflow && `workflow **${defang(input.workflow)}**`, input.job && `job **${defang(input.job)}**`, input.failingStep && `step **${defang(input.failingStep)}**`]
+  const where = [input.workflow && `workflow ${inlineCode(defang(input.workflow))}`, input.job && `job ${inlineCode(defang(input.job))}`, input.failingStep && `step ${inlineCode(defang(input.failingStep))}`]
     .filter(Boolean)
     .join(", ");
   const errors = input.errorLines.slice(0, 12).map((l) => clip(l, 300)).join("\n");
-  const stat = input.diffStat.map((f) => `- \`${f.path}\` (+${f.added} −${f.removed})`).join("\n");
+  const stat = input.diffStat.map((f) => `- ${inlineCode(f.path)} (+${f.added} −${f.removed})`).join("\n");
   return [
-    `fixloop proposes this fix for a red CI run on \`${input.failingBranch ?? input.failingSha.slice(0, 10)}\` at ${input.failingSha.slice(0, 10)}.`,
+    `fixloop proposes this fix for a red CI run on ${inlineCode(input.failingBranch ?? input.failingSha.slice(0, 10))} at ${input.failingSha.slice(0, 10)}.`,
     "",
     "### What failed",
     "",
@@ -95,18 +111,18 @@ export function renderPrBody(input: PrBodyInput): string {
     "",
     stat || "(no files)",
     "",
-    "The model's explanation (unverified; CI on this PR is the check):",
+    "The model's explanation (unverified; CI on this PR is the check), as it wrote it:",
     "",
-    ...defang(input.explanation || "(none given)").split("\n").map((l) => `> ${l}`),
+    explanationBlock(input.explanation),
     "",
     "### About this fix",
     "",
     `- Attempt ${input.attempt} of ${input.maxAttempts}`,
-    `- Variant: \`${input.variant ?? "unknown"}\``,
-    `- TensorZero inference: \`${input.inferenceId ?? "-"}\`, episode: \`${input.episodeId ?? "-"}\``,
+    `- Variant: ${inlineCode(input.variant ?? "unknown")}`,
+    `- TensorZero inference: ${inlineCode(input.inferenceId ?? "-")}, episode: ${inlineCode(input.episodeId ?? "-")}`,
     ...(input.requestedBy ? [`- Asked for by @${input.requestedBy}${input.hint ? ", with this hint:" : ""}`] : []),
     ...(input.requestedBy && input.hint ? ["", fence(defang(clip(input.hint, 1000)), "text"), ""] : []),
-    ...(input.instructionFiles && input.instructionFiles.length > 0 ? [`- Repository instructions given to the model: ${input.instructionFiles.map((f) => `\`${f}\``).join(", ")}`] : []),
+    ...(input.instructionFiles && input.instructionFiles.length > 0 ? [`- Repository instructions given to the model: ${input.instructionFiles.map((f) => inlineCode(f)).join(", ")}`] : []),
     "",
     FEEDBACK_HELP,
   ].join("\n");
@@ -123,7 +139,7 @@ export function renderPatchComment(input: PrBodyInput & { diff: string; reason: 
   return [
     `fixloop has a proposed fix for the failing CI run, but ${input.reason}, so here it is as a patch to apply yourself.`,
     "",
-    `${input.workflow ? `Workflow **${defang(input.workflow)}**` : "CI"}${input.failingStep ? `, step **${defang(input.failingStep)}**` : ""} failed at ${input.failingSha.slice(0, 10)}.`,
+    `${input.workflow ? `Workflow ${inlineCode(defang(input.workflow))}` : "CI"}${input.failingStep ? `, step ${inlineCode(defang(input.failingStep))}` : ""} failed at ${input.failingSha.slice(0, 10)}.`,
     "",
     "<details><summary>Proposed patch</summary>",
     "",
@@ -131,10 +147,10 @@ export function renderPatchComment(input: PrBodyInput & { diff: string; reason: 
     "",
     "</details>",
     "",
-    "The model's explanation (unverified):",
+    "The model's explanation (unverified), as it wrote it:",
     "",
-    ...defang(input.explanation || "(none given)").split("\n").map((l) => `> ${l}`),
+    explanationBlock(input.explanation),
     "",
-    `Variant \`${input.variant ?? "unknown"}\`, inference \`${input.inferenceId ?? "-"}\`.`,
+    `Variant ${inlineCode(input.variant ?? "unknown")}, inference ${inlineCode(input.inferenceId ?? "-")}.`,
   ].join("\n");
 }

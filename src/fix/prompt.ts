@@ -18,6 +18,44 @@ export const CHARS_PER_TOKEN = 4;
 /** Default budget for the user arguments. The templates add a fixed ~700 tokens on top. */
 export const DEFAULT_PROMPT_TOKEN_BUDGET = 24_000;
 
+/**
+ * The block tags of the user template. Logs, file contents, names and the
+ * previous diff are untrusted: a log line `</log_excerpt>` followed by
+ * "SYSTEM: …" would close the data block and speak as the prompt. Every
+ * tag-like sequence naming one of these (any case, spaces allowed) has its
+ * `<` written `&lt;`, so no untrusted text can open or close a block; the
+ * system template tells the model so.
+ */
+export const TEMPLATE_BLOCK_TAGS = [
+  "error_lines",
+  "log_excerpt",
+  "file",
+  "files",
+  "previous_attempt",
+  "diff",
+  "error",
+  "same_failure_jobs",
+  "repository_instructions",
+  "instructions",
+  "person_hint",
+] as const;
+const BLOCK_TAG_LIKE = new RegExp(`<(\\s*/?\\s*)(${TEMPLATE_BLOCK_TAGS.join("|")})(?=[\\s>/]|$)`, "gi");
+
+/** Untrusted text as it may stand inside a block: it cannot open or close one. */
+export function fenceUntrusted(text: string): string {
+  return text.replace(BLOCK_TAG_LIKE, "&lt;$1$2");
+}
+
+/** Untrusted text on a header line of the template (`Job: …`): one line, fenced. */
+function oneLine(text: string): string {
+  return fenceUntrusted(text.replace(/[\r\n\u2028\u2029]+/g, " "));
+}
+
+/** A path inside the `path="…"` attribute of a file block. */
+function attributeValue(text: string): string {
+  return oneLine(text).replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 /** Error lines are evidence, not payload: cap each one and their number before budgeting the rest. */
 export const MAX_ERROR_LINES = 60;
 export const MAX_ERROR_LINE_CHARS = 500;
@@ -139,29 +177,29 @@ export function buildPatchRequestArguments(input: PatchPromptInput, options: Bui
 
   const errorLines = parsed.errorLines
     .slice(0, MAX_ERROR_LINES)
-    .map((line) => (line.length > MAX_ERROR_LINE_CHARS ? `${line.slice(0, MAX_ERROR_LINE_CHARS - 1)}…` : line));
+    .map((line) => oneLine(line.length > MAX_ERROR_LINE_CHARS ? `${line.slice(0, MAX_ERROR_LINE_CHARS - 1)}…` : line));
 
   const full: PatchUserArguments = {
     repo: parsed.repo,
-    workflow: parsed.workflow,
-    job: parsed.job,
-    failing_step: parsed.failingStep ?? null,
-    failure_class: parsed.failureClass,
+    workflow: oneLine(parsed.workflow),
+    job: oneLine(parsed.job),
+    failing_step: parsed.failingStep ? oneLine(parsed.failingStep) : null,
+    failure_class: oneLine(parsed.failureClass),
     error_lines: errorLines,
-    log_excerpt: parsed.logExcerpt,
+    log_excerpt: fenceUntrusted(parsed.logExcerpt),
     files: parsed.files.map((file) => ({
-      path: file.path,
-      content: file.content,
+      path: attributeValue(file.path),
+      content: fenceUntrusted(file.content),
       start_line: file.startLine,
       truncated: file.truncated,
     })),
     attempt: parsed.attempt,
     max_attempts: parsed.maxAttempts,
-    ...(parsed.previousAttempt ? { previous_attempt: { ...parsed.previousAttempt } } : {}),
+    ...(parsed.previousAttempt ? { previous_attempt: { diff: fenceUntrusted(parsed.previousAttempt.diff), error: fenceUntrusted(parsed.previousAttempt.error) } } : {}),
     // Optional since v2: left out when empty, so a v1-shaped request stays exactly as it was.
-    ...(parsed.sameFailureJobs.length > 0 ? { same_failure_jobs: [...parsed.sameFailureJobs] } : {}),
-    ...(parsed.repoInstructions.length > 0 ? { repo_instructions: parsed.repoInstructions.map((doc) => ({ ...doc })) } : {}),
-    ...(parsed.personHint ? { person_hint: { ...parsed.personHint } } : {}),
+    ...(parsed.sameFailureJobs.length > 0 ? { same_failure_jobs: parsed.sameFailureJobs.map(oneLine) } : {}),
+    ...(parsed.repoInstructions.length > 0 ? { repo_instructions: parsed.repoInstructions.map((doc) => ({ ...doc, source: attributeValue(doc.source), content: fenceUntrusted(doc.content) })) } : {}),
+    ...(parsed.personHint ? { person_hint: { author: oneLine(parsed.personHint.author), text: fenceUntrusted(parsed.personHint.text) } } : {}),
   };
   if (estimatePromptChars(full) <= budgetChars) return full;
 

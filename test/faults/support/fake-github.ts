@@ -57,6 +57,10 @@ export interface FakeGitHubOptions {
   jobLog: string;
   /** First PR number handed out. */
   firstPullNumber?: number;
+  /** What `GET /commits/{sha}/pulls` answers: PRs with the repository their head lives in. Default none. */
+  associatedPulls?: { number: number; state: "open" | "closed"; headRepo: string | null }[];
+  /** Check runs of other CI apps' suites (`GET /check-suites/{id}/check-runs`), with their annotations. */
+  checkRuns?: { id: number; name: string; conclusion: string; summary: string; annotations: { path: string; line: number; message: string }[] }[];
 }
 
 export interface HeldRequest {
@@ -237,6 +241,42 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       ];
     }
     if (method === "POST" && /^\/actions\/runs\/\d+\/rerun-failed-jobs$/.test(rest)) return [201, {}];
+    if (method === "GET" && /^\/commits\/[^/]+\/pulls$/.test(rest)) {
+      return [
+        200,
+        (options.associatedPulls ?? []).map((p) => ({
+          number: p.number,
+          state: p.state,
+          head: { ref: "patch-1", sha: "0".repeat(40), repo: p.headRepo === null ? null : { full_name: p.headRepo } },
+          base: { ref: "main", repo: { full_name: `${owner}/${repoName}` } },
+        })),
+      ];
+    }
+    if (method === "GET" && /^\/check-suites\/\d+\/check-runs$/.test(rest)) {
+      const runs = options.checkRuns ?? [];
+      return [
+        200,
+        {
+          total_count: runs.length,
+          check_runs: runs.map((r) => ({
+            id: r.id,
+            name: r.name,
+            status: "completed",
+            conclusion: r.conclusion,
+            html_url: `https://ci.example.com/runs/${r.id}`,
+            details_url: `https://ci.example.com/runs/${r.id}`,
+            started_at: "2024-05-02T12:00:00Z",
+            completed_at: "2024-05-02T12:04:00Z",
+            output: { title: r.name, summary: r.summary, text: null, annotations_count: r.annotations.length },
+            app: { slug: "circleci-checks", name: "CircleCI Checks" },
+          })),
+        },
+      ];
+    }
+    if (method === "GET" && (m = /^\/check-runs\/(\d+)\/annotations$/.exec(rest))) {
+      const run = (options.checkRuns ?? []).find((r) => r.id === Number(m![1]));
+      return [200, (run?.annotations ?? []).map((a) => ({ path: a.path, start_line: a.line, end_line: a.line, annotation_level: "failure", message: a.message, title: null, raw_details: null }))];
+    }
     if (method === "GET" && (m = /^\/commits\/([^/]+)$/.exec(rest))) {
       return [200, { sha: m[1], files: Object.keys(options.files).slice(0, 3).map((filename) => ({ filename, status: "modified" })) }];
     }
