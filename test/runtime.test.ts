@@ -19,7 +19,7 @@ import { createLibsqlQueue, createWorker, getJob, listJobs } from "../src/queue/
 import { createSqsQueue, type SqsJobQueue } from "../src/queue/sqs.js";
 import { createRuntime } from "../src/runtime.js";
 import { feedback } from "../src/store/schema.js";
-import { createTempStore, createTestProbot, fixture, sign, silentLog, type TempStore } from "./helpers.js";
+import { createTempStore, createTestProbot, fixture, sign, silentLog, WEBHOOK_SECRET, type TempStore } from "./helpers.js";
 import { INFERENCE_ID, INSTALLATION, REPO, seedFixAttempt } from "./outcomes-setup.js";
 
 const API = "https://api.github.com";
@@ -184,7 +184,7 @@ describe("a job that names no installation", () => {
 describe("entry points", () => {
   test("`probot run` (Probot's own server) runs a queued job with the runtime's worker", async () => {
     const { id } = await createLibsqlQueue(store).enqueue("outcome-merged", { repo: REPO, prNumber: 404 });
-    const entry = fixloopProbotEntry({ env: { FIXLOOP_WORKER_CONCURRENCY: "1" }, store });
+    const entry = fixloopProbotEntry({ env: { FIXLOOP_WORKER_CONCURRENCY: "1", WEBHOOK_SECRET }, store });
     // `probot run` is run(appFn): a Server whose load hands the app an addHandler; the same here, with the test's Probot.
     const probot = createTestProbot();
     const handlers: unknown[] = [];
