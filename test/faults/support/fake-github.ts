@@ -308,8 +308,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       return [201, { sha, tree: { sha: body?.tree }, parents: ((body?.parents ?? []) as string[]).map((p) => ({ sha: p })) }];
     }
     if (method === "GET" && (m = /^\/git\/commits\/([0-9a-f]{40})$/.exec(rest))) {
-      const commit = commits.get(m[1]);
-      if (!commit) return [404, { message: "Not Found" }];
+      // Commits fixloop did not create are the repository's own: they all have the repository's tree.
+      const commit = commits.get(m[1]) ?? { tree: objectSha("tree", ""), parents: [] };
       return [200, { sha: m[1], tree: { sha: commit.tree }, parents: commit.parents.map((p) => ({ sha: p })) }];
     }
     if (method === "POST" && rest === "/git/refs") {
