@@ -82,6 +82,10 @@ const CALL_PERMISSIONS: Record<string, Need> = {
   "rest.issues.createComment": { permission: "pull_requests", level: "write" },
   "rest.issues.updateComment": { permission: "pull_requests", level: "write" },
   "rest.issues.addLabels": { permission: "pull_requests", level: "write" },
+  // /fixloop comment commands (src/commands): who may command, the 👀 reaction, the run to act on.
+  "rest.repos.getCollaboratorPermissionLevel": { permission: "metadata", level: "read" },
+  "rest.reactions.createForIssueComment": { permission: "pull_requests", level: "write" },
+  "rest.actions.listWorkflowRunsForRepo": { permission: "actions", level: "read" },
   // Authenticated as the app (JWT), not as an installation.
   "GET /repos/{owner}/{repo}/installation": "none",
 };
