@@ -1,6 +1,9 @@
 /**
- * `npm run bench:context`: throughput and memory of the failure-context builder
- * on a large GitHub Actions job log.
+ * `npm run bench:context`: quality on the labelled corpus of real logs against
+ * the tail / grep / diff-with-passing baselines (bench/context-corpus.ts, skip
+ * with --no-corpus), then throughput and memory of the failure-context builder
+ * on a large GitHub Actions job log, without and with a passing log of the
+ * same size as baseline (--no-baseline skips the second).
  *
  * Generates a ~50 MB log in a temp dir (setup steps, thousands of passing tests
  * with coloured output, repeated warnings, console noise with stack traces, one
@@ -12,12 +15,13 @@
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { buildFailureContext, estimateTokens } from "../src/fix/context/index.js";
+import { BaselineLines, buildFailureContext, estimateTokens } from "../src/fix/context/index.js";
+import { runCorpusBench } from "./context-corpus.js";
 
 const args = process.argv.slice(2);
 const argument = (name: string, fallback: number): number => {
@@ -28,6 +32,8 @@ const argument = (name: string, fallback: number): number => {
 const TARGET_MB = argument("mb", 50);
 const RUNS = argument("runs", 5);
 const KEEP = args.includes("--keep");
+const CORPUS = !args.includes("--no-corpus");
+const WITH_BASELINE = !args.includes("--no-baseline");
 const E = "\x1b";
 
 /** A handle on the garbage collector without a command-line flag, to tell retained memory from garbage. */
@@ -70,10 +76,11 @@ class TimestampedWriter {
   }
 }
 
-async function generateLog(path: string, targetBytes: number): Promise<void> {
+/** `passing`: the same job's green run (another seed, no failure at the end), to serve as baseline. */
+async function generateLog(path: string, targetBytes: number, passing = false): Promise<void> {
   const out = createWriteStream(path);
   const w = new TimestampedWriter(out);
-  const random = rng(42);
+  const random = rng(passing ? 7 : 42);
   const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
 
   await w.line("\uFEFFCurrent runner version: '2.316.1'");
@@ -120,6 +127,13 @@ async function generateLog(path: string, targetBytes: number): Promise<void> {
     }
   }
 
+  if (passing) {
+    for (const line of [`Test Suites: ${suite} passed, ${suite} total`, "Post job cleanup.", "Cleaning up orphan processes"]) await w.line(line);
+    await w.flush();
+    out.end();
+    await once(out, "finish");
+    return;
+  }
   await w.line(`${E}[1m${E}[31mFAIL${E}[39m${E}[22m src/pricing/discount.test.ts`);
   for (const line of [
     "  discount",
@@ -156,13 +170,15 @@ async function generateLog(path: string, targetBytes: number): Promise<void> {
 
 interface RunResult {
   seconds: number;
+  /** CPU time of this process during the run (user + system): the steadier figure on a shared machine. */
+  cpuSeconds: number;
   peakRss: number;
   peakHeapDelta: number;
   /** Heap still in use after the run and a full collection, the result included. */
   retainedHeapDelta: number;
 }
 
-async function measure(path: string): Promise<{ result: RunResult; context: Awaited<ReturnType<typeof buildFailureContext>> }> {
+async function measure(path: string, baselinePath: string | null): Promise<{ result: RunResult; context: Awaited<ReturnType<typeof buildFailureContext>> }> {
   collectGarbage();
   const baseHeap = process.memoryUsage().heapUsed;
   let peakRss = process.memoryUsage().rss;
@@ -173,15 +189,20 @@ async function measure(path: string): Promise<{ result: RunResult; context: Awai
     if (usage.heapUsed > peakHeap) peakHeap = usage.heapUsed;
   }, 5);
   const started = performance.now();
-  const context = await buildFailureContext(createReadStream(path));
+  const cpuStarted = process.cpuUsage();
+  // With a baseline, the time includes reading the passing log: what a fix job pays.
+  const baseline = baselinePath ? await BaselineLines.fromLog(createReadStream(baselinePath)) : null;
+  const context = await buildFailureContext(createReadStream(path), { baseline });
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   clearInterval(sampler);
   const usage = process.memoryUsage();
   peakRss = Math.max(peakRss, usage.rss);
   peakHeap = Math.max(peakHeap, usage.heapUsed);
   collectGarbage();
   const retainedHeapDelta = process.memoryUsage().heapUsed - baseHeap;
-  return { result: { seconds, peakRss, peakHeapDelta: peakHeap - baseHeap, retainedHeapDelta }, context };
+  return { result: { seconds, cpuSeconds, peakRss, peakHeapDelta: peakHeap - baseHeap, retainedHeapDelta }, context };
 }
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
@@ -191,47 +212,54 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
+async function speedRuns(path: string, size: number, baselinePath: string | null, label: string): Promise<void> {
+  console.log("");
+  console.log(`---- ${label}`);
+  collectGarbage();
+  const rssBefore = process.memoryUsage().rss;
+  console.log(`RSS before reading: ${mb(rssBefore).toFixed(0)} MB`);
+  const results: RunResult[] = [];
+  let last: Awaited<ReturnType<typeof buildFailureContext>> | null = null;
+  for (let run = 1; run <= RUNS; run += 1) {
+    const { result, context } = await measure(path, baselinePath);
+    results.push(result);
+    last = context;
+    console.log(
+      `run ${run}: ${result.seconds.toFixed(3)} s, ${(mb(size) / result.seconds).toFixed(1)} MB/s wall, ${(mb(size) / result.cpuSeconds).toFixed(1)} MB/s per CPU second, peak RSS ${mb(result.peakRss).toFixed(0)} MB, peak heap +${mb(result.peakHeapDelta).toFixed(1)} MB, retained ${(Math.max(0, result.retainedHeapDelta) / 1024).toFixed(0)} KB`,
+    );
+  }
+  const speeds = results.map((r) => mb(size) / r.seconds);
+  const cpuSpeeds = results.map((r) => mb(size) / r.cpuSeconds);
+  console.log(
+    `median throughput: ${median(speeds).toFixed(1)} MB/s wall, ${median(cpuSpeeds).toFixed(1)} MB/s per CPU second${baselinePath ? " (of failing log, the baseline read in the same time)" : ""} over ${RUNS} runs; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+  );
+  const peakRss = Math.max(...results.map((r) => r.peakRss));
+  console.log(`peak RSS: ${mb(peakRss).toFixed(0)} MB (+${mb(peakRss - rssBefore).toFixed(0)} MB over the ${mb(rssBefore).toFixed(0)} MB before reading)`);
+  console.log(`peak heap growth while reading: ${mb(Math.max(...results.map((r) => r.peakHeapDelta))).toFixed(1)} MB; heap retained after a run: ${(Math.max(0, ...results.map((r) => r.retainedHeapDelta)) / 1024).toFixed(0)} KB at most`);
+  if (last) {
+    console.log(`class=${last.class} step=${JSON.stringify(last.failingStep)} tokens≈${estimateTokens(last.context)} redactions=${last.redactions} truncated=${last.truncated} baseline_used=${last.baselineUsed} shared_lines_dropped=${last.sharedLinesDropped}`);
+    console.log(`first error line: ${last.errorLines[0] ?? "-"}`);
+    if (last.context.includes("ghp_")) throw new Error("a token reached the context");
+  }
+}
+
 async function main(): Promise<void> {
+  if (CORPUS) await runCorpusBench();
   const dir = await mkdtemp(join(tmpdir(), "fixloop-bench-context-"));
   const path = join(dir, "job.log");
+  const passingPath = join(dir, "passing.log");
   try {
     const generationStarted = performance.now();
     await generateLog(path, TARGET_MB * 1024 * 1024);
+    if (WITH_BASELINE) await generateLog(passingPath, TARGET_MB * 1024 * 1024, true);
     const size = (await stat(path)).size;
-    console.log(`log: ${path} (${mb(size).toFixed(1)} MB, generated in ${((performance.now() - generationStarted) / 1000).toFixed(1)} s)`);
-
-    collectGarbage();
-    const rssBefore = process.memoryUsage().rss;
-    console.log(`RSS before reading: ${mb(rssBefore).toFixed(0)} MB`);
-    const results: RunResult[] = [];
-    let last: Awaited<ReturnType<typeof buildFailureContext>> | null = null;
-    for (let run = 1; run <= RUNS; run += 1) {
-      const { result, context } = await measure(path);
-      results.push(result);
-      last = context;
-      console.log(
-        `run ${run}: ${result.seconds.toFixed(3)} s, ${(mb(size) / result.seconds).toFixed(1)} MB/s, peak RSS ${mb(result.peakRss).toFixed(0)} MB, peak heap +${mb(result.peakHeapDelta).toFixed(1)} MB, retained ${(Math.max(0, result.retainedHeapDelta) / 1024).toFixed(0)} KB`,
-      );
-    }
-    const speeds = results.map((r) => mb(size) / r.seconds);
     console.log("");
-    console.log(`median throughput: ${median(speeds).toFixed(1)} MB/s over ${RUNS} runs`);
-    const peakRss = Math.max(...results.map((r) => r.peakRss));
-    console.log(`peak RSS: ${mb(peakRss).toFixed(0)} MB (+${mb(peakRss - rssBefore).toFixed(0)} MB over the ${mb(rssBefore).toFixed(0)} MB before reading)`);
-    console.log(
-      `peak heap growth while reading: ${mb(Math.max(...results.map((r) => r.peakHeapDelta))).toFixed(1)} MB (median ${mb(median(results.map((r) => r.peakHeapDelta))).toFixed(1)} MB; short-lived line strings not yet collected)`,
-    );
-    console.log(`heap retained after a run: ${(Math.max(0, ...results.map((r) => r.retainedHeapDelta)) / 1024).toFixed(0)} KB at most`);
+    console.log(`log: ${path} (${mb(size).toFixed(1)} MB${WITH_BASELINE ? `, and a passing log of ${mb((await stat(passingPath)).size).toFixed(1)} MB` : ""}, generated in ${((performance.now() - generationStarted) / 1000).toFixed(1)} s)`);
+    await speedRuns(path, size, null, "failing log alone");
+    if (WITH_BASELINE) await speedRuns(path, size, passingPath, "failing log with the passing log as baseline");
     console.log(`process maxRSS (getrusage): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
-    if (last) {
-      console.log("");
-      console.log(`class=${last.class} step=${JSON.stringify(last.failingStep)} tokens≈${estimateTokens(last.context)} redactions=${last.redactions} truncated=${last.truncated}`);
-      console.log(`files: ${last.files.map((f) => `${f.path}:${f.line ?? ""}`).join(", ")}`);
-      console.log(`first error line: ${last.errorLines[0] ?? "-"}`);
-      if (last.context.includes("ghp_")) throw new Error("a token reached the context");
-    }
   } finally {
-    if (KEEP) console.log(`kept ${path}`);
+    if (KEEP) console.log(`kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }
 }

@@ -10,6 +10,7 @@
 import type { Logger } from "pino";
 import type { ApplicationFunction, Probot } from "probot";
 import { fixloopApp } from "./app.js";
+import { createLastGreenBaselines } from "./fix/last-green.js";
 import { createTensorZeroModelClient, type ModelClient } from "./fix/model.js";
 import { fixJobHandlers, type FixDeps, type Octokit } from "./fix/pipeline.js";
 import { DEFAULT_WEBHOOK_PATH } from "./http/ingress-core.js";
@@ -111,6 +112,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     dryRun: truthy(env.FIXLOOP_DRY_RUN),
     globalTokensPerDay: nonNegativeNumber(env, "FIXLOOP_MAX_TOKENS_PER_DAY"),
     now: options.now,
+    // The last green run's log of each failed job, to drop what passing runs print too (FIXLOOP_BASELINE=0: off).
+    ...(env.FIXLOOP_BASELINE === "0" || env.FIXLOOP_BASELINE === "false" ? {} : { baselines: createLastGreenBaselines() }),
   };
   const jobHandlers: Record<string, JobHandler> = { ...fixJobHandlers(deps), ...outcomeJobHandlers(deps) } as Record<string, JobHandler>;
 

@@ -11,6 +11,7 @@ import { eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { validate as isUuid, version as uuidVersion } from "uuid";
+import { createLastGreenBaselines } from "../src/fix/last-green.js";
 import { createTensorZeroModelClient, type ModelClient } from "../src/fix/model.js";
 import { fixJobHandlers, type FixDeps, type Octokit } from "../src/fix/pipeline.js";
 import { createLibsqlQueue, createWorker, listJobs, retryJob, type Worker } from "../src/queue/index.js";
@@ -853,5 +854,95 @@ describe("guards, triage and safety", () => {
     [job] = await listJobs(server.store, { kind: "fix" });
     expect(job.status).toBe("done");
     expect(await theAttempt()).toMatchObject({ status: "awaiting_ci", prNumber: 77 });
+  });
+});
+
+describe("baseline: the last green run of the same job", () => {
+  const GREEN_RUN = 9120300111;
+  const GREEN_JOB = 25540001;
+
+  /** The workflow's successful runs (one on main, the PR's base), that run's jobs, and the green log of the job named "test". */
+  function mockLastGreen(passingLog: string) {
+    github()
+      .get(`${REPO}/actions/workflows/61234567/runs`)
+      .query({ status: "success", per_page: "50" })
+      .reply(200, {
+        total_count: 2,
+        workflow_runs: [
+          { id: 9120300999, head_branch: "some-other-branch", conclusion: "success", head_sha: "aa", event: "pull_request" },
+          { id: GREEN_RUN, head_branch: "main", conclusion: "success", head_sha: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", event: "push" },
+        ],
+      });
+    github()
+      .get(`${REPO}/actions/runs/${GREEN_RUN}/jobs`)
+      .query({ filter: "latest", per_page: "100" })
+      .reply(200, {
+        total_count: 2,
+        jobs: [
+          { id: GREEN_JOB - 1, run_id: GREEN_RUN, name: "lint", status: "completed", conclusion: "success", steps: [] },
+          { id: GREEN_JOB, run_id: GREEN_RUN, name: "test", status: "completed", conclusion: "success", steps: [] },
+        ],
+      });
+    github().get(`${REPO}/actions/jobs/${GREEN_JOB}/logs`).reply(302, "", { location: `${BLOBS}/logs/${GREEN_JOB}?sig=green` });
+    nock(BLOBS).get(`/logs/${GREEN_JOB}`).query({ sig: "green" }).reply(200, passingLog, { "content-type": "text/plain" });
+  }
+
+  test("the passing run is looked up, its log fetched once, shared lines dropped from the prompt; the attempt records it", async () => {
+    const noisy = readFileSync(new URL("../fixtures/e2e/job-log.noisy.txt", import.meta.url), "utf8");
+    const passing = readFileSync(new URL("../fixtures/e2e/job-log.passing.txt", import.meta.url), "utf8");
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads(noisy);
+    mockLastGreen(passing);
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel();
+    mockPublish();
+    await startWorker({ baselines: createLastGreenBaselines() }).runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+
+    const excerpt = (inferenceBodies[0] as any).messages[1].content[0].arguments.log_excerpt as string;
+    expect(excerpt).toContain("AssertionError: expected [ '' ] to deeply equal []");
+    // Printed by the green run too: an error-looking line that is not the failure.
+    expect(excerpt).not.toContain("legacy input format is deprecated");
+    const attempt = await theAttempt();
+    expect(attempt).toMatchObject({ status: "awaiting_ci", baselineRunId: String(GREEN_RUN) });
+    // 3 extra requests for the baseline: the green runs, their jobs, the job's log.
+    expect(githubRequests.filter((r) => r.includes(`/actions/runs/${GREEN_RUN}/jobs`) || r.includes(`/jobs/${GREEN_JOB}/logs`) || r.endsWith("/workflows/61234567/runs"))).toHaveLength(
+      4, // the three above plus the base-branch check that was there before
+    );
+  });
+
+  test("without the baseline the same error-looking noise reaches the prompt (the test above is not vacuous)", async () => {
+    const noisy = readFileSync(new URL("../fixtures/e2e/job-log.noisy.txt", import.meta.url), "utf8");
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads(noisy);
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel();
+    mockPublish();
+    await startWorker().runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    const excerpt = (inferenceBodies[0] as any).messages[1].content[0].arguments.log_excerpt as string;
+    expect(excerpt).toContain("legacy input format is deprecated");
+    expect(await theAttempt()).toMatchObject({ baselineRunId: null });
+  });
+
+  test("no green run of the workflow: the context is built as before and the attempt says no baseline", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads();
+    github().get(`${REPO}/actions/workflows/61234567/runs`).query({ status: "success", per_page: "50" }).reply(200, { total_count: 0, workflow_runs: [] });
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockModel();
+    mockPublish();
+    await startWorker({ baselines: createLastGreenBaselines() }).runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(await theAttempt()).toMatchObject({ status: "awaiting_ci", baselineRunId: null });
   });
 });

@@ -4,7 +4,7 @@
  */
 import { createReadStream } from "node:fs";
 import type { Command } from "commander";
-import { buildFailureContext, estimateTokens, type FailureContext, type LogFormat } from "../fix/context/index.js";
+import { BaselineLines, buildFailureContext, estimateTokens, type FailureContext, type LogFormat } from "../fix/context/index.js";
 
 const FORMATS: readonly LogFormat[] = ["auto", "github", "gitlab", "gitea"];
 
@@ -22,6 +22,8 @@ export interface ContextCommandOptions {
   conclusion?: string;
   format: string;
   json?: boolean;
+  /** The passing log of the same job: lines it has too are left out. */
+  baseline?: string;
 }
 
 /** The JSON the command prints: the fields that go into the prompt first, then diagnostics. */
@@ -37,6 +39,8 @@ export function contextToJson(context: FailureContext, charsPerToken: number): R
     truncated: context.truncated,
     estimated_tokens: estimateTokens(context.context, charsPerToken),
     bytes_read: context.bytesRead,
+    baseline_used: context.baselineUsed ?? false,
+    shared_lines_dropped: context.sharedLinesDropped ?? 0,
   };
 }
 
@@ -49,6 +53,7 @@ export function contextToText(context: FailureContext, budget: number, charsPerT
     `tokens:       ~${estimateTokens(context.context, charsPerToken)} of ${budget}${context.truncated ? " (truncated)" : ""}`,
     `redactions:   ${context.redactions}`,
     `read:         ${context.bytesRead} bytes`,
+    `baseline:     ${context.baselineUsed ? `used, ${context.sharedLinesDropped ?? 0} shared lines dropped` : "none"}`,
   ];
   if (context.errorLines.length > 0) lines.push("error lines:", ...context.errorLines.map((l) => `  ${l}`));
   lines.push("", "---- context ----", context.context, "---- end ----");
@@ -57,7 +62,9 @@ export function contextToText(context: FailureContext, budget: number, charsPerT
 
 export async function runContextCommand(file: string, options: ContextCommandOptions): Promise<void> {
   if (!(FORMATS as readonly string[]).includes(options.format)) throw new Error(`--format must be one of ${FORMATS.join(", ")}`);
+  const baseline = options.baseline ? await BaselineLines.fromLog(createReadStream(options.baseline)) : null;
   const context = await buildFailureContext(createReadStream(file), {
+    baseline,
     budgetTokens: options.budget,
     charsPerToken: options.charsPerToken,
     conclusion: options.conclusion ?? null,
@@ -79,7 +86,8 @@ export function registerContextCommand(program: Command): void {
     .option("--chars-per-token <n>", "characters per token for the estimate", positiveNumber("--chars-per-token"), 4)
     .option("--conclusion <conclusion>", "the run's conclusion, e.g. cancelled or timed_out (forces infra)")
     .option("--format <format>", `log format: ${FORMATS.join(", ")}`, "auto")
-    .option("--json", "print JSON: class, failing_step, context, files (+ diagnostics)")
+    .option("--baseline <passing-log>", "the last passing log of the same job: lines it has too are dropped")
+    .option("--json", "print JSON: class, failing_step, context, files (+ diagnostics, baseline_used, shared_lines_dropped)")
     .action(async (file: string, options: ContextCommandOptions) => {
       await runContextCommand(file, options);
     });

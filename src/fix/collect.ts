@@ -6,6 +6,7 @@
 import type { ProbotOctokit } from "probot";
 import { listCheckRunsForSuite, listFailedJobs, LogsUnavailableError, streamJobLogs, type FailedJob } from "../github/actions.js";
 import { buildFailureContext, contextFromCheckRuns, mergeFailureContexts, type FailureContext } from "./context/index.js";
+import type { LastGreenBaselines } from "./last-green.js";
 import { groupSameFailures, normaliseErrorLine, type JobFailure } from "./matrix.js";
 import type { FixTrigger } from "./trigger.js";
 
@@ -17,6 +18,8 @@ export interface CollectedFailure {
   jobs: FailedJob[];
   /** Jobs that failed the same way as one of `jobs` (a matrix): named, not read into the context. */
   sameFailureJobs: FailedJob[];
+  /** The green run whose logs served as baseline (of at least one job), or null. */
+  baselineRunId: string | null;
 }
 
 /** Logs read at most per run: enough to see that a matrix fails the same way everywhere. */
@@ -29,6 +32,8 @@ export interface CollectOptions {
   /** Logs read at most; more failed jobs are usually the same failure again. */
   maxJobs?: number;
   signal?: AbortSignal;
+  /** Compare each failed job's log with the same job's in the last green run (Actions runs only). */
+  baseline?: { source: LastGreenBaselines; branches: (string | null | undefined)[] };
 }
 
 export async function collectFailure(octokit: Octokit, trigger: FixTrigger, options: CollectOptions): Promise<CollectedFailure> {
@@ -40,17 +45,21 @@ export async function collectFailure(octokit: Octokit, trigger: FixTrigger, opti
       context: contextFromCheckRuns(failed, { budgetTokens: options.budgetTokens, conclusion: trigger.conclusion }),
       jobs: [],
       sameFailureJobs: [],
+      baselineRunId: null,
     };
   }
   const jobs = await listFailedJobs(octokit, { owner, repo, runId: Number(trigger.runId), attempt: trigger.runAttempt });
   const read = jobs.slice(0, options.maxJobs ?? MAX_JOB_LOGS);
   // Each job's context gets the whole budget: only the representatives of distinct failures are merged (and trimmed).
   const failures: JobFailure<FailedJob>[] = [];
+  let baselineRunId: string | null = null;
   for (const job of read) {
     let context: FailureContext;
+    const found = await lastGreenLog(octokit, trigger, job, options);
+    if (found) baselineRunId ??= String(found.runId);
     try {
       const log = await streamJobLogs(octokit, { owner, repo, jobId: job.id, signal: options.signal });
-      context = await buildFailureContext(log, { budgetTokens: options.budgetTokens, conclusion: job.conclusion });
+      context = await buildFailureContext(log, { budgetTokens: options.budgetTokens, conclusion: job.conclusion, baseline: found?.baseline ?? null });
     } catch (error) {
       // Expired logs leave the job's own verdict: still worth classifying (a cancelled job is infra).
       if (!(error instanceof LogsUnavailableError)) throw error;
@@ -64,7 +73,27 @@ export async function collectFailure(octokit: Octokit, trigger: FixTrigger, opti
   const context = mergeFailureContexts(contexts, options.budgetTokens);
   const shown = groups.map((g) => g.representative.job);
   if (!context.failingStep) context.failingStep = shown.find((j) => j.failingSteps.length > 0)?.failingSteps[0] ?? null;
-  return { context, jobs: shown, sameFailureJobs: groups.flatMap((g) => g.others.map((o) => o.job)) };
+  return { context, jobs: shown, sameFailureJobs: groups.flatMap((g) => g.others.map((o) => o.job)), baselineRunId };
+}
+
+/** The job's log in the last green run, or null: never a reason to fail the fix job. */
+async function lastGreenLog(octokit: Octokit, trigger: FixTrigger, job: FailedJob, options: CollectOptions) {
+  if (!options.baseline || trigger.workflowId === null) return null;
+  const [owner, repo] = trigger.repo.split("/");
+  try {
+    return await options.baseline.source.find(octokit, {
+      owner,
+      repo,
+      workflowId: trigger.workflowId,
+      branches: options.baseline.branches,
+      jobName: job.name,
+      failingRunId: Number(trigger.runId),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    return null;
+  }
 }
 
 /** Same failing step and same first error line: the base branch fails the same way. */

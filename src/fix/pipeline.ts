@@ -40,6 +40,7 @@ import { recordAuthoredLink } from "../outcomes/attribution.js";
 import { recordFeedback } from "../outcomes/outbox.js";
 import { METRICS } from "../tensorzero/metrics.js";
 import { collectFailure, sameFailure, type CollectedFailure } from "./collect.js";
+import type { LastGreenBaselines } from "./last-green.js";
 import { selectFilesForPrompt } from "./context/index.js";
 import { ContextLengthError, GatewayRequestError, GatewayUnavailableError, type ModelClient } from "./model.js";
 import { applyPatch, checkPatchSafety, pathsToFetch, renderChangesAsDiff } from "./patch/index.js";
@@ -69,6 +70,8 @@ export interface FixDeps {
   /** FIXLOOP_MAX_TOKENS_PER_DAY: a cap over all repositories. */
   globalTokensPerDay?: number | null;
   now?: () => Date;
+  /** Last green runs' logs to diff failing logs against; absent: no baseline (FIXLOOP_BASELINE=0). */
+  baselines?: LastGreenBaselines;
 }
 
 /** A later attempt of an existing chain, started by the follow-up of a red fix branch. */
@@ -312,8 +315,12 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   }
 
   attempt = await setAttemptStatus(db, attempt.id, "collecting");
-  const failure = await collectFailure(octokit, trigger, { budgetTokens: config.context_budget_tokens, signal: job.signal });
-  await updateAttempt(db, attempt.id, { failureClass: failure.context.class, failureSummary: failureSummaryOf(failure) });
+  const failure = await collectFailure(octokit, trigger, {
+    budgetTokens: config.context_budget_tokens,
+    signal: job.signal,
+    ...(deps.baselines ? { baseline: { source: deps.baselines, branches: [trigger.headBranch, pr.baseRef, trigger.defaultBranch] } } : {}),
+  });
+  await updateAttempt(db, attempt.id, { failureClass: failure.context.class, failureSummary: failureSummaryOf(failure), baselineRunId: failure.baselineRunId });
   if (failure.context.class === "infra") return skip(deps, attempt, `infra: ${failure.context.infraReason ?? "platform failure"}`);
   if (failure.jobs.length === 0 && failure.context.context.trim() === "") return skip(deps, attempt, "no failed job or check output to read");
   const preExisting = await preExistingOn(deps, octokit, trigger, failure, pr.baseRef ?? trigger.defaultBranch);

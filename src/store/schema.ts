@@ -182,6 +182,8 @@ export const fixAttempts = sqliteTable(
     status: text("status", { enum: FIX_STATUSES }).notNull().default("queued"),
     reason: text("reason"),
     failureClass: text("failure_class"),
+    /** The green run whose log of the same job was diffed against the failing one; null: no baseline used. */
+    baselineRunId: text("baseline_run_id"),
     promptVersion: text("prompt_version"),
     inferenceId: text("inference_id"),
     episodeId: text("episode_id"),

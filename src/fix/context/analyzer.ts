@@ -16,10 +16,11 @@
  *  - Anything else: one unnamed step.
  */
 import { LineRedactor } from "../redact.js";
-import { BlockStore, fitExcerpts, renderBlock, type Block, type BlockLine, type Excerpt } from "./blocks.js";
+import type { BaselineLines } from "./baseline.js";
+import { BlockStore, fitExcerpts, MAX_EXCERPT_LINE_CHARS, renderBlock, type Block, type BlockLine, type Excerpt } from "./blocks.js";
 import { cleanLine, detach, LineRing, type SectionEvent } from "./lines.js";
 import { RefCollector, stripWorkspacePaths } from "./paths.js";
-import { detectInfra, errorScore, infraKindForConclusion, isContinuation, isPassingLine, mayMatter, type InfraHit } from "./patterns.js";
+import { detectInfra, errorScore, infraKindForConclusion, isContinuation, isRecoveredNotice, isPassingLine, mayMatter, type InfraHit } from "./patterns.js";
 import {
   DEFAULT_BUDGET_TOKENS,
   DEFAULT_CHARS_PER_TOKEN,
@@ -28,22 +29,25 @@ import {
   type InfraKind,
 } from "./types.js";
 
-const PRE_CONTEXT_LINES = 3;
+/** Lines before an error kept as its lead-in; the farthest go first when the budget is tight. */
+const PRE_CONTEXT_LINES = 8;
 const AFTER_TRIGGER_LINES = 6;
 const AFTER_CONTINUATION_LINES = 2;
 const RING_LINES = 40;
-const FALLBACK_TAIL_LINES = 20;
+const FALLBACK_TAIL_LINES = RING_LINES;
 /** A network error counts as the cause only when no later error line is further away than this. */
 const SOFT_INFRA_WINDOW = 40;
 const MAX_SEEN_TRIGGERS = 5000;
 /** A `##[group]Run` header (script, shell, env) longer than this is really output. */
 const HEADER_GROUP_MAX_LINES = 300;
 const MAX_ERROR_LINES = 8;
+/** An excerpt this long is closed at its next new error line. */
+const BLOCK_SPLIT_LINES = 40;
 const MAX_ERROR_LINE_CHARS = 300;
 const MAX_DEFINITIVE_HITS = 20;
 
 type StepKind = "main" | "post";
-type DetectedFormat = "github" | "gitlab" | "gitea";
+type DetectedFormat = "github" | "gitlab" | "gitea" | "travis";
 
 class Step {
   readonly store: BlockStore;
@@ -62,6 +66,9 @@ class Step {
   softInfra: InfraHit | null = null;
   softInfraSeq = -1;
   definitive: InfraHit | null = null;
+  /** The step's first error line; an infra hit on it is the cause, whatever follows. */
+  firstErrorSeq = -1;
+  firstErrorInfra: InfraHit | null = null;
 
   constructor(
     public name: string | null,
@@ -89,6 +96,11 @@ const GITEA_STEP_OK = /^\s*✅\s+Success - /u;
 const GITEA_EXIT = /^exitcode '\d+': failure$/;
 const GITEA_JOB_FAILED = /^🏁\s+Job failed/u;
 const GITLAB_JOB_FAILED = /^ERROR: Job failed\b/;
+/** Travis CI: every command is echoed as `$ cmd` and followed by its verdict. */
+const TRAVIS_VERDICT = /^The command "(?:[^"]|"(?!(?: failed and)? exited))*" (?:failed and )?exited with (\d+)/;
+const TRAVIS_DONE = /^Done\. Your build exited with \d+\.$/;
+/** The verdict's last line when the command spans several lines. */
+const TRAVIS_VERDICT_END = /^[^"]*" (?:failed and )?exited with (\d+)(?: during \S*)?\.$/;
 const OMITTED_MARKER = /^… \d+ lines? omitted …$/;
 const CONSOLE_OUTPUT = /^\s*console\.(?:error|warn|log|info|debug)\s*$/;
 
@@ -114,6 +126,8 @@ export class LogAnalyzer {
   private jobLevelInfra: InfraHit | null = null;
   private headerGroupLines = -1;
   private gitlabSection: string | null = null;
+  private readonly baseline: BaselineLines | null;
+  private sharedDropped = 0;
 
   constructor(options: ContextOptions = {}) {
     const budgetTokens = options.budgetTokens ?? DEFAULT_BUDGET_TOKENS;
@@ -125,11 +139,13 @@ export class LogAnalyzer {
     this.format = format === "auto" ? null : format;
     this.formatFixed = format !== "auto";
     this.roots = [...(options.workspaceRoots ?? [])];
+    this.baseline = options.baseline && !options.baseline.empty ? options.baseline : null;
     this.current = this.newStep(null, "main");
   }
 
   /** A raw log line: timestamps, colours and GitLab section markers are handled here. */
   pushRaw(raw: string): void {
+    if (this.format === null && raw.charCodeAt(0) === 116 /* t */ && raw.startsWith("travis_fold:")) this.setFormat("travis");
     const events = this.sectionEvents;
     events.length = 0;
     const line = cleanLine(raw, events);
@@ -278,6 +294,7 @@ export class LogAnalyzer {
       return false;
     }
     if (this.format === "github") return false;
+    if (this.format === "travis") return this.travisLine(line);
     let at = 0;
     while (line.charCodeAt(at) === 32) at += 1;
     const lead = line.codePointAt(at) ?? 0;
@@ -303,6 +320,34 @@ export class LogAnalyzer {
     return false;
   }
 
+  private travisLine(line: string): boolean {
+    const first = line.charCodeAt(0);
+    if (first === 36 /* $ */ && line.startsWith("$ ")) {
+      this.startStep(line, "main");
+      this.current.ring.push(line, this.seq);
+      return true;
+    }
+    if (first === 84 /* T */ && line.startsWith("The command ")) {
+      const verdict = TRAVIS_VERDICT.exec(line);
+      if (!verdict) return false;
+      if (verdict[1] !== "0") this.markFailed(line.trim());
+      return true;
+    }
+    if (first === 68 /* D */ && TRAVIS_DONE.test(line)) {
+      this.startStep("Done", "post");
+      return true;
+    }
+    if (first === 116 /* t */ && line.startsWith("travis_")) return true; // fold and timing markers
+    if (line.endsWith(".") && line.includes("exited with ")) {
+      const end = TRAVIS_VERDICT_END.exec(line);
+      if (end) {
+        if (end[1] !== "0") this.markFailed(line.trim());
+        return true;
+      }
+    }
+    return false;
+  }
+
   private markAnnotated(): void {
     if (this.firstAnnotated === null && this.current.kind === "main") this.firstAnnotated = this.current;
   }
@@ -319,6 +364,8 @@ export class LogAnalyzer {
       target.exitSeq = target === this.current ? this.seq : target.lastSeq + 1;
     }
     if (this.firstFailed === null) this.firstFailed = target;
+    const verdict = detectInfra(line);
+    if (verdict?.definitive && target.definitive === null) target.definitive = { ...verdict, line: detach(verdict.line) };
     if (jobLevel) {
       const hit = detectInfra(line);
       if (hit?.definitive) this.jobLevelInfra = { ...hit, line: detach(hit.line) };
@@ -329,6 +376,11 @@ export class LogAnalyzer {
     const step = this.current;
     const seq = this.seq;
     step.lastSeq = seq;
+
+    if (this.baseline !== null && line.length > 0 && this.baseline.has(line)) {
+      this.sharedLine(step, line, seq);
+      return;
+    }
 
     const found = matters ? detectInfra(line) : null;
     if (found) {
@@ -354,6 +406,10 @@ export class LogAnalyzer {
 
     let score = matters ? errorScore(line) : 0;
     if (minScore > score) score = minScore;
+    if (score > 0 && step.firstErrorSeq < 0) {
+      step.firstErrorSeq = seq;
+      if (found && !isRecoveredNotice(line)) step.firstErrorInfra = { ...found, line: detach(found.line) };
+    }
     if (score > 0) {
       step.lastTriggerSeq = seq;
       if (score >= 3) step.strongSignals += 1;
@@ -362,6 +418,10 @@ export class LogAnalyzer {
     // Error output a test printed on purpose (jest's `console.error` blocks) is not the failure.
     if (score > 1 && step.open === null && CONSOLE_OUTPUT.test(step.ring.last() ?? "")) score = 1;
 
+    if (step.open && score > 0 && step.open.head.length >= BLOCK_SPLIT_LINES && !step.seenTriggers.has(line.trim())) {
+      // A new error after a long excerpt starts its own: each can be kept or dropped whole, none loses its middle.
+      step.closeBlock();
+    }
     const open = step.open;
     if (open && score === 0 && isPassingLine(line)) {
       // Passing tests next to a failure say nothing about it: leave them out of the excerpt.
@@ -398,7 +458,8 @@ export class LogAnalyzer {
         // The same error again (a repeated warning, a summary): count it, do not copy it.
         seen.entry.repeats += 1;
       } else {
-        const pre = step.ring.entries(step.lastBlockEndSeq).filter((item) => !isPassingLine(item.text));
+        // Lead-in: passing tests say nothing, and error-looking lines the green run printed too are known noise.
+        const pre = step.ring.entries(step.lastBlockEndSeq).filter((item) => !isPassingLine(item.text) && !(item.shared && mayMatter(item.text) && errorScore(item.text) > 0));
         const context = pre.slice(Math.max(0, pre.length - PRE_CONTEXT_LINES));
         const block = step.store.open(context.length > 0 ? context[0].seq : seq);
         for (const item of context) block.add(item.text, item.seq, 0);
@@ -410,6 +471,26 @@ export class LogAnalyzer {
       }
     }
     step.ring.push(line, seq);
+  }
+
+  /**
+   * A line the last passing run printed too: never an error, never tail. It may
+   * follow an excerpt as a frame, or precede the next one as lead-in (the ring).
+   */
+  private sharedLine(step: Step, line: string, seq: number): void {
+    const open = step.open;
+    if (open && isContinuation(line) && (this.firstFailed === null || this.firstFailed === step)) {
+      const before = open.chars;
+      open.add(line, seq, 0);
+      step.store.account(open, open.chars - before);
+    } else {
+      this.sharedDropped += 1;
+      if (open) {
+        step.remaining -= 1;
+        if (step.remaining <= 0) step.closeBlock();
+      }
+    }
+    step.ring.push(line, seq, true);
   }
 
   private rememberTrigger(step: Step, line: string, entry: BlockLine, block: Block): void {
@@ -426,6 +507,8 @@ export class LogAnalyzer {
     const forced = infraKindForConclusion(this.conclusion);
     if (forced) return { kind: forced, evidence: `conclusion was ${this.conclusion}` };
     if (step.definitive) return { kind: step.definitive.kind, evidence: step.definitive.line };
+    // Infra first: an outage that is the step's first error explains the code-looking errors after it.
+    if (step.firstErrorInfra) return { kind: step.firstErrorInfra.kind, evidence: step.firstErrorInfra.line };
     if (this.jobLevelInfra) return { kind: this.jobLevelInfra.kind, evidence: this.jobLevelInfra.line };
     if (!step.failed) {
       // No step failed on its own: a runner-level stop later in the job (cancel, timeout) explains it.
@@ -446,13 +529,15 @@ export class LogAnalyzer {
     // Weak excerpts (lines that merely say "error") only count when nothing stronger was found.
     const topScore = step.store.blocks.reduce((top, block) => Math.max(top, block.score), 0);
     const relevant = step.store.blocks.filter((block) => block.score >= topScore - 1);
-    const excerpts: Excerpt[] = relevant.map((block) => renderBlock(block, strip));
+    // Budget is filled by value: the strongest excerpts first, then weaker ones, then the step's tail.
+    const all = step.store.blocks;
+    const excerpts: Excerpt[] = all.map((block) => renderBlock(block, strip));
     const hasBlocks = excerpts.length > 0;
-    const tailAfter = relevant.length > 0 ? relevant[relevant.length - 1].endSeq : -1;
+    const tailAfter = all.length > 0 ? all[all.length - 1].endSeq : -1;
     const tail = step.ring
       .entries(Math.max(step.lastBlockEndSeq, tailAfter))
       // Error lines already stand in an excerpt with their repeat count.
-      .filter((item) => item.seq !== step.exitSeq && !step.seenTriggers.has(item.text.trim()))
+      .filter((item) => item.seq !== step.exitSeq && !item.shared && !step.seenTriggers.has(item.text.trim()))
       .slice(-FALLBACK_TAIL_LINES);
     if (tail.length > 0) {
       const lines = collapseRepeats(tail.map((item) => strip(item.text)));
@@ -461,10 +546,14 @@ export class LogAnalyzer {
     if (step.exitLine !== null) {
       excerpts.push({ lines: [strip(step.exitLine)], lineScores: [1], score: 1, order: Number.MAX_SAFE_INTEGER, startSeq: step.exitSeq, endSeq: step.exitSeq });
     }
+    const infra = this.classify(step);
+    if (infra && !excerpts.some((e) => e.lines.some((line) => line.includes(strip(infra.evidence.trim()))))) {
+      // The outage is the cause: its line goes first, whatever else fits.
+      excerpts.push({ lines: [cutLine(strip(infra.evidence.trim()))], lineScores: [4], score: 4, order: -1, startSeq: -1, endSeq: -1 });
+    }
     const fitted = this.budgetChars > 0 ? fitExcerpts(excerpts, this.budgetChars) : { text: "", truncated: excerpts.length > 0, included: [] };
     const omittedInside = fitted.included.some((excerpt) => excerpt.lines.some((line) => OMITTED_MARKER.test(line)));
 
-    const infra = this.classify(step);
     const included = new Set(fitted.included.map((e) => e.order));
     // References from the strongest excerpts first: those are the files the fix is about.
     const byScore = (a: Block, b: Block) => b.score - a.score || a.order - b.order;
@@ -489,6 +578,8 @@ export class LogAnalyzer {
       redactions: this.redactor.count,
       truncated: fitted.truncated || step.store.evictedTopScore >= Math.max(1, topScore - 1) || omittedInside,
       bytesRead,
+      baselineUsed: this.baseline !== null,
+      sharedLinesDropped: this.sharedDropped,
     };
   }
 
@@ -521,6 +612,10 @@ export class LogAnalyzer {
     if (picked.length === 0 && step.exitLine) picked.push(cut(strip(step.exitLine), MAX_ERROR_LINE_CHARS));
     return picked;
   }
+}
+
+function cutLine(text: string): string {
+  return cut(text, MAX_EXCERPT_LINE_CHARS);
 }
 
 function cut(text: string, max: number): string {

@@ -3,7 +3,7 @@ import { LogAnalyzer } from "./analyzer.js";
 import { LineSplitter } from "./lines.js";
 import type { ContextOptions, FailureContext } from "./types.js";
 
-export type LogSource = string | AsyncIterable<string | Buffer | Uint8Array> | NodeJS.ReadableStream;
+export type LogSource = string | Uint8Array | AsyncIterable<string | Buffer | Uint8Array> | NodeJS.ReadableStream;
 
 /**
  * Builds the failure context of one job log. The source is consumed once, line
@@ -12,7 +12,7 @@ export type LogSource = string | AsyncIterable<string | Buffer | Uint8Array> | N
 export async function buildFailureContext(source: LogSource, options: ContextOptions = {}): Promise<FailureContext> {
   const analyzer = new LogAnalyzer(options);
   const splitter = new LineSplitter((line) => analyzer.pushRaw(line));
-  if (typeof source === "string") {
+  if (typeof source === "string" || source instanceof Uint8Array) {
     splitter.push(source);
   } else {
     for await (const chunk of source as AsyncIterable<string | Buffer | Uint8Array>) splitter.push(chunk);

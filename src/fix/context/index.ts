@@ -7,4 +7,5 @@ export { mergeFailureContexts } from "./merge.js";
 export { selectFilesForPrompt, type PromptFile, type SelectFilesOptions } from "./files.js";
 export { normalizeRepoPath, stripWorkspacePaths } from "./paths.js";
 export { LogAnalyzer } from "./analyzer.js";
+export { BaselineLines, lineFingerprint } from "./baseline.js";
 export { redactSecrets, redactLines, LineRedactor, type RedactionResult } from "../redact.js";

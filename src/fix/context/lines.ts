@@ -175,17 +175,21 @@ export function detach(text: string): string {
 export class LineRing {
   private readonly texts: string[];
   private readonly seqs: number[];
+  private readonly shared: boolean[];
   private next = 0;
   size = 0;
 
   constructor(readonly capacity: number) {
     this.texts = new Array<string>(capacity).fill("");
     this.seqs = new Array<number>(capacity).fill(-1);
+    this.shared = new Array<boolean>(capacity).fill(false);
   }
 
-  push(text: string, seq: number): void {
+  /** `shared`: the last passing log has this line too (lead-in, never tail). */
+  push(text: string, seq: number, shared = false): void {
     this.texts[this.next] = detach(text);
     this.seqs[this.next] = seq;
+    this.shared[this.next] = shared;
     this.next = (this.next + 1) % this.capacity;
     if (this.size < this.capacity) this.size += 1;
   }
@@ -196,12 +200,12 @@ export class LineRing {
   }
 
   /** Entries oldest first, only those with a sequence number above `afterSeq`. */
-  entries(afterSeq = -1): { text: string; seq: number }[] {
-    const out: { text: string; seq: number }[] = [];
+  entries(afterSeq = -1): { text: string; seq: number; shared: boolean }[] {
+    const out: { text: string; seq: number; shared: boolean }[] = [];
     const start = (this.next - this.size + this.capacity) % this.capacity;
     for (let i = 0; i < this.size; i += 1) {
       const at = (start + i) % this.capacity;
-      if (this.seqs[at] > afterSeq) out.push({ text: this.texts[at], seq: this.seqs[at] });
+      if (this.seqs[at] > afterSeq) out.push({ text: this.texts[at], seq: this.seqs[at], shared: this.shared[at] });
     }
     return out;
   }

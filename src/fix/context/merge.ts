@@ -74,6 +74,8 @@ export function mergeFailureContexts(
   const steps = [...new Set(pool.map((c) => c.failingStep).filter((s): s is string => s !== null))];
   const infra = code.length === 0 ? pool.find((c) => c.infraReason !== null) : undefined;
   return {
+    baselineUsed: contexts.some((c) => c.baselineUsed),
+    sharedLinesDropped: contexts.reduce((sum, c) => sum + (c.sharedLinesDropped ?? 0), 0),
     class: code.length > 0 ? "code" : "infra",
     infraReason: infra?.infraReason ?? null,
     infraKind: infra?.infraKind ?? null,

@@ -18,9 +18,10 @@ import type { InfraKind } from "./types.js";
 const ERROR_HINT_WORDS = [
   "err", "fail", "exception", "traceback", "panic", "assert", "expected", "received", "fatal", "abort", "not ok",
   "undefined", "cannot", "segmentation", "core dumped", "killed", "out of memory", "✕", "✖", "×", "✗", "●", "<<<",
+  "went wrong", "required from", "violation", "offenses", "exited with",
 ];
 /** pytest `E   …` and `____ test ____`, kotlin `e: `, eslint `  3:5  error`, go `x.go:3:5: …`. */
-const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: )/;
+const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\d+\) \S|\s*[\w./-]+\.\w+:\d+|-{4} \S|#\d+ |={3} CONT)/;
 const ERROR_HINT = anyOfWords(ERROR_HINT_WORDS);
 
 /** Passing results and zero counts that mention errors without being errors. */
@@ -60,6 +61,22 @@ const STRONG: RegExp[] = [
   /<<< (?:FAILURE|ERROR)!/, // surefire
   /^\s+\d+:\d+\s+error\s+/, // eslint stylish
   /^not ok \d+/, // TAP (node --test)
+  /^\s+[\w./-]+_test\.go:\d+: \S/, // go test t.Error / t.Fatal output
+  /^(?:FAIL|ERROR): \w+ \((?:[\w.]+|[\d.]+s)\)/, // python unittest `FAIL: test_x (mod.Case)`, go `FAIL: TestX (0.01s)`
+  /^\s*\d+\) (?!passing|failing|pending)\S.*/, // mocha, PHPUnit, Elixir ExUnit, RSpec numbered failures
+  /^---- \S+ stdout ----$/, // rust test
+  /^thread '[^']*' panicked at /, // rust panic
+  /: required from here$/, // g++ template instantiation chain
+  /^[^\s:][^:]*:\d+(?::\d+)?: (?:in \w|\w*Error\b)/, // pytest traceback frame `path.py:7: in fn`
+  /^\*\* \(\w+(?:\.\w+)*\) /, // Elixir exception
+  /\bfailed on line \d+\b/, // Erlang common test
+  /^Failed asserting that /, // PHPUnit
+  /^\s*Found errors in \w+\(\):?$/, // vim test suite
+  /^Running the tests in .* failed\.$/, // R CMD check
+  /^#\d+ ERROR: |^ERROR \[[^\]]+\]|^ERROR: failed to solve:/, // docker buildx
+  /^\s*Tests run: \d+, Failures: (?:[1-9]|\d{2,}), |^\s*Tests run: \d+, Failures: \d+, Errors: (?:[1-9]|\d{2,})/, // surefire / JUnit summary
+  /^(?:\[ERROR\] )?COMPILATION ERROR\b/, // maven
+  /^\[ERROR\] Failed to execute goal /, // maven
 ];
 
 const MEDIUM: RegExp[] = [
@@ -74,9 +91,21 @@ const MEDIUM: RegExp[] = [
   /^::error\b/,
   /\bBUILD FAILED\b|\bFAILURE: Build failed\b|> Task \S+ FAILED/, // gradle
   /^\s*✖ \d+ problems? \(\d+ errors?/, // eslint summary
+  /^\* What went wrong:|^Execution failed for task /, // gradle
+  /\bBUILD FAILURE\b/, // maven
+  /^The command ".*" (?:failed and )?exited with [1-9]\d*\b/, // travis
+  /^(?:Build step '.*' marked build as failure|FATAL: )/, // jenkins
+  /\bmake(?:\[\d+\])?: \*\*\* .*Error \d+/, // make
+  /^Error: Process completed with exit code [1-9]|\bexited with (?:code |status )?[1-9]\d*\b/, // shell `set -e`
+  /^[\w./-]+\.[A-Za-z]\w*:\d+(?::\d+)?:? +\S.*(?:[Ee]rror|[Ww]arning|[Vv]iolation|[Uu]ndefined|unused|[Ll]onger than|[Ee]xpected|\b[CWEF]: )/, // linters and compilers: path:line[:col]: message
+  /^Offenses:$/, // rubocop
+  /\[FAIL\]$/, // xunit
+  /^(?:Error|Failure):$/, // minitest
+  /\s(?:ERROR|FAIL(?:ED)?)$/, // test runners printing a verdict per line
 ];
 
 const WEAK: RegExp[] = [
+  /^\s*(?:ERROR|FATAL|FAIL(?:ED)?)\b/,
   /\b(?:error|ERROR|Error)\b\s*[:\]!]/,
   /\bERR!/,
   /\bFAIL(?:ED|URE)?\b/,
@@ -119,7 +148,9 @@ const INFRA_HINT_WORDS = [
   "service unavailable", "gateway time", "500", "502", "503", "504", "429", "rate limit", "toomanyrequests",
   "shutdown signal", "lost communication", "did not respond", "system failure", "cancel", "maximum execution",
   "took longer", "space left", "space on the disk", "disk space", "newconnectionerror", "establish a new connection",
-  "failed to connect",
+  "failed to connect", "unable to access", "cloning remote", "could not checkout", "remote branch", "unsafe repository",
+  "orderlyshutdown", "channelclosed", "went offline", "content descriptor", "source metadata", "time limit",
+  "no output has been received", "proxy", "124", "certificate", "error responses", "could not create connection", "couldn't establish",
 ];
 const INFRA_HINT = anyOfWords(INFRA_HINT_WORDS);
 
@@ -142,6 +173,22 @@ const INFRA_RULES: { kind: InfraKind; definitive: boolean; pattern: RegExp }[] =
     pattern: /The operation was cancell?ed\.|The job was cancell?ed|Job failed: canceled|^ERROR: Job failed: job canceled/i,
   },
   {
+    kind: "runner-lost",
+    definitive: true,
+    pattern: /hudson\.remoting\.(?:Channel\$OrderlyShutdown|ChannelClosedException)|Agent went offline during the build/i,
+  },
+  {
+    kind: "timeout",
+    definitive: true,
+    pattern: /The job exceeded the maximum time limit for jobs|No output has been received in the last \d+m|^The command ".*" exited with 124\.$|^Process completed with exit code 124\.$/i,
+  },
+  {
+    kind: "checkout",
+    definitive: false,
+    pattern:
+      /fatal: unable to access '[^']+': (?:The requested URL returned error: 5\d\d|Could not resolve host|Failed to connect)|Error cloning remote repo|Could not checkout [0-9a-f]{7,}|Could not find remote branch \S+ to clone|fatal: unsafe repository/i,
+  },
+  {
     kind: "disk-full",
     definitive: true,
     pattern: /No space left on device|\bENOSPC\b|not enough space on the disk|You are running out of disk space/i,
@@ -156,15 +203,22 @@ const INFRA_RULES: { kind: InfraKind; definitive: boolean; pattern: RegExp }[] =
     kind: "registry",
     definitive: false,
     pattern:
-      /npm (?:ERR!|error) (?:code )?E?50[0234]\b|Could not fetch URL|\b50[234] \(?(?:Bad Gateway|Service Unavailable|Gateway Time-?out)|HTTP (?:status |code |error )?50[234]\b|unexpected HTTP status: 50[0234]|Service Unavailable for url|returned error: 50[234]|status code 50[234]\b/i,
+      /too many 50[0234] error responses|could not fetch content descriptor|failed to resolve source metadata|error pulling image configuration|npm (?:ERR!|error) (?:code )?E?50[0234]\b|Could not fetch URL|\b50[234] \(?(?:Bad Gateway|Service Unavailable|Gateway Time-?out)|HTTP (?:status |code |error )?50[234]\b|unexpected HTTP status: 50[0234]|Service Unavailable for url|returned error: 50[234]|status code 50[234]\b/i,
   },
   {
     kind: "network",
     definitive: false,
     pattern:
-      /\bECONNRESET\b|\bETIMEDOUT\b|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|\bEAI_AGAIN\b|Could not resolve host|Temporary failure in name resolution|Connection reset by peer|socket hang up|TLS handshake timeout|dial tcp[^\n]{0,160}(?:i\/o timeout|no such host)|Network is unreachable|Failed to connect to .{0,160}(?:timed out|Connection refused)|NewConnectionError|Failed to establish a new connection|Read timed out|ReadTimeoutError|Connection timed out/i,
+      /\bECONNRESET\b|\bETIMEDOUT\b|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|\bEAI_AGAIN\b|Could not resolve host|Temporary failure in name resolution|Connection reset by peer|socket hang up|TLS handshake timeout|dial tcp[^\n]{0,160}(?:i\/o timeout|no such host)|Network is unreachable|Failed to connect to .{0,160}(?:timed out|Connection refused)|NewConnectionError|Failed to establish a new connection|Read timed out|ReadTimeoutError|Connection timed out|Could not create connection to \S+|Couldn't establish HTTP connection|no certificate subject alternative name matches/i,
   },
 ];
+
+/** A notice that a tool recovered (a retry, a cached copy): not the failure even when it names an outage. */
+const RECOVERED = /\bwarn(?:ing)?\b|\bretry(?:ing)?\b|\bwill retry\b|\busing (?:the )?cached\b/i;
+
+export function isRecoveredNotice(line: string): boolean {
+  return RECOVERED.test(line);
+}
 
 export function detectInfra(line: string): InfraHit | null {
   if (!INFRA_HINT.test(line)) return null;

@@ -1,9 +1,10 @@
 /** The shapes the failure-context builder takes and returns. */
+import type { BaselineLines } from "./baseline.js";
 
 export type FailureClass = "code" | "infra";
 
 /** Why a failure is the platform's fault rather than the code's. */
-export type InfraKind = "network" | "registry" | "runner-lost" | "cancelled" | "timeout" | "disk-full" | "rate-limit";
+export type InfraKind = "network" | "registry" | "checkout" | "runner-lost" | "cancelled" | "timeout" | "disk-full" | "rate-limit";
 
 /** A repository file an error points at; `path` is repo-relative. */
 export interface FileRef {
@@ -31,6 +32,10 @@ export interface FailureContext {
   /** True when something relevant did not fit the budget or the bounded buffers. */
   truncated: boolean;
   bytesRead: number;
+  /** True when a passing log of the same job was compared with (see ContextOptions.baseline). */
+  baselineUsed?: boolean;
+  /** Lines of the failing log left out because the passing log has them too. */
+  sharedLinesDropped?: number;
 }
 
 export type LogFormat = "auto" | "github" | "gitlab" | "gitea";
@@ -48,6 +53,11 @@ export interface ContextOptions {
    * (e.g. GitLab's CI_PROJECT_DIR with subgroups). Common runner layouts are known already.
    */
   workspaceRoots?: string[];
+  /**
+   * The last passing log of the same job, as fingerprints: lines it has too never start
+   * an excerpt nor fill the tail (they may still stand as lead-in). Empty or absent: no diff.
+   */
+  baseline?: BaselineLines | null;
 }
 
 export const DEFAULT_BUDGET_TOKENS = 2000;

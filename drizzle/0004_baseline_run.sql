@@ -1,0 +1,1 @@
+ALTER TABLE `fix_attempts` ADD `baseline_run_id` text;
