@@ -887,18 +887,24 @@ describe("baseline: the last green run of the same job", () => {
     nock(BLOBS).get(`/logs/${GREEN_JOB}`).query({ sig: "green" }).reply(200, passingLog, { "content-type": "text/plain" });
   }
 
+  /** A whole single-file fix of `log`, with `lookups` mocked between the failing job's reads and the base-branch check. */
+  function mockFixOf(log: string, lookups: () => void = () => {}) {
+    mockToken();
+    mockConfig("rerun_first: false\n");
+    mockFailureReads(log);
+    lookups();
+    mockBaseBranchGreen();
+    mockSourceFiles();
+    mockInstructions();
+    mockModel();
+    mockPublish();
+  }
+
   test("the passing run is looked up, its log fetched once, shared lines dropped from the prompt; the attempt records it", async () => {
     const noisy = readFileSync(new URL("../fixtures/e2e/job-log.noisy.txt", import.meta.url), "utf8");
     const passing = readFileSync(new URL("../fixtures/e2e/job-log.passing.txt", import.meta.url), "utf8");
     await deliverRedRun();
-    mockToken();
-    mockConfig("rerun_first: false\n");
-    mockFailureReads(noisy);
-    mockLastGreen(passing);
-    mockBaseBranchGreen();
-    mockSourceFiles();
-    mockModel();
-    mockPublish();
+    mockFixOf(noisy, () => mockLastGreen(passing));
     await startWorker({ baselines: createLastGreenBaselines() }).runDue();
     expect(nock.pendingMocks()).toEqual([]);
 
@@ -917,13 +923,7 @@ describe("baseline: the last green run of the same job", () => {
   test("without the baseline the same error-looking noise reaches the prompt (the test above is not vacuous)", async () => {
     const noisy = readFileSync(new URL("../fixtures/e2e/job-log.noisy.txt", import.meta.url), "utf8");
     await deliverRedRun();
-    mockToken();
-    mockConfig("rerun_first: false\n");
-    mockFailureReads(noisy);
-    mockBaseBranchGreen();
-    mockSourceFiles();
-    mockModel();
-    mockPublish();
+    mockFixOf(noisy);
     await startWorker().runDue();
     expect(nock.pendingMocks()).toEqual([]);
     const excerpt = (inferenceBodies[0] as any).messages[1].content[0].arguments.log_excerpt as string;
@@ -933,14 +933,9 @@ describe("baseline: the last green run of the same job", () => {
 
   test("no green run of the workflow: the context is built as before and the attempt says no baseline", async () => {
     await deliverRedRun();
-    mockToken();
-    mockConfig("rerun_first: false\n");
-    mockFailureReads();
-    github().get(`${REPO}/actions/workflows/61234567/runs`).query({ status: "success", per_page: "50" }).reply(200, { total_count: 0, workflow_runs: [] });
-    mockBaseBranchGreen();
-    mockSourceFiles();
-    mockModel();
-    mockPublish();
+    mockFixOf(readFileSync(new URL("../fixtures/e2e/job-log.txt", import.meta.url), "utf8"), () =>
+      github().get(`${REPO}/actions/workflows/61234567/runs`).query({ status: "success", per_page: "50" }).reply(200, { total_count: 0, workflow_runs: [] }),
+    );
     await startWorker({ baselines: createLastGreenBaselines() }).runDue();
     expect(nock.pendingMocks()).toEqual([]);
     expect(await theAttempt()).toMatchObject({ status: "awaiting_ci", baselineRunId: null });

@@ -12,8 +12,7 @@
  * table of at most MAX_SLOTS entries (16 MB); past that, further lines are not
  * remembered (`saturated`), which only means fewer lines are dropped.
  */
-import type { LogSource } from "./build.js";
-import { cleanLine, LineSplitter } from "./lines.js";
+import { cleanLine, readLines, type LogSource } from "./lines.js";
 
 const MIN_SLOTS = 1 << 12;
 const MAX_SLOTS = 1 << 22;
@@ -85,14 +84,7 @@ export class BaselineLines {
   /** Reads a passing log (text or stream) once, line by line. */
   static async fromLog(source: LogSource): Promise<BaselineLines> {
     const baseline = new BaselineLines();
-    const splitter = new LineSplitter((raw) => baseline.addRaw(raw));
-    if (typeof source === "string" || source instanceof Uint8Array) {
-      splitter.push(source);
-    } else {
-      for await (const chunk of source as AsyncIterable<string | Buffer | Uint8Array>) splitter.push(chunk);
-    }
-    splitter.end();
-    baseline.bytesRead = splitter.bytes;
+    baseline.bytesRead = await readLines(source, (raw) => baseline.addRaw(raw));
     return baseline;
   }
 

@@ -84,6 +84,20 @@ export class LineSplitter {
   }
 }
 
+export type LogSource = string | Uint8Array | AsyncIterable<string | Buffer | Uint8Array> | NodeJS.ReadableStream;
+
+/** Feeds a log (text, bytes or a stream) to `onLine` line by line, consuming it once; returns the bytes read. */
+export async function readLines(source: LogSource, onLine: (line: string) => void): Promise<number> {
+  const splitter = new LineSplitter(onLine);
+  if (typeof source === "string" || source instanceof Uint8Array) {
+    splitter.push(source);
+  } else {
+    for await (const chunk of source as AsyncIterable<string | Buffer | Uint8Array>) splitter.push(chunk);
+  }
+  splitter.end();
+  return splitter.bytes;
+}
+
 /** `2024-05-01T12:00:00.1234567Z ` (Actions, Gitea) and GitLab's `… 00O+ ` stream prefix after it. */
 const TIMESTAMP_PREFIX = /^\uFEFF?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)? ?(?:\d\d[OE]\+? )?/;
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
