@@ -4,8 +4,9 @@
  *
  *   fixloop     fixloop's HTTP server and app on a fresh temp libSQL file,
  *               wired as src/server.ts wires it (createProbot from the
- *               environment); the fix worker, feedback sender and periodic
- *               checks are not started.
+ *               environment): the ingress appends to the inbox and the
+ *               inbox processor runs in the same process; the fix worker,
+ *               feedback sender and periodic checks are not started.
  *   probot-run  what `probot run` starts for `(app) => app.onAny(async () => {})`:
  *               Probot's `run()`, i.e. its `Server` class with the webhook
  *               middleware, ping and static-file handlers, and pino-http
@@ -33,6 +34,8 @@ import { join } from "node:path";
 import { createNodeMiddleware, createProbot, run, type ApplicationFunction } from "probot";
 import { fixloopApp } from "../src/app.js";
 import { createHttpServer, listen } from "../src/http/server.js";
+import { createInbox } from "../src/inbox/index.js";
+import { createLibsqlQueue } from "../src/queue/index.js";
 import { openStore, type Store } from "../src/store/db.js";
 
 export const BENCH_SERVER_KINDS = ["probot-run", "probot-mw", "fixloop"] as const;
@@ -43,6 +46,8 @@ export type ParentMessage = { type: "stats" } | { type: "stop" };
 export interface ServerStats {
   /** Rows in `deliveries` (fixloop), by status; null for the Probot baselines, which keep none. */
   deliveries: number | null;
+  /** Rows the inbox processor has settled (every status but `received`); null for the baselines. */
+  processed: number | null;
   byStatus: Record<string, number>;
   /** Requests answered so far, and the CPU time (user + system) this process has used so far. */
   answered: number;
@@ -102,9 +107,22 @@ async function startFixloop(): Promise<Started & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "fixloop-bench-"));
   const store = await openStore({ url: `file:${join(dir, "fixloop.db")}` });
   const probot = createProbot({ env: process.env });
-  const server = await createHttpServer({ probot, app: fixloopApp({ store }) });
+  // As src/server.ts wires it: the ingress appends to the inbox and the processor runs beside it.
+  await probot.ready(); // probot.log exists from here on
+  const queue = createLibsqlQueue(store);
+  const inbox = createInbox({ store, queue, log: probot.log.child({ name: "inbox" }) });
+  const server = await createHttpServer({ probot, app: fixloopApp({ store, queue, inbox }), inbox });
   const running = await listen(server, 0, HOST);
-  return { url: running.url, close: running.close, store, dir };
+  inbox.processor.start();
+  return {
+    url: running.url,
+    close: async () => {
+      await running.close();
+      await inbox.processor.stop();
+    },
+    store,
+    dir,
+  };
 }
 
 async function countByStatus(store: Store): Promise<Record<string, number>> {
@@ -149,7 +167,8 @@ async function main(): Promise<void> {
           const { user, system } = process.cpuUsage();
           const byStatus = store ? await countByStatus(store) : {};
           const deliveries = store ? Object.values(byStatus).reduce((a, b) => a + b, 0) : null;
-          send({ type: "stats", deliveries, byStatus, answered, cpuMicros: user + system });
+          const processed = deliveries === null ? null : deliveries - (byStatus.received ?? 0);
+          send({ type: "stats", deliveries, processed, byStatus, answered, cpuMicros: user + system });
         })
         .catch((error: unknown) => {
           console.error(error);

@@ -66,6 +66,9 @@ const ROUNDS = Math.max(1, Math.round(numberFromEnv("BENCH_ROUNDS", 4)));
 const LEVELS = (process.env.BENCH_CONNECTIONS ?? "1,10,50").split(",").map((s) => Number(s.trim()));
 if (LEVELS.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error("BENCH_CONNECTIONS must list positive integers");
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
+/** Length of the sustained run (acknowledged and processed per second, then the catch-up). 0 skips it. */
+const SUSTAIN_SECONDS = Number(process.env.BENCH_SUSTAIN_SECONDS ?? 30);
+const TARGET_PROCESSED_PER_SEC = 2_000;
 /** Probot's own default for `probot run`; fixloop and both baselines get the same. */
 const LOG_LEVEL = process.env.LOG_LEVEL || "info";
 const LABELS: Record<BenchServerKind, string> = { "probot-run": "probot run", "probot-mw": "probot mw", fixloop: "fixloop" };
@@ -278,6 +281,62 @@ function lostOrExtra(level: LevelReport): string | null {
   return found.length > 0 ? found.join("; ") : null;
 }
 
+interface SustainedReport {
+  connections: number;
+  seconds: number;
+  acknowledged: number;
+  stored: number;
+  acknowledgedPerSec: number;
+  /** Deliveries settled from the start of the load until the backlog was gone, per second of that time. */
+  processedPerSec: number;
+  /** Deliveries waiting when the load stopped, and how long the processor took to finish them. */
+  backlogAtStop: number;
+  catchUpSeconds: number;
+  backlogAfterCatchUp: number;
+}
+
+const CATCH_UP_LIMIT_SECONDS = 60;
+
+/**
+ * fixloop alone at the target concurrency for SUSTAIN_SECONDS with its
+ * processor running, then no load until the inbox is empty (or a minute
+ * passed): acknowledged vs stored, and how many deliveries per second the
+ * processor settled over the whole stretch.
+ */
+async function runSustained(server: BenchServer, delivery: SignedDelivery): Promise<SustainedReport> {
+  const before = await serverStats(server);
+  const startedAt = performance.now();
+  const load = await runLoad(server.url, delivery, TARGET.connections, SUSTAIN_SECONDS);
+  const atStop = await serverStats(server);
+  const stopAt = performance.now();
+  let now = atStop;
+  while (now.deliveries! - now.processed! > 0 && performance.now() - stopAt < CATCH_UP_LIMIT_SECONDS * 1000) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    now = await serverStats(server);
+  }
+  const doneAt = performance.now();
+  const report: SustainedReport = {
+    connections: TARGET.connections,
+    seconds: load.seconds,
+    acknowledged: load.ok,
+    stored: atStop.deliveries! - before.deliveries!,
+    acknowledgedPerSec: load.ok / load.seconds,
+    processedPerSec: (now.processed! - before.processed!) / ((doneAt - startedAt) / 1000),
+    backlogAtStop: atStop.deliveries! - atStop.processed!,
+    catchUpSeconds: (doneAt - stopAt) / 1000,
+    backlogAfterCatchUp: now.deliveries! - now.processed!,
+  };
+  console.log(
+    `\nsustained: fixloop alone, ${report.connections} connections for ${fmt(report.seconds, 1)} s with the inbox processor running\n` +
+      `  acknowledged ${report.acknowledged} (${fmt(report.acknowledgedPerSec, 0)}/s), stored ${report.stored}` +
+      `${report.stored === report.acknowledged ? " = acknowledged" : "  MISMATCH"}\n` +
+      `  backlog when the load stopped ${report.backlogAtStop}, gone ${fmt(report.catchUpSeconds, 1)} s later` +
+      `${report.backlogAfterCatchUp > 0 ? ` (NOT gone: ${report.backlogAfterCatchUp} left after ${CATCH_UP_LIMIT_SECONDS} s)` : ""}\n` +
+      `  processed ${fmt(report.processedPerSec, 0)} deliveries/s sustained over load + catch-up (target ≥ ${TARGET_PROCESSED_PER_SEC}/s)`,
+  );
+  return report;
+}
+
 /** The order of the first turn; later turns rotate it. */
 const SERVER_ORDER: BenchServerKind[] = ["probot-run", "fixloop", "probot-mw"];
 
@@ -360,6 +419,8 @@ async function main(): Promise<void> {
       );
     }
 
+    const sustained = SUSTAIN_SECONDS > 0 ? await runSustained(byKind.fixloop, delivery) : null;
+
     const final = await serverStats(byKind.fixloop);
     const statuses = Object.entries(final.byStatus).map(([status, n]) => `${status} ${n}`).join(", ");
     console.log(`\ncpu µs = server CPU time (user + system) per request answered, from the server process itself`);
@@ -375,6 +436,13 @@ async function main(): Promise<void> {
     for (const level of levels) {
       const mismatch = lostOrExtra(level);
       if (mismatch) failures.push(`at ${level.connections} connections: ${mismatch}`);
+    }
+    if (sustained) {
+      if (!(sustained.processedPerSec >= TARGET_PROCESSED_PER_SEC)) {
+        failures.push(`sustained processing ${fmt(sustained.processedPerSec, 0)}/s < ${TARGET_PROCESSED_PER_SEC}/s`);
+      }
+      if (sustained.backlogAfterCatchUp > 0) failures.push(`${sustained.backlogAfterCatchUp} deliveries still unprocessed after the catch-up window`);
+      if (sustained.stored !== sustained.acknowledged) failures.push(`sustained run: ${sustained.stored} stored for ${sustained.acknowledged} acknowledged`);
     }
     const summary = target
       ? `at ${TARGET.connections} connections fixloop ${fmt(target.results.fixloop.reqPerSec, 0)} req/s = ` +
@@ -397,6 +465,7 @@ async function main(): Promise<void> {
       logLevel: LOG_LEVEL,
       targetBaseline: "probot-run",
       levels,
+      sustained,
       pass: failures.length === 0,
       failures,
     };

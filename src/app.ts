@@ -5,10 +5,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "probot";
 import { createForgeWebhookHandler, forgeSecretsFromEnv, type ForgeSecrets } from "./forges/ingress.js";
-import { dispatchDelivery, type DeliveryAnswer } from "./handlers/index.js";
 import { createAdminApiHandler, createHealthHandler } from "./http/api.js";
 import { createDashboardHandler } from "./http/dashboard.js";
 import { createMcpHttpHandler } from "./http/mcp.js";
+import { createInbox, type Inbox, type ReceiveAnswer } from "./inbox/index.js";
 import { createLibsqlQueue, type JobQueue } from "./queue/index.js";
 import type { Store } from "./store/db.js";
 import { adminTokenProblem, StartupConfigError } from "./config/startup.js";
@@ -21,13 +21,15 @@ export interface FixloopDeps {
   queue?: JobQueue;
   /** GitLab/Gitea webhook secrets; from GITLAB_WEBHOOK_TOKEN / GITEA_WEBHOOK_SECRET unless given. */
   forgeSecrets?: ForgeSecrets;
+  /** The delivery inbox the HTTP ingress appends to; built on the store when not given. */
+  inbox?: Inbox;
 }
 
 /**
  * Whoever hands a delivery to Probot (the HTTP ingress, `fixloop replay`) can
  * learn how it went: the handler writes its answer into the caller's slot.
  */
-const answerSlot = new AsyncLocalStorage<{ answer?: DeliveryAnswer }>();
+const answerSlot = new AsyncLocalStorage<{ answer?: ReceiveAnswer }>();
 
 export type Delivered = { id: string; name: string; payload: Record<string, unknown> };
 
@@ -36,8 +38,8 @@ export async function receiveWithAnswer(
   delivery: Delivered,
   /** How the delivery reaches Probot's handlers; the Lambda adapter brings its own. */
   deliver: (delivery: Delivered) => Promise<unknown> = (d) => probot.receive(d as Parameters<Probot["receive"]>[0]),
-): Promise<DeliveryAnswer> {
-  const slot: { answer?: DeliveryAnswer } = {};
+): Promise<ReceiveAnswer> {
+  const slot: { answer?: ReceiveAnswer } = {};
   try {
     await answerSlot.run(slot, () => deliver(delivery));
   } catch (error) {
@@ -60,17 +62,16 @@ export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
   if (weakToken) throw new StartupConfigError(`fixloop cannot start: ${weakToken}`);
   const queue = deps.queue ?? createLibsqlQueue(deps.store);
   return (app, options) => {
+    const inbox = deps.inbox ?? createInbox({ store: deps.store, log: app.log, queue });
+    // Deliveries handed to Probot directly (`probot receive`, replay, the Lambda adapter) are stored and processed before the answer.
     app.onAny(async (context) => {
-      const answer = await dispatchDelivery(
-        { store: deps.store, log: app.log, queue },
-        { id: context.id, name: context.name, payload: context.payload as unknown as Record<string, unknown> },
-      );
+      const answer = await inbox.receiveNow({ id: context.id, name: context.name, payload: context.payload as unknown as Record<string, unknown> });
       const slot = answerSlot.getStore();
       if (slot) slot.answer = answer;
       // Probot turns a thrown error into a 500, so GitHub shows the delivery as failed and can redeliver it.
-      if (answer.status === "failed") throw new Error(answer.error);
+      if (answer.status === "failed" || answer.status === "retry") throw new Error(answer.error);
     });
-    const forgeWebhooks = createForgeWebhookHandler({ store: deps.store, log: app.log, queue, secrets: deps.forgeSecrets ?? forgeSecretsFromEnv() });
+    const forgeWebhooks = createForgeWebhookHandler({ inbox, secrets: deps.forgeSecrets ?? forgeSecretsFromEnv() });
     mountRoutes(options, [createHealthHandler(deps.store), forgeWebhooks, createAdminApiHandler(deps), createMcpHttpHandler(deps), createDashboardHandler(deps)]);
   };
 }

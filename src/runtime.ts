@@ -14,6 +14,7 @@ import { createLastGreenBaselines } from "./fix/last-green.js";
 import { createTensorZeroModelClient, type ModelClient } from "./fix/model.js";
 import { fixJobHandlers, type FixDeps, type Octokit } from "./fix/pipeline.js";
 import { DEFAULT_WEBHOOK_PATH } from "./http/ingress-core.js";
+import { createInbox, type Inbox } from "./inbox/index.js";
 import type { ScheduledTask } from "./lambda/scheduled.js";
 import { outcomeJobHandlers } from "./outcomes/jobs.js";
 import { createFeedbackSender, drainFeedbackOutbox } from "./outcomes/outbox.js";
@@ -57,13 +58,15 @@ export interface Runtime {
   webhookPath: string;
   /** The Probot app: deliveries in, health, admin API and dashboard routes. */
   app: ApplicationFunction;
+  /** The delivery inbox: the node ingress appends to it, its processor (started with the background) handles what was appended. */
+  inbox: Inbox;
   /** An installation client; a job that names no installation fails once, with that reason, on every transport. */
   github(installationId: number | null): Promise<Octokit>;
   /** The handler of every job kind fixloop enqueues: the in-process worker and the SQS worker run these same ones. */
   jobHandlers: Record<string, JobHandler>;
   /** The periodic chores, each safe to run at any time: the Lambda schedule runs them all, a server on timers. */
   periodicTasks: ScheduledTask[];
-  /** Starts the in-process work of a long-running process: the job worker (jobs-table queue), the feedback sender, the periodic chores. */
+  /** Starts the in-process work of a long-running process: the inbox processor, the job worker (jobs-table queue), the feedback sender, the periodic chores. */
   startBackground(): Background;
   /** Closes the store. */
   close(): void;
@@ -117,18 +120,27 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   };
   const jobHandlers: Record<string, JobHandler> = { ...fixJobHandlers(deps), ...outcomeJobHandlers(deps) } as Record<string, JobHandler>;
 
+  const inbox = createInbox({ store, queue: queue.queue, log: log.child({ name: "inbox" }) as Logger, now: options.now });
+
   const now = () => options.now?.() ?? new Date();
   const choresLog = log.child({ name: "periodic" }) as Logger;
   const periodicTasks: ScheduledTask[] = [
     ...(queue.kind === "sqs"
       ? [{ name: "resend-stranded-jobs", run: async (at: Date) => ({ resent: await redispatchStrandedJobs(store, queue.queue, { now: at }) }) }]
       : []),
+    // Deliveries a dead process left half-done (its lease ran out), or waiting for a retry; a server's processor does this continuously.
+    { name: "drain-delivery-inbox", run: async () => ({ processed: await inbox.processor.drain() }) },
     { name: "drain-feedback-outbox", run: (at: Date) => drainFeedbackOutbox({ store, gateway, log: choresLog, now: () => at }) },
     { name: "periodic-outcome-checks", run: (at: Date) => runPeriodicOutcomeChecks({ store, github, log: choresLog, queue: queue.queue, now: at }) },
   ];
 
   function startBackground(): Background {
     const stoppers: (() => Promise<void>)[] = [];
+    inbox.processor.start();
+    stoppers.push(async () => {
+      await inbox.writer.flush();
+      await inbox.processor.stop();
+    });
     if (queue.kind === "libsql") {
       const worker = createWorker({
         store,
@@ -168,7 +180,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     log,
     gateway,
     webhookPath: env.WEBHOOK_PATH || DEFAULT_WEBHOOK_PATH,
-    app: fixloopApp({ store, adminToken: env.FIXLOOP_ADMIN_TOKEN || undefined, queue: queue.queue }),
+    app: fixloopApp({ store, adminToken: env.FIXLOOP_ADMIN_TOKEN || undefined, queue: queue.queue, inbox }),
+    inbox,
     github,
     jobHandlers,
     periodicTasks,

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   assertStartable(process.env, { webhooks: true });
   const runtime = await createRuntime({ probot: createProbot(), store: await openStore() });
   const { env, log, webhookPath } = runtime;
-  const server = await createHttpServer({ probot: runtime.probot, app: runtime.app, webhookPath });
+  const server = await createHttpServer({ probot: runtime.probot, app: runtime.app, webhookPath, inbox: runtime.inbox });
   const running = await listen(server, Number(env.PORT || 3000), env.HOST || "localhost");
   log.info(`fixloop listening on ${running.url} (webhooks at ${webhookPath}, database ${runtime.store.url.replace(/\?.*$/, "")}, queue ${runtime.queue.kind})`);
   const background = runtime.startBackground();

@@ -6,7 +6,7 @@ beforeAll(async () => {
   server = await startTestServer();
   for (const name of ["pull_request.closed.json", "pull_request.closed.unmerged.json", "workflow_run.completed.json", "check_suite.completed.json"]) {
     const event = name.split(".")[0];
-    expect((await server.post(event, fixture(name))).status).toBe(200);
+    expect((await server.post(event, fixture(name))).status).toBe(202);
   }
 });
 afterAll(async () => {

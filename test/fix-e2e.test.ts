@@ -253,8 +253,7 @@ function mockWholeFix(config = "rerun_first: false\n") {
 
 async function deliverRedRun() {
   await server.post("pull_request", fixture("pull_request.opened.json"));
-  const response = await server.post("workflow_run", fixture("workflow_run.completed.json"));
-  return (await response.json()) as { status: string; note?: string };
+  return server.deliver("workflow_run", fixture("workflow_run.completed.json"));
 }
 
 async function theAttempt() {
@@ -514,7 +513,7 @@ describe("follow-up on the fix branch's CI", () => {
 
   test("green: the attempt passes, the PR is marked ready and says so", async () => {
     await publishedFix();
-    const answer = await (await server.post("workflow_run", fixBranchRun("success"))).json();
+    const answer = await server.deliver("workflow_run", fixBranchRun("success"));
     expect(answer).toMatchObject({ note: expect.stringMatching(/fix-follow-up job \d+ enqueued/) });
     mockConfig("rerun_first: false\n"); // read after the verdict: does the repo want a summary comment?
     github().get(`${REPO}/pulls/77`).reply(200, { number: 77, node_id: "PR_kwDOfix77", state: "open", draft: true });
@@ -696,7 +695,7 @@ describe("guards, triage and safety", () => {
 
     const rerun = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.completed.json");
     Object.assign(rerun.workflow_run, { run_attempt: 2, conclusion: "success", updated_at: "2024-05-02T12:20:00Z" });
-    const answer = await (await server.post("workflow_run", rerun)).json();
+    const answer = await server.deliver("workflow_run", rerun);
     expect(answer).toMatchObject({ note: "passed on re-run: recorded as flaky" });
     expect(await theAttempt()).toMatchObject({ status: "skipped", reason: expect.stringMatching(/^flaky/) });
     expect(inferenceBodies).toHaveLength(0);

@@ -10,6 +10,8 @@ import { pino } from "pino";
 import { Probot } from "probot";
 import { fixloopApp, type FixloopDeps } from "../src/app.js";
 import { createHttpServer, listen, type RunningServer } from "../src/http/server.js";
+import { createInbox, type Inbox } from "../src/inbox/index.js";
+import { createLibsqlQueue } from "../src/queue/index.js";
 import { openStore, type Store } from "../src/store/db.js";
 import { unthrottledOctokit } from "./faults/support/octokit.js";
 
@@ -67,23 +69,38 @@ export function sign(body: string, secret = WEBHOOK_SECRET): string {
 export interface TestServer extends RunningServer {
   probot: Probot;
   store: TempStore;
-  post(event: string, payload: unknown, options?: { id?: string; secret?: string; signature?: string | null; body?: string }): Promise<Response>;
+  inbox: Inbox;
+  /**
+   * Sends a signed delivery and, once it is answered, processes what the inbox
+   * holds (the server's processor loop is not running in tests), so a test
+   * reads the rows the delivery produced. `process: false` leaves it queued.
+   */
+  post(
+    event: string,
+    payload: unknown,
+    options?: { id?: string; secret?: string; signature?: string | null; body?: string; process?: boolean },
+  ): Promise<Response>;
+  /** Sends a signed delivery, processes it, and returns how it went: `duplicate`, or its row's status, note and error. */
+  deliver(event: string, payload: unknown, options?: { id?: string }): Promise<{ id: string; status: string; note: string | null; error: string | null }>;
 }
 
 export async function startTestServer(deps: Partial<FixloopDeps> = {}): Promise<TestServer> {
   const store = await createTempStore();
   const probot = createTestProbot();
-  const server = await createHttpServer({ probot, app: fixloopApp({ store, adminToken: ADMIN_TOKEN, ...deps }) });
+  const queue = deps.queue ?? createLibsqlQueue(store);
+  const inbox = deps.inbox ?? createInbox({ store, log: silentLog(), queue });
+  const server = await createHttpServer({ probot, app: fixloopApp({ store, adminToken: ADMIN_TOKEN, ...deps, queue, inbox }), inbox });
   const running = await listen(server, 0, "127.0.0.1");
-  return {
+  const testServer: TestServer = {
     ...running,
     probot,
     store,
+    inbox,
     async close() {
       await running.close();
       store.dispose();
     },
-    post(event, payload, options = {}) {
+    async post(event, payload, options = {}) {
       const body = options.body ?? JSON.stringify(payload);
       const headers: Record<string, string> = {
         "content-type": "application/json",
@@ -92,7 +109,18 @@ export async function startTestServer(deps: Partial<FixloopDeps> = {}): Promise<
       };
       const signature = options.signature === undefined ? sign(body, options.secret) : options.signature;
       if (signature !== null) headers["x-hub-signature-256"] = signature;
-      return fetch(`${running.url}/api/github/webhooks`, { method: "POST", headers, body });
+      const response = await fetch(`${running.url}/api/github/webhooks`, { method: "POST", headers, body });
+      if (options.process !== false) await inbox.processor.drain();
+      return response;
+    },
+    async deliver(event, payload, options = {}) {
+      const response = await testServer.post(event, payload, options);
+      const { id, status } = (await response.json()) as { id: string; status: string };
+      const result = await store.client.execute({ sql: "SELECT status, note, error FROM deliveries WHERE id = ?", args: [id] });
+      const row = result.rows[0] as unknown as { status: string; note: string | null; error: string | null } | undefined;
+      if (!row) throw new Error(`delivery ${id} was not stored (HTTP ${response.status})`);
+      return { id, status: status === "duplicate" ? status : row.status, note: row.note, error: row.error };
     },
   };
+  return testServer;
 }

@@ -20,9 +20,7 @@ const db = () => server.store.db;
 const GATEWAY = "http://tensorzero.test:3000";
 
 async function deliver(event: string, payload: unknown, id: string = randomUUID()) {
-  const response = await server.post(event, payload, { id });
-  expect(response.status).toBe(200);
-  return (await response.json()) as { status: string; note?: string };
+  return server.deliver(event, payload, { id });
 }
 
 async function pr57() {

@@ -33,8 +33,8 @@ test("an agent's commit pushed before its PR exists is linked to the PR when the
     installation: pr.installation,
     sender: { login: "octodev" },
   };
-  expect((await server.post("push", push)).status).toBe(200);
-  expect((await server.post("pull_request", pr)).status).toBe(200);
+  expect((await server.post("push", push)).status).toBe(202);
+  expect((await server.post("pull_request", pr)).status).toBe(202);
   const [row] = await server.store.db.select().from(prOutcomes);
   expect(row.linkedSessionIds).toContain("agent:claude");
 });

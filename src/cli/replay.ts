@@ -4,10 +4,11 @@ import { fixloopApp, receiveWithAnswer } from "../app.js";
 import { parseRecordedDeliveries, ReplayInputError } from "../replay/deliveries.js";
 import { inProcessProbot, printJson, withStore } from "./shared.js";
 
-type Tally = Record<"processed" | "ignored" | "duplicate" | "failed", number>;
+type Tally = Record<"processed" | "ignored" | "duplicate" | "queued" | "failed", number>;
 
-const emptyTally = (): Tally => ({ processed: 0, ignored: 0, duplicate: 0, failed: 0 });
-const describe = (t: Tally) => `${t.processed} processed, ${t.ignored} ignored, ${t.duplicate} duplicate, ${t.failed} failed`;
+const emptyTally = (): Tally => ({ processed: 0, ignored: 0, duplicate: 0, queued: 0, failed: 0 });
+const describe = (t: Tally) =>
+  `${t.processed} processed, ${t.ignored} ignored, ${t.duplicate} duplicate, ${t.failed} failed` + (t.queued ? `, ${t.queued} queued` : "");
 
 export function registerReplayCommand(program: Command): void {
   program
@@ -30,8 +31,10 @@ export function registerReplayCommand(program: Command): void {
             count = deliveries.length;
             for (const delivery of deliveries) {
               const answer = await receiveWithAnswer(probot, delivery);
-              tally[answer.status] += 1;
+              // A failure the inbox will try again still failed here: say so, with when.
+              tally[answer.status === "retry" ? "failed" : answer.status] += 1;
               if (answer.status === "failed") errors.push(`${delivery.name} ${delivery.id}: ${answer.error}`);
+              if (answer.status === "retry") errors.push(`${delivery.name} ${delivery.id}: ${answer.error} (stored; retried from ${answer.retryAt})`);
             }
           } catch (error) {
             if (!(error instanceof ReplayInputError) && (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;

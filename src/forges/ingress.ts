@@ -2,21 +2,17 @@
  * The GitLab and Gitea/Forgejo webhook routes: `POST /api/webhooks/gitlab`
  * and `POST /api/webhooks/gitea`. Each is off (404) until its secret is set.
  * The order of checks is the GitHub route's: method, size, credentials (401,
- * nothing stored), JSON (400, nothing stored), then the delivery goes through
- * the same dispatcher as GitHub's, so a redelivery is a duplicate, a payload
+ * nothing stored), JSON (400, nothing stored), then the delivery goes into
+ * the same inbox as GitHub's and is processed before the answer, so a redelivery is a duplicate, a payload
  * its handler cannot read is a 400 with the row kept as failed, and an event
  * fixloop has no use for is recorded and ignored.
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "pino";
-import { dispatchDelivery } from "../handlers/index.js";
 import type { WebhookHeaders, WebhookResponse } from "../http/ingress-core.js";
 import { MAX_WEBHOOK_BYTES } from "../http/ingress-core.js";
 import { BodyTooLargeError, readBody, requestUrl, sendJson } from "../http/respond.js";
-import type { JobQueue } from "../queue/index.js";
-import type { Store } from "../store/db.js";
-import { FORGE_HANDLERS } from "./handlers.js";
+import type { Inbox } from "../inbox/index.js";
 import { giteaSignatureMatches, gitlabTokenMatches } from "./verify.js";
 
 export type Forge = "gitlab" | "gitea";
@@ -39,9 +35,8 @@ export function forgeSecretsFromEnv(env: NodeJS.ProcessEnv = process.env): Forge
 }
 
 export interface ForgeIngressDeps {
-  store: Store;
-  log: Logger;
-  queue?: JobQueue;
+  /** The delivery inbox; its processor knows the forge handlers (src/forges/handlers.ts). */
+  inbox: Inbox;
   secrets: ForgeSecrets;
   maxBytes?: number;
 }
@@ -125,11 +120,9 @@ export async function handleForgeRequest(forge: Forge, request: ForgeRequest, de
   }
   // Gitea before 1.14 put the webhook secret in the body; it is never stored.
   if (forge === "gitea") delete (payload as Record<string, unknown>).secret;
-  const answer = await dispatchDelivery(
-    { store: deps.store, log: deps.log, queue: deps.queue, handlers: FORGE_HANDLERS },
-    { id: identified.id, name: identified.event, payload: payload as Record<string, unknown> },
-  );
-  const status = answer.status !== "failed" ? 200 : answer.malformed ? 400 : 500;
+  // Stored in the inbox and processed before the answer, so a payload its handler cannot read is the sender's 400.
+  const answer = await deps.inbox.receiveNow({ id: identified.id, name: identified.event, payload: payload as Record<string, unknown> });
+  const status = answer.status === "failed" ? (answer.malformed ? 400 : 500) : answer.status === "retry" ? 500 : 200;
   return { status, body: { id: identified.id, ...answer } };
 }
 

@@ -1,16 +1,20 @@
 /**
  * The webhook ingress without a transport: headers, signature, JSON, then the
- * delivery, answered with what happened to it. The node server and the Lambda
- * handler both feed it, so GitHub sees the same answers from either: 400 for
- * missing headers or a body that is not a JSON object, 401 for a bad
- * signature, 415 for a form-encoded body, 413 past GitHub's size cap, 200 for
- * processed / duplicate / ignored, 400 for a signed payload that lacks what its
- * event must carry and 500 for any other handler failure (in both cases the
- * delivery row is kept, marked failed with the error). Nothing is stored before the signature is verified.
+ * delivery. The node server and the Lambda handler both feed it, so GitHub
+ * sees the same answers from either: 400 for missing headers or a body that is
+ * not a JSON object, 401 for a bad signature, 415 for a form-encoded body, 413
+ * past GitHub's size cap. Nothing is stored before the signature is verified.
+ *
+ * With an inbox (the node server): 202 `accepted` once the delivery is stored,
+ * 200 `duplicate` for one already stored, 503 when it could not be stored.
+ * Processing happens after the answer and retries our own failures by itself.
+ * Without one (the Lambda webhook today): the delivery is processed before the
+ * answer — 200 for processed / duplicate / ignored, 400 for a signed payload
+ * that lacks what its event must carry, 500 for any other handler failure.
  */
 import type { Probot } from "probot";
 import { receiveWithAnswer, type Delivered } from "../app.js";
-import { rememberPayloadJson } from "../handlers/index.js";
+import type { Inbox } from "../inbox/index.js";
 
 /** GitHub caps webhook payloads at 25 MB. */
 export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
@@ -55,11 +59,34 @@ export function precheckWebhookRequest(request: WebhookRequest): WebhookResponse
   return null;
 }
 
-/** Verifies, parses and hands one delivery to Probot; never throws for anything the sender controls. */
+/** Headers kept with the delivery: which hook sent it, for which installation target. */
+const KEPT_HEADERS = ["x-github-hook-id", "x-github-hook-installation-target-type", "x-github-hook-installation-target-id"] as const;
+
+function keptHeaders(headers: WebhookHeaders): Record<string, string> | null {
+  let kept: Record<string, string> | null = null;
+  for (const name of KEPT_HEADERS) {
+    const value = header(headers, name);
+    if (value !== undefined) (kept ??= {})[name] = value;
+  }
+  return kept;
+}
+
+export interface WebhookRequestOptions {
+  maxBytes?: number;
+  /**
+   * The inbox: a verified delivery is appended (group-committed with its
+   * neighbours) and answered 202 at once; the processor takes it from there.
+   * Without one the delivery is handed to Probot and answered when processed.
+   */
+  inbox?: Inbox;
+  deliver?: (delivery: Delivered) => Promise<unknown>;
+}
+
+/** Verifies, parses and stores (or hands to Probot) one delivery; never throws for anything the sender controls. */
 export async function handleWebhookRequest(
   probot: Probot,
   request: WebhookRequest & { body: string },
-  options: { maxBytes?: number; deliver?: (delivery: Delivered) => Promise<unknown> } = {},
+  options: WebhookRequestOptions = {},
 ): Promise<WebhookResponse> {
   const refused = precheckWebhookRequest(request);
   if (refused) return refused;
@@ -85,8 +112,22 @@ export async function handleWebhookRequest(
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     return { status: 400, body: { error: "body must be a JSON object" } };
   }
-  rememberPayloadJson(payload, request.body);
+  if (options.inbox) return appendToInbox(options.inbox, { id, name, payload: payload as Record<string, unknown>, body: request.body, headers: keptHeaders(request.headers) });
   const answer = await receiveWithAnswer(probot, { id, name, payload: payload as Record<string, unknown> }, options.deliver);
-  const status = answer.status !== "failed" ? 200 : answer.malformed ? 400 : 500;
+  const status = answer.status === "failed" ? (answer.malformed ? 400 : 500) : answer.status === "retry" ? 500 : 200;
   return { status, body: { id, ...answer } };
+}
+
+async function appendToInbox(inbox: Inbox, delivery: Parameters<Inbox["accept"]>[0]): Promise<WebhookResponse> {
+  try {
+    const result = await inbox.accept(delivery);
+    return result === "accepted" ? { status: 202, body: { id: delivery.id, status: "accepted" } } : { status: 200, body: { id: delivery.id, status: "duplicate" } };
+  } catch (error) {
+    // Disk full, database locked: nothing was stored, so GitHub should show a failed delivery to redeliver.
+    return {
+      status: 503,
+      body: { error: `the delivery could not be stored: ${error instanceof Error ? error.message : String(error)}` },
+      headers: { "retry-after": "30" },
+    };
+  }
 }

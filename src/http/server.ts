@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApplicationFunction, Probot } from "probot";
+import type { Inbox } from "../inbox/index.js";
 import { BadRequestUrlError, sendJson } from "./respond.js";
 import { createWebhookIngress } from "./webhooks.js";
 
@@ -14,6 +15,8 @@ export interface HttpServerOptions {
   probot: Probot;
   app: ApplicationFunction;
   webhookPath?: string;
+  /** Where verified deliveries go before the answer; without one they are processed before it. */
+  inbox?: Inbox;
 }
 
 export interface RunningServer {
@@ -23,7 +26,7 @@ export interface RunningServer {
 }
 
 export async function createHttpServer(options: HttpServerOptions): Promise<Server> {
-  const handlers: Handler[] = [createWebhookIngress({ probot: options.probot, path: options.webhookPath })];
+  const handlers: Handler[] = [createWebhookIngress({ probot: options.probot, path: options.webhookPath, inbox: options.inbox })];
   await options.probot.load(options.app, { cwd: process.cwd(), addHandler: (handler: Handler) => handlers.push(handler) });
   const log = options.probot.log;
   return createServer(async (req, res) => {

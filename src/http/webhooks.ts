@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Probot } from "probot";
+import type { Inbox } from "../inbox/index.js";
 import { DEFAULT_WEBHOOK_PATH, handleWebhookRequest, MAX_WEBHOOK_BYTES, precheckWebhookRequest, type WebhookResponse } from "./ingress-core.js";
 import { BodyTooLargeError, readBody, requestUrl, sendJson } from "./respond.js";
 
@@ -15,7 +16,7 @@ function send(res: ServerResponse, answer: WebhookResponse): true {
   return sendJson(res, answer.status, answer.body, answer.headers);
 }
 
-export function createWebhookIngress(options: { probot: Probot; path?: string; maxBytes?: number }) {
+export function createWebhookIngress(options: { probot: Probot; path?: string; maxBytes?: number; inbox?: Inbox }) {
   const path = (options.path ?? DEFAULT_WEBHOOK_PATH).replace(/\/+$/, "");
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   return async function webhookIngress(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
@@ -30,6 +31,6 @@ export function createWebhookIngress(options: { probot: Probot; path?: string; m
       if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
       throw error;
     }
-    return send(res, await handleWebhookRequest(options.probot, { ...request, body }, { maxBytes }));
+    return send(res, await handleWebhookRequest(options.probot, { ...request, body }, { maxBytes, inbox: options.inbox }));
   };
 }

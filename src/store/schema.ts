@@ -25,6 +25,14 @@ export const deliveries = sqliteTable(
     /** When the current processing began: a claim left behind by a crash can be taken over later. */
     claimedAt: text("claimed_at").notNull(),
     processedAt: text("processed_at"),
+    /** Inbox: a processor holds the row until then; null when nobody does. */
+    leaseUntil: text("lease_until"),
+    /** Inbox: a failed try waits until then before the next; null when due now. */
+    nextAttemptAt: text("next_attempt_at"),
+    /** What processing said besides its status ("fix job 12 enqueued", "stale event: …"). */
+    note: text("note"),
+    /** The request headers worth keeping (hook id, installation target), as received. */
+    headers: text("headers", { mode: "json" }).$type<Record<string, string>>(),
   },
   (t) => [index("deliveries_received_at_idx").on(t.receivedAt), index("deliveries_status_idx").on(t.status)],
 );

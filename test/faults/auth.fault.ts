@@ -92,8 +92,8 @@ function leaks(response: RawResponse): string | null {
 beforeAll(async () => {
   server = await startTestServer();
   // Data an intruder would want: a PR, a red run, a dead job.
-  expect((await server.post("pull_request", fixture("pull_request.opened.json"))).status).toBe(200);
-  expect((await server.post("workflow_run", fixture("workflow_run.completed.json"))).status).toBe(200);
+  expect((await server.post("pull_request", fixture("pull_request.opened.json"))).status).toBe(202);
+  expect((await server.post("workflow_run", fixture("workflow_run.completed.json"))).status).toBe(202);
   const queue = createLibsqlQueue(server.store);
   deadJobId = (await queue.enqueue("fix", { note: "seeded for the auth fault test" })).id;
   await server.store.db.update(jobs).set({ status: "dead", lastError: "seeded" }).where(sql`${jobs.id} = ${deadJobId}`);

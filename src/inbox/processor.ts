@@ -1,0 +1,167 @@
+/**
+ * The inbox processor: takes due deliveries in arrival order, runs each
+ * through its ingest handler, and settles the row. Our own failures are
+ * retried with backoff (the row stays `received`, the error visible on it);
+ * after `maxTries`, or at once for a payload that cannot be read, the row is
+ * `failed` for good and waits for a person (`fixloop deliveries replay`, a
+ * redelivery from GitHub). Events of one PR or run keep their arrival order;
+ * a retried one that comes late is caught by the rows' order keys.
+ */
+import type { Logger } from "pino";
+import { handleDelivery, type DeliveryAnswer, type DispatchDeps } from "../handlers/index.js";
+import { backoffDelayMs } from "../queue/backoff.js";
+import type { BackoffPolicy } from "../queue/types.js";
+import { claimDeliveryById, claimDueDeliveries, nextDueAt, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
+
+export interface DeliveryProcessorOptions extends DispatchDeps {
+  /** Deliveries leased per claim (default 64). */
+  batchSize?: number;
+  /** How long a claim holds a row before another process may take it over (default 5 min). */
+  leaseMs?: number;
+  /** Tries before a delivery is failed for good (default 5). */
+  maxTries?: number;
+  backoff?: BackoffPolicy;
+  /** Longest sleep between looks at the inbox when nothing woke the processor (default 1 s). */
+  pollMs?: number;
+  now?: () => Date;
+}
+
+/** Waits between tries of one delivery: 2 s, 8 s, 32 s, ~2 min (then failed). */
+export const DELIVERY_BACKOFF: BackoffPolicy = { baseMs: 2_000, factor: 4, capMs: 10 * 60_000, jitter: 0.1 };
+export const DEFAULT_DELIVERY_TRIES = 5;
+export const DEFAULT_DELIVERY_LEASE_MS = 5 * 60_000;
+
+export type ProcessedAnswer = DeliveryAnswer | { status: "retry"; error: string; retryAt: string };
+
+export interface DeliveryProcessor {
+  /**
+   * Processes one delivery now if it is due (the synchronous path: `probot
+   * receive`, replay, the Lambda webhook); null when it is not. There a
+   * failure is final at once (`retry: false`): whoever handed the delivery
+   * over hears of it and retries it (GitHub after a 500, a person's replay).
+   */
+  processById(id: string, options?: { retry?: boolean }): Promise<ProcessedAnswer | null>;
+  /** Processes every delivery due now, batch after batch; returns how many. */
+  drain(): Promise<number>;
+  /** Asks the running loop to look at the inbox soon (after an append). */
+  wake(): void;
+  /** Runs the loop in the background until stop(). */
+  start(): void;
+  /** Stops taking deliveries and waits for the one in hand. */
+  stop(): Promise<void>;
+}
+
+export function createDeliveryProcessor(options: DeliveryProcessorOptions): DeliveryProcessor {
+  const client = options.store.client;
+  const log: Logger = options.log;
+  const batchSize = options.batchSize ?? 64;
+  const leaseMs = options.leaseMs ?? DEFAULT_DELIVERY_LEASE_MS;
+  const maxTries = options.maxTries ?? DEFAULT_DELIVERY_TRIES;
+  const backoff = options.backoff ?? DELIVERY_BACKOFF;
+  const pollMs = options.pollMs ?? 1_000;
+  const now = options.now ?? (() => new Date());
+
+  function settlementFor(claimed: ClaimedDelivery, answer: DeliveryAnswer, retry: boolean): Settlement {
+    if (answer.status !== "failed") return { status: answer.status, note: answer.note };
+    if (!retry || answer.malformed || claimed.attempts >= maxTries) return { status: "failed", error: answer.error };
+    return { status: "retry", error: answer.error, retryAt: new Date(now().getTime() + backoffDelayMs(claimed.attempts, backoff)) };
+  }
+
+  async function processClaimed(claimed: ClaimedDelivery, retry = true): Promise<ProcessedAnswer> {
+    const payload = parsePayload(claimed.body);
+    const answer: DeliveryAnswer = payload
+      ? await handleDelivery(options, { id: claimed.id, name: claimed.event, payload })
+      : { status: "failed", error: "the stored body is not a JSON object", malformed: true };
+    const settlement = settlementFor(claimed, answer, retry);
+    await settleDelivery(client, claimed.id, settlement, now());
+    const ids = { delivery: claimed.id, event: claimed.event, attempt: claimed.attempts };
+    if (settlement.status === "retry") {
+      log.warn({ ...ids, error: settlement.error, retryAt: settlement.retryAt.toISOString() }, "delivery failed: will retry");
+      return { status: "retry", error: settlement.error, retryAt: settlement.retryAt.toISOString() };
+    }
+    if (settlement.status === "failed") {
+      const malformed = answer.status === "failed" && answer.malformed === true;
+      const message = malformed ? "delivery payload is malformed" : retry ? "delivery failed for good: replay it by hand" : "delivery failed";
+      log[malformed ? "warn" : "error"]({ ...ids, error: settlement.error }, message);
+    }
+    return answer;
+  }
+
+  async function drainBatch(): Promise<number> {
+    const batch = await claimDueDeliveries(client, batchSize, now(), leaseMs);
+    for (const claimed of batch) {
+      await processClaimed(claimed);
+      // Local SQLite runs on the event loop: let waiting requests in between deliveries.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return batch.length;
+  }
+
+  let running = false;
+  let stopped = true;
+  let wakeRequested = false;
+  let timer: NodeJS.Timeout | null = null;
+  let loop: Promise<void> = Promise.resolve();
+
+  async function runLoop(): Promise<void> {
+    while (!stopped) {
+      wakeRequested = false;
+      try {
+        while (!stopped && (await drainBatch()) > 0);
+      } catch (error) {
+        log.error({ err: error }, "delivery processor: reading the inbox failed; trying again shortly");
+      }
+      if (stopped) return;
+      if (wakeRequested) continue;
+      const due = await nextDueAt(client).catch(() => null);
+      const wait = due === null ? pollMs : Math.min(pollMs, Math.max(0, due.getTime() - now().getTime()));
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, wait);
+        wakeUp = () => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeUp = null;
+    }
+  }
+  let wakeUp: (() => void) | null = null;
+
+  return {
+    async processById(id, { retry = true } = {}) {
+      const claimed = await claimDeliveryById(client, id, now(), leaseMs);
+      return claimed ? processClaimed(claimed, retry) : null;
+    },
+    async drain() {
+      let total = 0;
+      for (let n = await drainBatch(); n > 0; n = await drainBatch()) total += n;
+      return total;
+    },
+    wake() {
+      wakeRequested = true;
+      wakeUp?.();
+    },
+    start() {
+      if (running) return;
+      running = true;
+      stopped = false;
+      loop = runLoop().finally(() => (running = false));
+    },
+    async stop() {
+      stopped = true;
+      wakeUp?.();
+      await loop;
+    },
+  };
+}
+
+/** The stored body was checked when it came in; anything else here is a broken row, failed as malformed. */
+function parsePayload(body: string): Record<string, unknown> | null {
+  try {
+    const payload = JSON.parse(body) as unknown;
+    if (payload && typeof payload === "object" && !Array.isArray(payload)) return payload as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  return null;
+}

@@ -1,0 +1,291 @@
+/**
+ * The delivery inbox below the HTTP layer: the group-committed append, the
+ * processor's leases, retries and order, and the per-connection settings of
+ * the store that every write relies on.
+ */
+import type { Client } from "@libsql/client";
+import { eq } from "drizzle-orm";
+import { afterEach, describe, expect, test } from "vitest";
+import type { IngestHandler } from "../src/handlers/types.js";
+import { handleWebhookRequest } from "../src/http/ingress-core.js";
+import { createInbox, requeueDelivery, type Inbox } from "../src/inbox/index.js";
+import { claimDueDeliveries } from "../src/inbox/rows.js";
+import { createInboxWriter } from "../src/inbox/writer.js";
+import { DEFAULT_LOCAL_CONNECTIONS } from "../src/store/db.js";
+import { deliveries } from "../src/store/schema.js";
+import { createTempStore, createTestProbot, fixture, sign, silentLog, startTestServer, type TempStore, type TestServer } from "./helpers.js";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function tempStore(): Promise<TempStore> {
+  const store = await createTempStore();
+  cleanups.push(() => store.dispose());
+  return store;
+}
+
+async function testServer(): Promise<TestServer> {
+  const server = await startTestServer();
+  cleanups.push(() => server.close());
+  return server;
+}
+
+async function storedPayloadText(store: TempStore, id: string): Promise<string> {
+  const result = await store.client.execute({ sql: "SELECT payload FROM deliveries WHERE id = ?", args: [id] });
+  return String(result.rows[0]?.payload);
+}
+
+async function row(store: TempStore, id: string) {
+  const [found] = await store.db.select().from(deliveries).where(eq(deliveries.id, id));
+  return found;
+}
+
+/** A clock the test moves by hand. */
+function manualClock(start = "2026-01-01T00:00:00Z") {
+  let now = new Date(start).getTime();
+  return { now: () => new Date(now), advance: (ms: number) => (now += ms) };
+}
+
+function delivery(id: string, name = "workflow_run", payload: Record<string, unknown> = { action: "completed" }) {
+  return { id, name, payload };
+}
+
+/** Counts the statements sent through a client. */
+function countingClient(client: Client): { client: Client; executed: () => number } {
+  let executed = 0;
+  const counted = new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "execute") {
+        return (...args: Parameters<Client["execute"]>) => {
+          executed += 1;
+          return target.execute(...args);
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
+  return { client: counted, executed: () => executed };
+}
+
+describe("local store connections", () => {
+  test("every pooled connection commits with synchronous=NORMAL and waits out a busy writer", async () => {
+    const store = await tempStore();
+    // More calls at once than the pool has connections: every connection is borrowed, some twice.
+    const calls = DEFAULT_LOCAL_CONNECTIONS + 2;
+    const synchronous = await Promise.all(Array.from({ length: calls }, () => store.client.execute("PRAGMA synchronous")));
+    const busy = await Promise.all(Array.from({ length: calls }, () => store.client.execute("PRAGMA busy_timeout")));
+    // 1 = NORMAL; SQLite's per-connection default would be 2 (FULL: an fsync on every commit).
+    expect(synchronous.map((r) => Number(Object.values(r.rows[0])[0]))).toEqual(Array(calls).fill(1));
+    expect(busy.map((r) => Number(Object.values(r.rows[0])[0]))).toEqual(Array(calls).fill(10_000));
+  });
+});
+
+describe("the append", () => {
+  test("stores the body exactly as GitHub sent it, with the hook headers, and answers 202 before processing", async () => {
+    const server = await testServer();
+    const payload = fixture("workflow_run.completed.json");
+    // Indented and with a trailing newline: nothing re-serialises it on the way in.
+    const body = `${JSON.stringify(payload, null, 2)}\n`;
+    const response = await server.post("workflow_run", null, { id: "as-sent", body, process: false });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ id: "as-sent", status: "accepted" });
+    expect(await storedPayloadText(server.store, "as-sent")).toBe(body);
+    expect(await row(server.store, "as-sent")).toMatchObject({ status: "received", attempts: 0, processedAt: null, payload });
+    expect(await server.inbox.processor.drain()).toBe(1);
+    expect(await row(server.store, "as-sent")).toMatchObject({ status: "processed", attempts: 1 });
+  });
+
+  test("keeps the hook id and installation target headers", async () => {
+    const store = await tempStore();
+    const probot = createTestProbot();
+    await probot.ready();
+    const inbox = createInbox({ store, log: silentLog() });
+    const body = JSON.stringify({ action: "created", installation: { id: 7 } });
+    const answer = await handleWebhookRequest(
+      probot,
+      {
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "installation",
+          "x-github-delivery": "with-headers",
+          "x-hub-signature-256": sign(body),
+          "x-github-hook-id": "4242",
+          "x-github-hook-installation-target-type": "integration",
+          "x-github-hook-installation-target-id": "123",
+        },
+      },
+      { inbox },
+    );
+    expect(answer).toEqual({ status: 202, body: { id: "with-headers", status: "accepted" } });
+    expect((await row(store, "with-headers")).headers).toEqual({
+      "x-github-hook-id": "4242",
+      "x-github-hook-installation-target-type": "integration",
+      "x-github-hook-installation-target-id": "123",
+    });
+  });
+
+  test("concurrent appends share one statement; repeats of an id inside the group are duplicates", async () => {
+    const store = await tempStore();
+    const { client, executed } = countingClient(store.client);
+    const writer = createInboxWriter(client);
+    const entry = (id: string) => ({ id, event: "push", action: null, repoSlug: "acme/widgets", installationId: 1, body: `{"n":"${id}"}`, headers: null });
+    const results = await Promise.all(["a", "b", "c", "a", "d"].map((id) => writer.append(entry(id))));
+    expect(results).toEqual(["accepted", "accepted", "accepted", "duplicate", "accepted"]);
+    expect(executed()).toBe(1);
+    expect((await store.db.select().from(deliveries)).map((r) => r.id).sort()).toEqual(["a", "b", "c", "d"]);
+    // A later group: one already stored is a duplicate, a new one is taken.
+    expect(await Promise.all([writer.append(entry("b")), writer.append(entry("e"))])).toEqual(["duplicate", "accepted"]);
+    expect(executed()).toBe(2);
+  });
+
+  test("a group larger than maxBatch is written in several statements, in order", async () => {
+    const store = await tempStore();
+    const { client, executed } = countingClient(store.client);
+    const writer = createInboxWriter(client, { maxBatch: 4 });
+    const ids = Array.from({ length: 10 }, (_, i) => `d${i}`);
+    const results = await Promise.all(ids.map((id) => writer.append({ id, event: "push", action: null, repoSlug: null, installationId: null, body: "{}", headers: null })));
+    expect(results).toEqual(Array(10).fill("accepted"));
+    expect(executed()).toBe(3);
+    const claimed = await claimDueDeliveries(store.client, 100, new Date(), 60_000);
+    expect(claimed.map((c) => c.id)).toEqual(ids);
+  });
+
+  test("a store that cannot write answers 503 with Retry-After and stores nothing", async () => {
+    const store = await tempStore();
+    const probot = createTestProbot();
+    await probot.ready();
+    const failing: Inbox = {
+      ...createInbox({ store, log: silentLog() }),
+      accept: async () => {
+        throw new Error("SQLITE_FULL: database or disk is full");
+      },
+    };
+    const body = JSON.stringify(fixture("workflow_run.completed.json"));
+    const answer = await handleWebhookRequest(
+      probot,
+      { method: "POST", body, headers: { "content-type": "application/json", "x-github-event": "workflow_run", "x-github-delivery": "full", "x-hub-signature-256": sign(body) } },
+      { inbox: failing },
+    );
+    expect(answer.status).toBe(503);
+    expect(answer.headers).toEqual({ "retry-after": "30" });
+    expect(answer.body.error).toMatch(/could not be stored: SQLITE_FULL/);
+    expect(await store.db.select().from(deliveries)).toHaveLength(0);
+  });
+
+  test("the synchronous path (probot receive, replay) serialises the payload object and processes it before answering", async () => {
+    const store = await tempStore();
+    const inbox = createInbox({ store, log: silentLog() });
+    const payload = { action: "created", installation: { id: 7 }, note: "é ✓" };
+    expect(await inbox.receiveNow(delivery("direct", "installation", payload))).toMatchObject({ status: "ignored" });
+    expect(await storedPayloadText(store, "direct")).toBe(JSON.stringify(payload));
+    expect(await row(store, "direct")).toMatchObject({ status: "ignored", attempts: 1, installationId: 7 });
+    expect(await inbox.receiveNow(delivery("direct", "installation", payload))).toEqual({ status: "duplicate" });
+  });
+});
+
+describe("the processor", () => {
+  test("a failure of ours is retried with backoff, its error visible meanwhile; then it is processed", async () => {
+    const store = await tempStore();
+    const clock = manualClock();
+    let fail = true;
+    const flaky: IngestHandler = async () => {
+      if (fail) throw new TypeError("cannot read the run");
+      return { status: "processed" };
+    };
+    const inbox = createInbox({ store, log: silentLog(), handlers: { workflow_run: flaky }, now: clock.now });
+    expect(await inbox.accept(delivery("flaky"))).toBe("accepted");
+
+    expect(await inbox.processor.drain()).toBe(1);
+    let stored = await row(store, "flaky");
+    expect(stored).toMatchObject({ status: "received", error: "TypeError: cannot read the run", attempts: 1, leaseUntil: null, processedAt: null });
+    const retryAt = new Date(stored.nextAttemptAt!).getTime() - clock.now().getTime();
+    expect(retryAt).toBeGreaterThanOrEqual(1_800);
+    expect(retryAt).toBeLessThanOrEqual(2_200);
+
+    // Not due yet: nothing is taken.
+    expect(await inbox.processor.drain()).toBe(0);
+    clock.advance(2_500);
+    fail = false;
+    expect(await inbox.processor.drain()).toBe(1);
+    stored = await row(store, "flaky");
+    expect(stored).toMatchObject({ status: "processed", error: null, attempts: 2, nextAttemptAt: null });
+  });
+
+  test("after maxTries the delivery is failed for good, and a person's requeue takes it in again", async () => {
+    const store = await tempStore();
+    const clock = manualClock();
+    const broken: IngestHandler = async () => {
+      throw new Error("database hiccup");
+    };
+    const inbox = createInbox({ store, log: silentLog(), handlers: { workflow_run: broken }, now: clock.now, maxTries: 3 });
+    await inbox.accept(delivery("doomed"));
+    for (let i = 0; i < 3; i++) {
+      expect(await inbox.processor.drain()).toBe(1);
+      clock.advance(60 * 60_000);
+    }
+    expect(await row(store, "doomed")).toMatchObject({ status: "failed", attempts: 3, error: "Error: database hiccup", nextAttemptAt: null });
+    expect(await inbox.processor.drain()).toBe(0);
+    expect(await requeueDelivery(store.client, "doomed")).toBe(true);
+    expect(await requeueDelivery(store.client, "doomed")).toBe(false);
+    expect(await row(store, "doomed")).toMatchObject({ status: "received", attempts: 0 });
+  });
+
+  test("a poison delivery never blocks the others; deliveries are taken in arrival order", async () => {
+    const store = await tempStore();
+    const seen: string[] = [];
+    const handler: IngestHandler = async (ctx) => {
+      seen.push(ctx.deliveryId);
+      if (ctx.deliveryId === "poison") throw new Error("boom");
+      return { status: "processed" };
+    };
+    const inbox = createInbox({ store, log: silentLog(), handlers: { push: handler }, batchSize: 2 });
+    for (const id of ["first", "poison", "third", "fourth", "fifth"]) await inbox.accept(delivery(id, "push"));
+    expect(await inbox.processor.drain()).toBe(5);
+    expect(seen).toEqual(["first", "poison", "third", "fourth", "fifth"]);
+    const rows = await store.db.select().from(deliveries);
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.status]))).toEqual({
+      first: "processed",
+      poison: "received",
+      third: "processed",
+      fourth: "processed",
+      fifth: "processed",
+    });
+  });
+
+  test("a lease left by a crashed processor runs out, and the delivery is taken over then, not before", async () => {
+    const store = await tempStore();
+    const clock = manualClock();
+    const inbox = createInbox({ store, log: silentLog(), now: clock.now, leaseMs: 60_000 });
+    await inbox.accept(delivery("crashed", "installation"));
+    // A processor claims it and dies before settling.
+    expect(await claimDueDeliveries(store.client, 10, clock.now(), 60_000)).toHaveLength(1);
+    clock.advance(59_000);
+    expect(await inbox.processor.drain()).toBe(0);
+    clock.advance(2_000);
+    expect(await inbox.processor.drain()).toBe(1);
+    expect(await row(store, "crashed")).toMatchObject({ status: "ignored", attempts: 2 });
+  });
+
+  test("processed and ignored deliveries are never taken again, however late the redelivery", async () => {
+    const store = await tempStore();
+    const inbox = createInbox({ store, log: silentLog(), handlers: { push: async () => ({ status: "processed" }) } });
+    expect(await inbox.receiveNow(delivery("done", "push"))).toEqual({ status: "processed" });
+    expect(await inbox.receiveNow(delivery("skipped", "installation"))).toMatchObject({ status: "ignored" });
+    for (const id of ["done", "skipped"]) expect(await inbox.accept(delivery(id, "push"))).toBe("duplicate");
+    expect(await inbox.processor.drain()).toBe(0);
+  });
+
+  test("the running loop is woken by an append and stops cleanly", async () => {
+    const server = await testServer();
+    server.inbox.processor.start();
+    cleanups.unshift(() => server.inbox.processor.stop());
+    const response = await server.post("pull_request", fixture("pull_request.opened.json"), { id: "woken", process: false });
+    expect(response.status).toBe(202);
+    await expect.poll(async () => (await row(server.store, "woken"))?.status, { timeout: 5_000 }).toBe("processed");
+    await server.inbox.processor.stop();
+  });
+});
