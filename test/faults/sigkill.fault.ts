@@ -75,7 +75,7 @@ describe("worker killed with SIGKILL mid-job", () => {
     github = await startFakeGitHub({ files: REPO_FILES, config: REPO_CONFIG, jobLog: JOB_LOG });
     gateway = await startFakeTensorZero(() => MODEL_ANSWER);
     server = await startTestServer();
-    const delivered = (await (await server.post("workflow_run", redRunPayload())).json()) as { note?: string };
+    const delivered = await server.deliver("workflow_run", redRunPayload());
     expect(delivered.note).toMatch(/^fix job \d+ enqueued$/);
     const db = server.store.db;
     const [job] = await db.select().from(jobs);

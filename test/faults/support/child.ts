@@ -1,11 +1,12 @@
 /**
- * Starts support/worker-child.ts as a real node process (node --import tsx,
- * no wrapper process in between, so a signal reaches the worker itself).
+ * Starts support/worker-child.ts (or another entry beside it, such as
+ * server-child.ts) as a real node process (node --import tsx, no wrapper
+ * process in between, so a signal reaches the process itself).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const ENTRY = fileURLToPath(new URL("./worker-child.ts", import.meta.url));
+const WORKER_ENTRY = fileURLToPath(new URL("./worker-child.ts", import.meta.url));
 /** The same network fence as the test process: only loopback names resolve. */
 const OFFLINE = fileURLToPath(new URL("./setup.ts", import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -20,8 +21,8 @@ export interface WorkerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "--import", OFFLINE, ENTRY], {
+export function startWorkerProcess(env: Record<string, string>, entry = WORKER_ENTRY): WorkerProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", "--import", OFFLINE, entry], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", TMPDIR: process.env.TMPDIR ?? "/tmp", NODE_ENV: "test", ...env },
     stdio: ["ignore", "pipe", "pipe"],
