@@ -90,7 +90,7 @@ function expectReply(matches: (body: string) => boolean, number = 42) {
 }
 
 async function post(payload: unknown, id?: string) {
-  return (await (await server.post("issue_comment", payload, id ? { id } : {})).json()) as { status: string; note?: string };
+  return server.deliver("issue_comment", payload, id ? { id } : {});
 }
 
 async function command() {

@@ -454,17 +454,19 @@ describe("scheduled function", () => {
     expect((error as ScheduledTasksFailedError).reports.find((r) => r.name === "last")).toMatchObject({ ok: true, result: new Date(START).toISOString() });
   });
 
-  test("the deployed schedule: stranded jobs, the feedback outbox, the periodic outcome checks", async () => {
+  test("the deployed schedule: stranded jobs, the delivery inbox, the feedback outbox, the periodic outcome checks", async () => {
     await queue.enqueue("fix", {});
     sqsMock.resetHistory();
     const report = await lambda.scheduled({});
     expect(report.tasks.map((task) => [task.name, task.ok])).toEqual([
       ["resend-stranded-jobs", true],
+      ["drain-delivery-inbox", true],
       ["drain-feedback-outbox", true],
       ["periodic-outcome-checks", true],
     ]);
     expect(report.tasks[0]).toMatchObject({ result: { resent: [] } });
-    expect(report.tasks[2]).toMatchObject({ result: { settled: 0, failures: [] } });
+    expect(report.tasks[1]).toMatchObject({ result: { processed: 0 } });
+    expect(report.tasks[3]).toMatchObject({ result: { settled: 0, failures: [] } });
     // A fresh job is not stranded: nothing is sent.
     expect(sent()).toHaveLength(0);
   });

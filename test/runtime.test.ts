@@ -225,7 +225,7 @@ describe("entry points", () => {
       model: null,
     });
     expect(runtime.queue.kind).toBe("sqs");
-    expect(runtime.periodicTasks.map((t) => t.name)).toEqual(["resend-stranded-jobs", "drain-feedback-outbox", "periodic-outcome-checks"]);
+    expect(runtime.periodicTasks.map((t) => t.name)).toEqual(["resend-stranded-jobs", "drain-delivery-inbox", "drain-feedback-outbox", "periodic-outcome-checks"]);
     const { id } = await runtime.queue.queue.enqueue("outcome-merged", { repo: REPO, prNumber: 404 });
     expect(sent().map((m) => JSON.parse(m.MessageBody!).jobId)).toEqual([id]);
     const background = runtime.startBackground();
@@ -237,7 +237,7 @@ describe("entry points", () => {
   test("without FIXLOOP_QUEUE the jobs table is the queue, and an unknown value is refused", async () => {
     const runtime = await createRuntime({ probot: createTestProbot(), env: {}, store, model: null });
     expect(runtime.queue.kind).toBe("libsql");
-    expect(runtime.periodicTasks.map((t) => t.name)).toEqual(["drain-feedback-outbox", "periodic-outcome-checks"]);
+    expect(runtime.periodicTasks.map((t) => t.name)).toEqual(["drain-delivery-inbox", "drain-feedback-outbox", "periodic-outcome-checks"]);
     await expect(createRuntime({ probot: createTestProbot(), env: { FIXLOOP_QUEUE: "redis" }, store, model: null })).rejects.toThrow(/FIXLOOP_QUEUE must be one of libsql, sqs/);
   });
 });

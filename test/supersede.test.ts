@@ -85,7 +85,7 @@ async function redRunQueued() {
 describe("a newer commit supersedes the fix for the older one", () => {
   test("a push while the fix job is queued: the job ends superseded, nothing is read, no PR is opened", async () => {
     const job = await redRunQueued();
-    const answer = await (await server.post("push", pushTo("fix-widget-parser", HEAD, NEWER))).json();
+    const answer = await server.deliver("push", pushTo("fix-widget-parser", HEAD, NEWER));
     expect(answer).toMatchObject({ status: "processed", note: expect.stringContaining(`superseded fix job(s) ${job.id}`) });
     const [after] = await listJobs(server.store, { kind: "fix" });
     expect(after.status).toBe("skipped");
@@ -103,7 +103,7 @@ describe("a newer commit supersedes the fix for the older one", () => {
     sync.pull_request.head.sha = NEWER;
     sync.after = NEWER;
     sync.pull_request.updated_at = "2024-05-02T12:30:00Z";
-    const answer = await (await server.post("pull_request", sync)).json();
+    const answer = await server.deliver("pull_request", sync);
     expect(answer).toMatchObject({ note: expect.stringMatching(/^superseded fix job\(s\) \d+$/) });
     const [job] = await listJobs(server.store, { kind: "fix" });
     expect(job.status).toBe("skipped");
