@@ -73,7 +73,7 @@ describe("fixloop replay (the built CLI path, in-process app)", () => {
     const [pr] = await store.db.select().from(prOutcomes);
     expect(pr.state).toBe("merged");
     expect(await store.db.select().from(ciRuns)).toHaveLength(2);
-  });
+  }, 60_000);
 
   test("a file that cannot be read fails the command (exit 1) and names the problem", async () => {
     const bad = join(store.dir, "notes.json");
@@ -81,5 +81,5 @@ describe("fixloop replay (the built CLI path, in-process app)", () => {
     const result = await fixloop(["replay", bad]);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/notes\.json: a bare payload needs --event/);
-  });
+  }, 60_000);
 });
