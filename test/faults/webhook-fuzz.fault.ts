@@ -177,7 +177,7 @@ function isWebhookPath(path: string): boolean {
 }
 const isUtf8 = (bytes: Buffer) => Buffer.from(bytes.toString("utf8"), "utf8").equals(bytes);
 
-type Expected = { status: number; accepted: false; why: string } | { status: 202; accepted: true; why: string };
+type Expected = { status: number; accepted: false; why: string } | { status: number; accepted: true; why: string };
 
 /** What the ingress promises for this request. */
 function expectedAnswer(c: FuzzCase): Expected | null {
