@@ -38,7 +38,7 @@ beforeAll(async () => {
     ["push", "push.main.fix-merge.json"],
     ["push", "push.main.touches.json"],
   ] as const) {
-    expect((await server.post(event, fixture(name))).status).toBe(200);
+    expect((await server.post(event, fixture(name))).status).toBe(202);
   }
   expect((await postGitlab(server, "Merge Request Hook", fixture("gitlab/merge_request.open.json"))).status).toBe(200);
   expect((await postGitlab(server, "Pipeline Hook", fixture("gitlab/pipeline.success.json"))).status).toBe(200);
