@@ -63,7 +63,7 @@ test("a red check suite from a fork with no stored PR: a comment on the PR, zero
   const payload = JSON.parse(readFileSync(new URL("../../fixtures/check_suite.completed.json", import.meta.url), "utf8"));
   // As GitHub sends a fork's suite: no pull_requests, the fork's branch name.
   Object.assign(payload.check_suite, { head_sha: HEAD_SHA, head_branch: "patch-1", pull_requests: [] });
-  const delivered = (await (await server.post("check_suite", payload)).json()) as { note?: string };
+  const delivered = await server.deliver("check_suite", payload);
   expect(delivered.note).toMatch(/^fix job \d+ enqueued$/);
 
   const worker = createWorker({ store: server.store, handlers: fixJobHandlers(fixDeps(server.store, probotFor(github.url), model)), concurrency: 1, log: silentLog() });

@@ -46,7 +46,7 @@ test("gateway unreachable for a while: jobs wait (breaker), feedback stays pendi
   const db = store.db;
 
   for (let i = 0; i < RUNS; i++) {
-    const answer = (await (await server.post("workflow_run", redRunPayload({ runId: 9_300_000_000 + i, headSha: shaOf(0xbeef0000 + i) }))).json()) as { note?: string };
+    const answer = await server.deliver("workflow_run", redRunPayload({ runId: 9_300_000_000 + i, headSha: shaOf(0xbeef0000 + i) }));
     expect(answer.note).toMatch(/^fix job \d+ enqueued$/);
   }
   // Outcomes of earlier fixes, waiting to be reported.

@@ -52,7 +52,7 @@ const model: ModelClient = {
 
 async function runCase(runId: number, answer: string): Promise<FixAttempt> {
   answers.set(String(runId), answer);
-  const delivered = (await (await server.post("workflow_run", redRunPayload({ runId, headSha: shaOf(runId % 0xffffffff) }))).json()) as { note?: string };
+  const delivered = await server.deliver("workflow_run", redRunPayload({ runId, headSha: shaOf(runId % 0xffffffff) }));
   expect(delivered.note).toMatch(/^fix job \d+ enqueued$/);
   const worker = createWorker({ store: server.store, handlers: fixJobHandlers(fixDeps(server.store, probotFor(github.url), model)), concurrency: 1, log: silentLog() });
   expect(await worker.runDue()).toBe(1);
