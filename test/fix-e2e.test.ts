@@ -132,18 +132,40 @@ function mockBaseBranchGreen() {
     .reply(200, { total_count: 1, workflow_runs: [{ id: 9120300000, head_sha: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", head_branch: "main", event: "push", conclusion: "success", run_attempt: 1, html_url: "https://github.com/acme/widgets/actions/runs/9120300000", created_at: "2024-05-02T09:00:00Z", updated_at: "2024-05-02T09:04:00Z" }] });
 }
 
+const GREEN = "5e1f0c3b2a4d6e8f9a0b1c2d3e4f5a6b7c8d9e0f";
+
+/** Localisation: the tree at the failing commit (one recursive read), what changed since green, the PR's files; then the two files' blobs. */
 function mockSourceFiles() {
   github()
-    .get(`${REPO}/git/trees/${HEAD}:src`)
+    .get(`${REPO}/git/trees/${HEAD}`)
+    .query({ recursive: "1" })
     .reply(200, {
-      sha: "aaaa000000000000000000000000000000000001",
+      sha: TREE,
       truncated: false,
       tree: [
-        { path: "parser.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000001", size: PARSER_SOURCE.length },
-        { path: "parser.test.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000002", size: PARSER_TEST.length },
-        { path: "format.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000003", size: 100 },
+        { path: "package.json", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000010", size: 300 },
+        { path: "AGENTS.md", mode: "100644", type: "blob", sha: "a9e0000000000000000000000000000000000001", size: AGENTS_MD.length },
+        { path: ".github", mode: "040000", type: "tree", sha: "aaaa000000000000000000000000000000000002" },
+        { path: "src", mode: "040000", type: "tree", sha: "aaaa000000000000000000000000000000000001" },
+        { path: "src/parser.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000001", size: PARSER_SOURCE.length },
+        { path: "src/parser.test.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000002", size: PARSER_TEST.length },
+        { path: "src/format.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000003", size: 100 },
+        { path: "src/format.test.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000004", size: 100 },
+        { path: "node_modules/vitest/index.js", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000005", size: 100 },
       ],
     });
+  github()
+    .get(`${REPO}/actions/workflows/61234567/runs`)
+    .query({ branch: "fix-widget-parser", status: "success", per_page: "1" })
+    .reply(200, { total_count: 1, workflow_runs: [{ id: 9120300001, head_sha: GREEN, head_branch: "fix-widget-parser", conclusion: "success" }] });
+  github()
+    .get(`${REPO}/compare/${GREEN}...${HEAD}`)
+    .query({ per_page: "100" })
+    .reply(200, { status: "ahead", ahead_by: 1, files: [{ filename: "src/parser.ts", status: "modified" }] });
+  github()
+    .get(`${REPO}/pulls/42/files`)
+    .query({ per_page: "100" })
+    .reply(200, [{ filename: "src/parser.ts", status: "modified" }]);
   for (const [sha, content] of [
     ["b10b000000000000000000000000000000000001", PARSER_SOURCE],
     ["b10b000000000000000000000000000000000002", PARSER_TEST],
@@ -167,20 +189,8 @@ const AGENTS_MD = [
  * The instruction files fixloop looks for before prompting: AGENTS.md/CLAUDE.md beside the failing
  * files (src/) and at the root, .github/copilot-instructions.md, .cursorrules, .cursor/rules.
  */
-function mockInstructions(sha = HEAD, agents: string | null = AGENTS_MD) {
-  github().get(`${REPO}/git/trees/${sha}:src`).reply(200, { sha: "aaaa000000000000000000000000000000000001", truncated: false, tree: [{ path: "parser.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000001", size: 10 }] });
-  github()
-    .get(`${REPO}/git/trees/${sha}`)
-    .reply(200, {
-      sha: TREE,
-      truncated: false,
-      tree: [
-        { path: ".github", mode: "040000", type: "tree", sha: "aaaa000000000000000000000000000000000002" },
-        { path: "src", mode: "040000", type: "tree", sha: "aaaa000000000000000000000000000000000001" },
-        ...(agents === null ? [] : [{ path: "AGENTS.md", mode: "100644", type: "blob", sha: "a9e0000000000000000000000000000000000001", size: agents.length }]),
-      ],
-    });
-  github().get(`${REPO}/git/trees/${sha}:.github`).reply(200, { sha: "aaaa000000000000000000000000000000000002", truncated: false, tree: [{ path: "workflows", mode: "040000", type: "tree", sha: "aaaa000000000000000000000000000000000003" }] });
+function mockInstructions(agents: string | null = AGENTS_MD) {
+  // The job's recursive tree listing says which of them exist (mockSourceFiles lists AGENTS.md): only their blobs are read.
   if (agents !== null) {
     github().get(`${REPO}/git/blobs/a9e0000000000000000000000000000000000001`).reply(200, { encoding: "base64", content: Buffer.from(agents).toString("base64") });
   }
@@ -357,9 +367,10 @@ describe("red CI → draft fix PR", () => {
     const links = await server.store.db.select().from(commitLinks);
     expect(links).toMatchObject([{ commitSha: "f1c0000000000000000000000000000000000099", repoSlug: "acme/widgets", sessionId: attempt.id, linkType: "authored", confidence: 1 }]);
 
-    // The budget for a single-file fix, token exchange included; reading the repository's
-    // instructions costs three directory listings and the files found.
-    expect(githubRequests.length).toBeLessThanOrEqual(19);
+    // The budget for a single-file fix, token exchange included: 18. Localisation adds the last green
+    // run, the comparison since it and the PR's files (3); its one recursive tree read replaces the
+    // directory listings of the files and of the repository's instructions (4 → 1).
+    expect(githubRequests.length).toBeLessThanOrEqual(18);
     expect(githubRequests.filter((r) => r.startsWith("POST"))).toEqual([
       "POST /app/installations/48213377/access_tokens",
       `POST ${REPO}/git/blobs`,
@@ -653,6 +664,72 @@ describe("guards, triage and safety", () => {
     expect(attempt.prBody).toContain("Attempt 1 of 2");
   });
 
+  test("localisation: a Java stack frame and a pytest node id become files through one tree read, each shown with why", async () => {
+    await deliverRedRun();
+    mockToken();
+    mockConfig("dry_run: true\n");
+    const log = [
+      "2024-05-02T12:01:15.8518506Z ##[group]Run ./gradlew test && pytest",
+      "2024-05-02T12:01:16.9753073Z ##[endgroup]",
+      "2024-05-02T12:01:20.0000000Z ParserTest > parsesEmptyInput() FAILED",
+      "2024-05-02T12:01:20.1000000Z     java.lang.IllegalStateException: empty widget list",
+      "2024-05-02T12:01:20.2000000Z         at com.acme.widgets.WidgetParser.parse(WidgetParser.java:12)",
+      "2024-05-02T12:01:20.3000000Z         at com.acme.widgets.ParserTest.parsesEmptyInput(ParserTest.java:9)",
+      "2024-05-02T12:01:20.4000000Z         at org.junit.jupiter.engine.execution.MethodInvocation.proceed(MethodInvocation.java:60)",
+      "2024-05-02T12:01:30.0000000Z =========================== short test summary info ============================",
+      "2024-05-02T12:01:30.1000000Z FAILED tests/test_cli.py::test_lists_widgets - AssertionError: assert 1 == 0",
+      "2024-05-02T12:01:30.2000000Z ##[error]Process completed with exit code 1.",
+      "",
+    ].join("\n");
+    mockFailureReads(log);
+    mockBaseBranchGreen();
+    const JAVA = "package com.acme.widgets;\n\nclass WidgetParser {\n" + "  // line\n".repeat(8) + "  List<String> parse(String in) { throw new IllegalStateException(\"empty widget list\"); }\n}\n";
+    const PY_TEST = "from widgets.cli import list_widgets\n\ndef test_lists_widgets():\n    assert len(list_widgets()) == 0\n";
+    const blob = (n: number) => `b10b0000000000000000000000000000000001${String(n).padStart(2, "0")}`;
+    const entries: [string, string][] = [
+      ["core/src/main/java/com/acme/widgets/WidgetParser.java", JAVA],
+      ["core/src/test/java/com/acme/widgets/ParserTest.java", "package com.acme.widgets;\nclass ParserTest {}\n"],
+      ["core/build/generated/com/acme/widgets/WidgetParser.java", "// generated copy: not the project's code\n"],
+      ["python/tests/test_cli.py", PY_TEST],
+      ["python/widgets/cli.py", "def list_widgets():\n    return [1]\n"],
+      ["python/widgets/__init__.py", ""],
+    ];
+    github()
+      .get(`${REPO}/git/trees/${HEAD}`)
+      .query({ recursive: "1" })
+      .reply(200, { sha: TREE, truncated: false, tree: entries.map(([path, content], i) => ({ path, mode: "100644", type: "blob", sha: blob(i), size: content.length })) });
+    github()
+      .get(`${REPO}/actions/workflows/61234567/runs`)
+      .query({ branch: "fix-widget-parser", status: "success", per_page: "1" })
+      .reply(200, { total_count: 0, workflow_runs: [] });
+    github().get(`${REPO}/pulls/42/files`).query({ per_page: "100" }).reply(200, [{ filename: "python/widgets/cli.py" }]);
+    // Blobs read: the failing Python test (for its imports), then the shown files. The generated copy is never read.
+    for (const i of [0, 1, 3, 4]) {
+      github().get(`${REPO}/git/blobs/${blob(i)}`).reply(200, { sha: blob(i), encoding: "base64", content: Buffer.from(entries[i][1]).toString("base64"), size: entries[i][1].length });
+    }
+    mockModel("No safe fix.");
+    await startWorker().runDue();
+    expect(nock.pendingMocks()).toEqual([]);
+
+    const files = (inferenceBodies[0] as Record<string, any>).messages[1].content[0].arguments.files as { path: string; why?: string }[];
+    const byPath = new Map(files.map((f) => [f.path, f]));
+    expect([...byPath.keys()].sort()).toEqual([
+      "core/src/main/java/com/acme/widgets/WidgetParser.java",
+      "core/src/test/java/com/acme/widgets/ParserTest.java",
+      "python/tests/test_cli.py",
+      "python/widgets/cli.py",
+    ]);
+    expect(files[0].path).toBe("core/src/main/java/com/acme/widgets/WidgetParser.java");
+    expect(byPath.get("core/src/main/java/com/acme/widgets/WidgetParser.java")?.why).toMatch(/innermost project frame.*WidgetParser\.java:12/);
+    expect(byPath.get("python/tests/test_cli.py")?.why).toMatch(/failing test: `FAILED tests\/test_cli\.py::test_lists_widgets/);
+    expect(byPath.get("python/widgets/cli.py")?.why).toMatch(/source under test of python\/tests\/test_cli\.py|used by the failing test/);
+    expect(byPath.get("python/widgets/cli.py")?.why).toMatch(/changed in the pull request/);
+    // Localisation's reads: one recursive tree, the last green run (none: no comparison), the PR's files, four blobs.
+    const reads = githubRequests.filter((r) => r.includes("/git/") || r.includes("/pulls/42/files") || r.includes("/workflows/"));
+    expect(reads).toHaveLength(1 + 2 + 1 + 4);
+    expect(githubRequests.length).toBeLessThanOrEqual(18);
+  });
+
   test("fork PR: the patch is posted as a comment, nothing is pushed", async () => {
     await server.post("pull_request", fixture("pull_request.opened.fork.json"));
     const run = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.completed.fork.json");
@@ -666,13 +743,24 @@ describe("guards, triage and safety", () => {
       .reply(200, { total_count: 1, jobs: [{ id: JOB_ID, name: "test", status: "completed", conclusion: "failure", html_url: null, started_at: null, completed_at: null, run_attempt: 1, runner_name: "r", steps: [{ name: "Run npm test", number: 4, status: "completed", conclusion: "failure" }] }] });
     github().get(`${REPO}/actions/jobs/${JOB_ID}/logs`).reply(302, "", { location: `${BLOBS}/logs/${JOB_ID}?sig=signed` });
     nock(BLOBS).get(`/logs/${JOB_ID}`).query(true).reply(200, readFileSync(new URL("../fixtures/e2e/job-log.txt", import.meta.url), "utf8"));
-    github().get(`${REPO}/actions/workflows/61234567/runs`).query(true).reply(200, { total_count: 0, workflow_runs: [] });
+    // The base branch's latest run (pre-existing check), then the fork branch's last green run: none of either.
+    github().get(`${REPO}/actions/workflows/61234567/runs`).query(true).times(2).reply(200, { total_count: 0, workflow_runs: [] });
     const forkHead = "feedfacecafebeef0123456789abcdef01234567";
     github()
-      .get(`${REPO}/git/trees/${forkHead}:src`)
-      .reply(200, { sha: "t", truncated: false, tree: [{ path: "parser.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000001", size: 10 }] });
+      .get(`${REPO}/git/trees/${forkHead}`)
+      .query({ recursive: "1" })
+      .reply(200, {
+        sha: "t",
+        truncated: false,
+        tree: [
+          { path: "src/parser.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000001", size: 10 },
+          { path: "src/parser.test.ts", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000002", size: 10 },
+        ],
+      });
+    github().get(`${REPO}/pulls/44/files`).query(true).reply(200, [{ filename: "src/parser.ts" }]);
     github().get(`${REPO}/git/blobs/b10b000000000000000000000000000000000001`).reply(200, { encoding: "base64", content: Buffer.from(PARSER_SOURCE).toString("base64") });
-    mockInstructions("feedfacecafebeef0123456789abcdef01234567", null);
+    mockInstructions(null);
+    github().get(`${REPO}/git/blobs/b10b000000000000000000000000000000000002`).reply(200, { encoding: "base64", content: Buffer.from(PARSER_TEST).toString("base64") });
     mockModel();
     github().get(`${REPO}/issues/44/comments`).query(true).reply(200, []);
     github()

@@ -8,6 +8,8 @@ import { listCheckRunsForSuite, listFailedJobs, LogsUnavailableError, streamJobL
 import { buildFailureContext, contextFromCheckRuns, mergeFailureContexts, type FailureContext } from "./context/index.js";
 import type { LastGreenBaselines } from "./last-green.js";
 import { groupSameFailures, normaliseErrorLine, type JobFailure } from "./matrix.js";
+import { EvidenceReader, type Evidence } from "./localize/evidence.js";
+import { withEvidence } from "./localize/github.js";
 import type { FixTrigger } from "./trigger.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
@@ -20,6 +22,8 @@ export interface CollectedFailure {
   sameFailureJobs: FailedJob[];
   /** The green run whose logs served as baseline (of at least one job), or null. */
   baselineRunId: string | null;
+  /** File evidence read from the whole logs (the context text holds only part of it). */
+  evidence?: Evidence[];
 }
 
 /** Logs read at most per run: enough to see that a matrix fails the same way everywhere. */
@@ -53,13 +57,16 @@ export async function collectFailure(octokit: Octokit, trigger: FixTrigger, opti
   // Each job's context gets the whole budget: only the representatives of distinct failures are merged (and trimmed).
   const failures: JobFailure<FailedJob>[] = [];
   let baselineRunId: string | null = null;
+  const evidenceOf = new Map<FailedJob, Evidence[]>();
   for (const job of read) {
     let context: FailureContext;
     const found = await lastGreenLog(octokit, trigger, job, options);
     if (found) baselineRunId ??= String(found.runId);
     try {
       const log = await streamJobLogs(octokit, { owner, repo, jobId: job.id, signal: options.signal });
-      context = await buildFailureContext(log, { budgetTokens: options.budgetTokens, conclusion: job.conclusion, baseline: found?.baseline ?? null });
+      const reader = new EvidenceReader();
+      context = await buildFailureContext(withEvidence(log, reader), { budgetTokens: options.budgetTokens, conclusion: job.conclusion, baseline: found?.baseline ?? null });
+      evidenceOf.set(job, reader.finish());
     } catch (error) {
       // Expired logs leave the job's own verdict: still worth classifying (a cancelled job is infra).
       if (!(error instanceof LogsUnavailableError)) throw error;
@@ -73,7 +80,13 @@ export async function collectFailure(octokit: Octokit, trigger: FixTrigger, opti
   const context = mergeFailureContexts(contexts, options.budgetTokens);
   const shown = groups.map((g) => g.representative.job);
   if (!context.failingStep) context.failingStep = shown.find((j) => j.failingSteps.length > 0)?.failingSteps[0] ?? null;
-  return { context, jobs: shown, sameFailureJobs: groups.flatMap((g) => g.others.map((o) => o.job)), baselineRunId };
+  // The distinct failures' evidence, each job's traces numbered after the previous job's.
+  const evidence: Evidence[] = [];
+  for (const job of shown) {
+    const traces = Math.max(-1, ...evidence.map((e) => e.trace)) + 1;
+    for (const e of evidenceOf.get(job) ?? []) evidence.push({ ...e, trace: e.trace >= 0 ? e.trace + traces : -1 });
+  }
+  return { context, jobs: shown, sameFailureJobs: groups.flatMap((g) => g.others.map((o) => o.job)), baselineRunId, evidence };
 }
 
 /** The job's log in the last green run, or null: never a reason to fail the fix job. */

@@ -9,7 +9,7 @@
 import picomatch from "picomatch";
 import type { ProbotOctokit } from "probot";
 import { httpStatusOf, type RepoRef } from "../github/actions.js";
-import { decodeText, fetchFilesAtRef, repoPathProblem, type FetchedFile } from "../github/files.js";
+import { decodeText, fetchFilesAtRef, repoPathProblem, type FetchedFile, type RepoListing } from "../github/files.js";
 import { CHARS_PER_TOKEN } from "./prompt.js";
 import { redactSecrets } from "./redact.js";
 
@@ -137,13 +137,15 @@ export interface ReadInstructionsInput extends RepoRef {
   /** fixloop.yml's own `instructions:` text. */
   configured: string;
   budgetTokens: number;
+  /** The commit's recursive listing when the job has read it: no directory listings needed. */
+  tree?: RepoListing | null;
 }
 
 /** Reads, orders, redacts and bounds the repository's instructions for this failure. */
 export async function readRepoInstructions(octokit: ProbotOctokit, input: ReadInstructionsInput): Promise<RepoInstructions> {
   const repo = { owner: input.owner, repo: input.repo };
   const candidates = instructionCandidates(input.failingPaths);
-  const fetched = await fetchFilesAtRef(octokit, { ...repo, ref: input.ref, paths: [...candidates, ".cursor"], maxBytes: MAX_INSTRUCTION_FILE_BYTES });
+  const fetched = await fetchFilesAtRef(octokit, { ...repo, ref: input.ref, paths: [...candidates, ".cursor"], maxBytes: MAX_INSTRUCTION_FILE_BYTES, tree: input.tree });
   const rules = fetched[".cursor"]?.type === "directory" ? await cursorRules(octokit, repo, input.ref) : [];
 
   const found: { source: string; text: string }[] = [];

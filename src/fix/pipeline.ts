@@ -17,10 +17,10 @@ import {
   safetyRulesFor,
   type RepoConfig,
 } from "../config/repo-config.js";
-import { changedFilesOfCommit, httpStatusOf, latestRunOnBranch, rerunFailedJobs } from "../github/actions.js";
+import { httpStatusOf, latestRunOnBranch, rerunFailedJobs } from "../github/actions.js";
 import { isPermissionRefusal, permissionRefusalReason, unsupportedConfigReason } from "../github/permissions.js";
 import { upsertComment } from "../github/comments.js";
-import { fetchFilesAtRef, repoPathProblem, type FetchedFiles } from "../github/files.js";
+import { fetchFilesAtRef, repoPathProblem, type FetchedFiles, type RepoListing } from "../github/files.js";
 import { closePullRequest, markReadyForReview, publishFix } from "../github/publish.js";
 import { type JobContext, type JobOutcome, type JobQueue } from "../queue/index.js";
 import type { Store } from "../store/db.js";
@@ -41,7 +41,8 @@ import { recordFeedback } from "../outcomes/outbox.js";
 import { METRICS } from "../tensorzero/metrics.js";
 import { collectFailure, sameFailure, type CollectedFailure } from "./collect.js";
 import type { LastGreenBaselines } from "./last-green.js";
-import { selectFilesForPrompt } from "./context/index.js";
+import { selectRankedFiles } from "./context/files.js";
+import { fileBudgetFactor, locateOnGitHub } from "./localize/github.js";
 import { ContextLengthError, GatewayRequestError, GatewayUnavailableError, type ModelClient } from "./model.js";
 import { applyPatch, checkPatchSafety, pathsToFetch, renderChangesAsDiff } from "./patch/index.js";
 import { readAnswerEdits } from "./patch/answer.js";
@@ -91,8 +92,8 @@ export interface FixJobPayload extends FixTrigger {
   command?: CommandRequest;
 }
 
-/** Source files get this many times the log excerpt's token budget: a fix needs the code more than the noise. */
-const FILE_BUDGET_FACTOR = 4;
+/** Files shown besides those the context names (which are shown up to MAX_FILES_NAMED_IN_CONTEXT). */
+const MAX_PROMPT_FILES = 8;
 
 const TERMINAL = new Set(["awaiting_ci", "ci_passed", "ci_failed", "skipped", "failed"]);
 
@@ -230,26 +231,11 @@ async function preExistingOn(deps: FixDeps, octokit: Octokit, trigger: FixTrigge
   return sameFailure(failure, baseFailure) ? `pre-existing: ${baseBranch} fails the same way (run ${latest.id})` : null;
 }
 
-async function fetchInto(octokit: Octokit, trigger: FixTrigger, paths: string[], into: FetchedFiles): Promise<void> {
+async function fetchInto(octokit: Octokit, trigger: FixTrigger, paths: string[], into: FetchedFiles, tree: RepoListing | null = null): Promise<void> {
   const wanted = [...new Set(paths)].filter((p) => !(p in into) && repoPathProblem(p) === null);
   if (wanted.length === 0) return;
   const { owner, repo } = splitRepo(trigger.repo);
-  Object.assign(into, await fetchFilesAtRef(octokit, { owner, repo, ref: trigger.headSha, paths: wanted }));
-}
-
-/** `src/a.test.ts` → `src/a.ts`, `tests/test_a.py` → `tests/a.py`, `a_test.go` → `a.go`: likely sources of a failing test. */
-export function companionSources(paths: string[]): string[] {
-  const out = new Set<string>();
-  for (const path of paths) {
-    const candidates = [
-      path.replace(/\.(test|spec)(\.[cm]?[jt]sx?)$/, "$2"),
-      path.replace(/(^|\/)test_([^/]+\.py)$/, "$1$2"),
-      path.replace(/_test\.go$/, ".go"),
-      path.replace(/_spec\.rb$/, ".rb"),
-    ];
-    for (const candidate of candidates) if (candidate !== path && !paths.includes(candidate)) out.add(candidate);
-  }
-  return [...out];
+  Object.assign(into, await fetchFilesAtRef(octokit, { owner, repo, ref: trigger.headSha, paths: wanted, tree }));
 }
 
 function textOriginals(files: FetchedFiles): Record<string, string | undefined> {
@@ -326,14 +312,22 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   const preExisting = await preExistingOn(deps, octokit, trigger, failure, pr.baseRef ?? trigger.defaultBranch);
   if (preExisting) return skip(deps, attempt, preExisting);
 
+  // The files the fix needs: the log's evidence resolved against the tree, the tests' sources, what changed since green.
   const files: FetchedFiles = {};
-  const referenced = failure.context.files.map((f) => f.path);
-  // Errors usually point at a test; the code under test sits beside it. Nothing referenced: what the commit changed.
-  const changed = referenced.length > 0 ? [] : await changedFilesOfCommit(octokit, { owner, repo, sha: trigger.headSha });
-  const companions = companionSources(referenced);
-  await fetchInto(octokit, trigger, [...referenced, ...companions, ...changed].slice(0, 12), files);
+  const located = await locateOnGitHub(octokit, {
+    owner,
+    repo,
+    headSha: trigger.headSha,
+    failure: { context: failure.context.context, errorLines: failure.context.errorLines, files: failure.context.files, log: failure.evidence },
+    workflowId: trigger.provider === "github-actions" ? trigger.workflowId : null,
+    branch: trigger.headBranch,
+    prNumber: pr.number,
+    maxFiles: MAX_PROMPT_FILES,
+    files,
+  });
+  await fetchInto(octokit, trigger, located.shown.map((f) => f.path), files, located.listing);
 
-  const promptFiles = selectFilesForPrompt(failure.context.files, [...companions, ...changed], textOriginals(files), config.context_budget_tokens * FILE_BUDGET_FACTOR);
+  const promptFiles = selectRankedFiles(located.shown, textOriginals(files), config.context_budget_tokens * fileBudgetFactor(located.shown));
   const previous = trigger.continuation ? await getAttempt(db, trigger.continuation.previousAttemptId) : undefined;
   let answer: { content: string } = { content: attempt.diff ?? "" };
   if (!attempt.inferenceId || !attempt.diff) {
@@ -342,7 +336,8 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
       owner,
       repo,
       ref: trigger.headSha,
-      failingPaths: [...referenced, ...companions, ...changed],
+      failingPaths: located.shown.map((f) => f.path),
+      tree: located.listing,
       configured: config.instructions,
       budgetTokens: Math.floor(DEFAULT_PROMPT_TOKEN_BUDGET * INSTRUCTIONS_SHARE),
     });
@@ -362,7 +357,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
               failureClass: failure.context.class,
               errorLines: failure.context.errorLines,
               logExcerpt: failure.context.context,
-              files: promptFiles.map((f) => ({ path: f.path, content: f.content, startLine: f.startLine, truncated: f.truncated })),
+              files: promptFiles.map((f) => ({ path: f.path, content: f.content, startLine: f.startLine, truncated: f.truncated, ...(f.why ? { why: f.why } : {}) })),
               attempt: attempt.attemptNumber,
               maxAttempts: config.max_attempts,
               previousAttempt: previous?.diff ? { diff: previous.diff, error: failure.context.errorLines.join("\n") || failure.context.context.slice(-2000) } : null,
@@ -415,7 +410,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     ...checkPatchSafety(parsed, rules).map(describe),
   ];
   if (violations.length === 0) {
-    await fetchInto(octokit, trigger, needed, files);
+    await fetchInto(octokit, trigger, needed, files, located.listing);
     violations = [...unsafeKinds(files, needed), ...checkPatchSafety(parsed, rules, textOriginals(files)).map(describe)];
   }
   if (violations.length > 0) return refusePatch(deps, attempt, `patch refused: ${violations.join("; ")}`, diff);

@@ -71,6 +71,8 @@ const fileInputSchema = z.object({
   startLine: z.number().int().min(1).default(1),
   /** The caller already cut the file (e.g. a window around the referenced line). */
   truncated: z.boolean().default(false),
+  /** Why the file is shown (the evidence that picked it), so the model can weigh it. */
+  why: z.string().optional(),
 });
 
 export const patchPromptInputSchema = z
@@ -125,6 +127,7 @@ export interface PatchFileArgument {
   content: string;
   start_line: number;
   truncated: boolean;
+  why?: string;
 }
 
 /** Mirrors tensorzero/functions/fixloop_patch/system_schema.json. */
@@ -192,6 +195,7 @@ export function buildPatchRequestArguments(input: PatchPromptInput, options: Bui
       content: fenceUntrusted(file.content),
       start_line: file.startLine,
       truncated: file.truncated,
+      ...(file.why ? { why: file.why } : {}),
     })),
     attempt: parsed.attempt,
     max_attempts: parsed.maxAttempts,
@@ -249,7 +253,7 @@ export function estimatePromptChars(args: PatchUserArguments): number {
     String(args.attempt).length +
     String(args.max_attempts).length;
   for (const line of args.error_lines) chars += line.length + ERROR_LINE_WRAPPER_CHARS;
-  for (const file of args.files) chars += file.path.length + file.content.length + String(file.start_line).length + FILE_WRAPPER_CHARS;
+  for (const file of args.files) chars += file.path.length + file.content.length + String(file.start_line).length + FILE_WRAPPER_CHARS + (file.why?.length ?? 0);
   if (args.previous_attempt) chars += args.previous_attempt.diff.length + args.previous_attempt.error.length;
   for (const name of args.same_failure_jobs ?? []) chars += name.length + ERROR_LINE_WRAPPER_CHARS;
   for (const doc of args.repo_instructions ?? []) chars += doc.source.length + doc.content.length + FILE_WRAPPER_CHARS;

@@ -145,7 +145,7 @@ function parentOf(path: string): { dir: string; name: string } {
  */
 export async function fetchFilesAtRef(
   octokit: ProbotOctokit,
-  input: RepoRef & { ref: string; paths: readonly string[]; maxBytes?: number },
+  input: RepoRef & { ref: string; paths: readonly string[]; maxBytes?: number; tree?: RepoListing | null },
 ): Promise<FetchedFiles> {
   const { ref, maxBytes = DEFAULT_MAX_FILE_BYTES } = input;
   const repo = { owner: input.owner, repo: input.repo };
@@ -157,14 +157,16 @@ export async function fetchFilesAtRef(
     const { dir } = parentOf(path);
     byDir.set(dir, [...(byDir.get(dir) ?? []), path]);
   }
-  const dirs = [...byDir.keys()];
+  // A complete recursive listing already says what each path is: no directory reads.
+  const known = input.tree && !input.tree.truncated ? input.tree : null;
+  const dirs = known ? [] : [...byDir.keys()];
   const listings = new Map(await mapLimited(dirs, READ_CONCURRENCY, async (dir) => [dir, await readDirectory(octokit, repo, ref, dir)] as const));
 
   const result: FetchedFiles = {};
   const blobsToRead: { path: string; entry: TreeEntry }[] = [];
   for (const path of paths) {
     const { dir, name } = parentOf(path);
-    const entry = listings.get(dir)?.get(name);
+    const entry = known ? known.entries.get(path) : listings.get(dir)?.get(name);
     if (!entry) result[path] = undefined;
     else if (entry.mode === "120000") result[path] = { type: "symlink", sha: entry.sha };
     else if (entry.mode === "160000" || entry.type === "commit") result[path] = { type: "submodule", sha: entry.sha };
@@ -190,4 +192,88 @@ export async function fetchFilesAtRef(
         : { type: "file", content, sha: entry.sha, mode: entry.mode === "100755" ? "100755" : "100644" };
   });
   return result;
+}
+
+/** Every entry of a commit's tree (files, directories, submodules) by full path, as one recursive read returns it. */
+export interface RepoListing {
+  sha: string;
+  entries: Map<string, TreeEntry>;
+  /** GitHub cut the listing (over 100,000 entries or 7 MB): absent paths may still exist. */
+  truncated: boolean;
+}
+
+/** Listings kept per client (an installation client serves one job): a few SHAs at most. */
+const TREE_CACHE_SIZE = 4;
+/** Entries kept from one listing; beyond this the listing counts as truncated. */
+export const MAX_TREE_ENTRIES = 200_000;
+const treeCaches = new WeakMap<object, Map<string, Promise<RepoListing | null>>>();
+
+/**
+ * The whole file tree at `sha` in one request (`GET git/trees/<sha>?recursive=1`),
+ * cached per client by repository and SHA (a SHA's tree never changes, so every
+ * step of a job shares one read) and bounded in size. Null when the commit is
+ * not there (404/409/422): the caller works without it.
+ */
+export function readRepoTree(octokit: ProbotOctokit, input: RepoRef & { sha: string }): Promise<RepoListing | null> {
+  let treeCache = treeCaches.get(octokit);
+  if (!treeCache) treeCaches.set(octokit, (treeCache = new Map()));
+  const cache = treeCache;
+  const key = `${input.owner}/${input.repo}@${input.sha}`.toLowerCase();
+  const cached = cache.get(key);
+  if (cached) {
+    cache.delete(key);
+    cache.set(key, cached); // most recently used last
+    return cached;
+  }
+  const read = (async () => {
+    try {
+      const { data } = await octokit.request("GET /repos/{owner}/{repo}/git/trees/{tree_sha}", {
+        owner: input.owner,
+        repo: input.repo,
+        tree_sha: input.sha,
+        recursive: "1",
+      });
+      const listing = data as { sha: string; truncated?: boolean; tree?: TreeEntry[] };
+      const entries = new Map<string, TreeEntry>();
+      for (const entry of listing.tree ?? []) {
+        if (entries.size >= MAX_TREE_ENTRIES) break;
+        entries.set(entry.path, entry);
+      }
+      return { sha: listing.sha, entries, truncated: Boolean(listing.truncated) || (listing.tree?.length ?? 0) > MAX_TREE_ENTRIES };
+    } catch (error) {
+      const status = httpStatusOf(error);
+      if (status === 404 || status === 409 || status === 422) return null;
+      cache.delete(key); // a transient failure is not remembered
+      throw error;
+    }
+  })();
+  cache.set(key, read);
+  if (cache.size > TREE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  return read;
+}
+
+/**
+ * When the recursive listing was truncated: the entries of the candidate
+ * directories, one non-recursive read each (at most `max`), added to the
+ * listing. Directories that do not exist are skipped.
+ */
+export async function completeTruncatedTree(
+  octokit: ProbotOctokit,
+  input: RepoRef & { sha: string; listing: RepoListing; dirs: readonly string[]; max?: number },
+): Promise<number> {
+  const dirs = [...new Set(input.dirs)].filter((dir) => repoPathProblem(dir) === null || dir === "").slice(0, input.max ?? 8);
+  const repo = { owner: input.owner, repo: input.repo };
+  const read = await mapLimited(dirs, READ_CONCURRENCY, async (dir) => [dir, await readDirectory(octokit, repo, input.sha, dir)] as const);
+  for (const [dir, entries] of read) {
+    for (const entry of entries?.values() ?? []) {
+      const path = dir === "" ? entry.path : `${dir}/${entry.path}`;
+      input.listing.entries.set(path, { ...entry, path });
+    }
+  }
+  return dirs.length;
+}
+
+/** The regular files and symlinks of a listing: what a path in a log can name. */
+export function filePaths(listing: RepoListing): string[] {
+  return [...listing.entries.values()].filter((e) => e.type === "blob").map((e) => e.path);
 }

@@ -18,6 +18,8 @@ export interface PromptFile {
   /** True when the excerpt is not the whole file (or long lines were cut). */
   truncated: boolean;
   redactions: number;
+  /** Why the file is shown, when the caller ranked it (the prompt says so). */
+  why?: string;
 }
 
 export interface SelectFilesOptions {
@@ -39,6 +41,7 @@ const RADII = [20, 12, 8, 5, 3, 2, 1, 0];
 
 interface Plan {
   path: string;
+  why?: string;
   lines: number[];
   text: string[];
   redactions: number;
@@ -81,6 +84,7 @@ function entry(plan: Plan, window: Window, wholeFile: boolean): PromptFile {
     endLine: window.end + 1,
     truncated: !wholeFile || plan.cut,
     redactions: plan.redactions,
+    ...(plan.why ? { why: plan.why } : {}),
   };
 }
 
@@ -155,11 +159,66 @@ export function selectFilesForPrompt(
     ...[...changed].filter((p) => available.has(p) && !referenced.has(p)),
   ];
 
+  return excerptFiles(
+    order.map((path) => ({ path, lines: referenced.get(path) ?? [] })),
+    available,
+    budgetChars,
+    { contextLines, maxFiles, maxLineChars },
+  );
+}
+
+/** A file chosen by the caller, in the order it should be shown. */
+export interface RankedInput {
+  path: string;
+  lines: readonly number[];
+  why?: readonly string[] | string;
+}
+
+/**
+ * Excerpts of files the caller already ranked (the localiser): the same
+ * budgeting as selectFilesForPrompt, in the given order, each excerpt carrying
+ * its reasons. Paths are normalised; unsafe ones and files not fetched are skipped.
+ */
+export function selectRankedFiles(
+  ranked: readonly RankedInput[],
+  fetched: Record<string, string | undefined> | Map<string, string>,
+  budgetTokens: number,
+  options: SelectFilesOptions = {},
+): PromptFile[] {
+  const budgetChars = Math.floor(budgetTokens * (options.charsPerToken ?? DEFAULT_CHARS_PER_TOKEN));
+  if (budgetChars <= 0) return [];
+  const roots = options.workspaceRoots ?? [];
+  const available = new Map<string, string>();
+  for (const [key, content] of fetched instanceof Map ? fetched : Object.entries(fetched)) {
+    const path = normalizeRepoPath(key, roots);
+    if (path !== null && typeof content === "string") available.set(path, content);
+  }
+  const entries = ranked.flatMap((file) => {
+    const path = normalizeRepoPath(file.path, roots);
+    if (path === null || !available.has(path)) return [];
+    // Reasons quote log lines: redacted like the log itself.
+    const why = redactSecrets(typeof file.why === "string" ? file.why : (file.why?.join("; ") ?? "")).text;
+    return [{ path, lines: [...file.lines], ...(why ? { why } : {}) }];
+  });
+  return excerptFiles(entries, available, budgetChars, {
+    contextLines: options.contextLines ?? 30,
+    maxFiles: options.maxFiles ?? entries.length,
+    maxLineChars: options.maxLineChars ?? 400,
+  });
+}
+
+function excerptFiles(
+  entries: { path: string; lines: number[]; why?: string }[],
+  available: Map<string, string>,
+  budgetChars: number,
+  options: { contextLines: number; maxFiles: number; maxLineChars: number },
+): PromptFile[] {
+  const { contextLines, maxFiles, maxLineChars } = options;
   const plans: Plan[] = [];
-  for (const path of order) {
+  for (const { path, lines, why } of entries) {
     if (plans.length >= maxFiles) break;
-    const plan = prepare(path, referenced.get(path) ?? [], available.get(path) as string, maxLineChars);
-    if (plan && plan.text.length > 0) plans.push(plan);
+    const plan = prepare(path, lines, available.get(path) as string, maxLineChars);
+    if (plan && plan.text.length > 0) plans.push(why ? { ...plan, why } : plan);
   }
   const fitting = plans.slice(0, Math.max(1, Math.floor(budgetChars / MIN_FILE_CHARS)));
 

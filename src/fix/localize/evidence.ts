@@ -1,0 +1,263 @@
+/**
+ * Evidence of which repository files a failure is about, read from CI output.
+ *
+ * Path shapes (`file:line` of compilers, linters, Node/Go/Rust/C/Ruby/PHP/Swift
+ * traces) come from the context's RefCollector; this module adds the shapes that
+ * name a file without spelling its path: JVM stack frames (package + file name),
+ * Python tracebacks and pytest/unittest ids, .NET `in path:line N`, PHP `on line N`,
+ * test names in runner summaries (JUnit/Surefire/Gradle classes, Go packages).
+ * Each piece keeps the line it came from and a weight; resolving it against the
+ * repository tree happens in tree.ts.
+ */
+import { RefCollector } from "../context/paths.js";
+
+export type Target =
+  | { type: "path"; path: string }
+  /** A JVM class (`org.acme.Foo$Bar`) and, when the frame says it, its source file name (`Foo.kt`). */
+  | { type: "jvm-class"; name: string; file: string | null }
+  /** A dotted Python module, possibly followed by class names (`tests.test_x.TestCase`). */
+  | { type: "python-module"; name: string }
+  /** A Go import path (`github.com/acme/app/internal/cart`). */
+  | { type: "go-package"; name: string };
+
+export type EvidenceKind =
+  /** A stack frame of the failure (exception or panic trace). */
+  | "frame"
+  /** A compiler, type checker or linter diagnostic. */
+  | "diagnostic"
+  /** A failing test named by the runner (node id, test class, package). */
+  | "failing-test"
+  /** Any other mention of a file in an error block. */
+  | "mention";
+
+export interface Evidence {
+  kind: EvidenceKind;
+  target: Target;
+  line: number | null;
+  /** The log line it was read from (trimmed), for the prompt's "why". */
+  text: string;
+  /** Which trace (stack) the frame belongs to, in order of appearance; -1 for other kinds. */
+  trace: number;
+  /** Position of the frame within its trace, 0 = innermost (where it was thrown). */
+  depth: number;
+  /** Order of appearance over all evidence. */
+  order: number;
+  /** Read from the context text the prompt shows (rather than from elsewhere in the log). */
+  inContext?: boolean;
+}
+
+const MAX_TEXT = 200;
+/** Kept from the start of a log (the first failure) and from its end (summaries, the last failure). */
+const KEEP_FIRST = 200;
+const KEEP_LAST = 200;
+
+/** `at org.acme.Foo$Bar.baz(Foo.java:42)` — Java, Kotlin, Scala, Groovy; also `(Foo.kt)` without a line. */
+const JVM_FRAME = /^\s*(?:\[\w+\]\s*)?at\s+(?:[\w.-]+\/\/?)?((?:[\w$]+\.)+[\w$<>-]+)\(([\w$-]+\.(?:java|kt|kts|scala|groovy|clj))(?::(\d+))?\)/;
+/** JDK, test-framework and build-tool frames: never the project's own code. */
+const JVM_LIBRARY =
+  /^(?:java|javax|jdk|sun|com\.sun|kotlin|kotlinx|scala|groovy|org\.codehaus\.groovy|org\.junit|junit|org\.testng|org\.opentest4j|org\.assertj|org\.hamcrest|org\.mockito\.internal\.junit|org\.apache\.maven|org\.gradle|org\.spockframework|worker\.org\.gradle|org\.springframework\.test|io\.kotest|org\.scalatest|net\.bytebuddy|jdk\.internal)\./;
+/** `Caused by:` / `Exception in thread` start a new trace; so does an exception line. */
+const TRACE_START = /^\s*(?:Caused by:|Suppressed:|Exception in thread|[\w$.]+(?:Exception|Error|Failure|Throwable)\b(?::|$))/;
+/** Defects4J/JUnit listings `--- org.acme.FooTest::testBar`. */
+const JUNIT_LISTING = /^---\s+((?:[\w$]+\.)+[\w$]+)::\w+/;
+/** Surefire: `Tests run: 3, Failures: 1, … <<< FAILURE! - in org.acme.FooTest` / `-- in org.acme.FooTest`. */
+const SUREFIRE_CLASS = /<<<\s*(?:FAILURE|ERROR)!?\s*-+\s*in\s+((?:[\w$]+\.)+[\w$]+)/;
+/** Surefire summary `[ERROR]   FooTest.testBar:42 expected…`, and `[ERROR] org.acme.FooTest.testBar -- Time elapsed`. */
+const SUREFIRE_SUMMARY = /^\s*(?:\[(?:ERROR|FAIL)\]\s+)((?:[a-z][\w$]*\.)*[A-Z][\w$]*)\.[\w$]+(?::(\d+))?(?:\s|$)/;
+/** Gradle: `FooTest > testBar() FAILED`, `org.acme.FooTest > testBar FAILED`. */
+const GRADLE_TEST = /^\s*((?:[\w$]+\.)*[A-Z][\w$]*)\s+>\s+.*\bFAILED\s*$/;
+/** unittest: `FAIL: test_x (tests.test_mod.TestCase)` / `ERROR: test_x (tests.test_mod.TestCase.test_x)`. */
+const UNITTEST = /^(?:FAIL|ERROR):\s+\w+\s+\(([\w.]+)\)/;
+/** Go: `FAIL\tgithub.com/acme/app/pkg\t0.01s`, `--- FAIL: TestX` follows its package. */
+const GO_FAIL_PACKAGE = /^(?:FAIL|ok)\s+([\w.-]+(?:\/[\w.-]+)+)\s+(?:\d|\[)/;
+/** .NET: `at Ns.Type.Method() in /path/File.cs:line 42`. */
+const DOTNET_FRAME = /\bin\s+(\S.*?\.(?:cs|fs|vb)):line\s+(\d+)/;
+/** PHP: `in /path/File.php on line 42`, `/path/File.php on line 42`. */
+const PHP_ON_LINE = /(\S+\.php)\s+on\s+line\s+(\d+)/;
+/** Python frames, to tell frames from other mentions of a path. */
+const PYTHON_FRAME = /^\s*File "([^"]+)", line (\d+)/;
+/** Where Python keeps installed code: not the project's. */
+const PYTHON_LIBRARY = /(?:^|\/)(?:site-packages|dist-packages|lib\/python\d[\d.]*|\.venv|venv|\.tox|\.nox)\/|^<frozen |^<string>/;
+const DIAGNOSTIC = /\b(?:error|warning|Error|ERROR)\b[\s:[(]|\berror TS\d|: (?:E|W|F)\d{3}\b|\b(?:SyntaxError|cannot find symbol|undefined reference)\b/;
+/** pytest's own traceback lines `tests/test_x.py:42: in test_fn` (innermost last). */
+const PYTEST_FRAME = /^\S+\.py:\d+: (?:in \S|\w*(?:Error|Exception)\b)/;
+
+function clip(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.length > MAX_TEXT ? `${trimmed.slice(0, MAX_TEXT - 1)}…` : trimmed;
+}
+
+/** Reads evidence line by line; bounded whatever the input. */
+export class EvidenceReader {
+  private readonly out: Evidence[] = [];
+  private readonly last: Evidence[] = [];
+  private trace = -1;
+  private depth = 0;
+  private inTrace = false;
+  private order = 0;
+  /** Traces printed innermost-last (Python, pytest): their depths are reversed in finish(). */
+  private readonly innermostLast = new Set<number>();
+
+  constructor(private readonly workspaceRoots: readonly string[] = []) {}
+
+  private push(kind: EvidenceKind, target: Target, line: number | null, text: string, frame = false): void {
+    if (frame && !this.inTrace) this.startTrace();
+    const evidence = { kind, target, line, text: clip(text), trace: frame ? this.trace : -1, depth: frame ? this.depth++ : 0, order: this.order++ };
+    if (this.out.length < KEEP_FIRST) this.out.push(evidence);
+    else {
+      // A ring of the latest: memory stays bounded on any log.
+      if (this.last.length >= KEEP_LAST) this.last.shift();
+      this.last.push(evidence);
+    }
+  }
+
+  private startTrace(): void {
+    this.trace += 1;
+    this.depth = 0;
+    this.inTrace = true;
+  }
+
+  /** Paths in the line as the context's own collector finds them (workspace prefixes stripped, dependencies dropped). */
+  private pathsOf(line: string) {
+    const refs = new RefCollector(this.workspaceRoots, 20);
+    refs.addLine(line);
+    return refs.result();
+  }
+
+  addLine(raw: string): void {
+    const line = raw.length > 4000 ? raw.slice(0, 4000) : raw;
+
+    const jvm = JVM_FRAME.exec(line);
+    if (jvm) {
+      const [, qualified, file, lineNo] = jvm;
+      const owner = qualified.slice(0, qualified.lastIndexOf(".")); // drop the method
+      if (!JVM_LIBRARY.test(owner)) this.push("frame", { type: "jvm-class", name: owner, file }, lineNo ? Number(lineNo) : null, line, true);
+      else if (!this.inTrace) this.startTrace();
+      else this.depth += 1;
+      return;
+    }
+    const python = PYTHON_FRAME.exec(line);
+    if (python) {
+      // Python prints the innermost frame last: depth is fixed up in finish().
+      if (!this.inTrace) this.startTrace();
+      this.innermostLast.add(this.trace);
+      if (!PYTHON_LIBRARY.test(python[1].replace(/\\/g, "/"))) {
+        for (const ref of this.pathsOf(line)) this.push("frame", { type: "path", path: ref.path }, ref.line, line, true);
+      } else this.depth += 1;
+      return;
+    }
+    if (/^\s*Traceback \(most recent call last\)/.test(line)) {
+      this.startTrace();
+      this.innermostLast.add(this.trace);
+    } else if (TRACE_START.test(line)) this.startTrace();
+    else if (line.trim() === "" || (!/^\s/.test(line) && !PYTEST_FRAME.test(line))) this.inTrace = false;
+
+    const listing = JUNIT_LISTING.exec(line) ?? SUREFIRE_CLASS.exec(line) ?? GRADLE_TEST.exec(line);
+    if (listing) this.push("failing-test", { type: "jvm-class", name: listing[1], file: null }, null, line);
+    const summary = !listing ? SUREFIRE_SUMMARY.exec(line) : null;
+    if (summary) this.push("failing-test", { type: "jvm-class", name: summary[1], file: null }, summary[2] ? Number(summary[2]) : null, line);
+    const unit = UNITTEST.exec(line);
+    if (unit) this.push("failing-test", { type: "python-module", name: unit[1] }, null, line);
+    const go = GO_FAIL_PACKAGE.exec(line);
+    if (go && line.startsWith("FAIL")) this.push("failing-test", { type: "go-package", name: go[1] }, null, line);
+    const dotnet = DOTNET_FRAME.exec(line);
+    if (dotnet) {
+      for (const ref of this.pathsOf(`${dotnet[1]}:${dotnet[2]}`)) this.push("frame", { type: "path", path: ref.path }, ref.line, line, true);
+      return;
+    }
+    const php = PHP_ON_LINE.exec(line);
+    if (php) for (const ref of this.pathsOf(`${php[1]}:${php[2]}`)) this.push("diagnostic", { type: "path", path: ref.path }, ref.line, line);
+
+    const refs = this.pathsOf(line);
+    if (refs.length === 0) return;
+    const pytestFrame = PYTEST_FRAME.test(line);
+    if (pytestFrame) {
+      if (!this.inTrace) this.startTrace();
+      this.innermostLast.add(this.trace);
+    }
+    const isFrame = pytestFrame || /^\s*(?:at\s|#\d+\s|from\s|\S+\.(?:go|rs):\d+\s+\+0x)/.test(line) || /^\s+\S+:\d+(?::\d+)?\s*$/.test(line);
+    const isTest = /^\s*(?:FAIL|FAILED|✕|×|ERROR)\b/.test(line) || /::/.test(line);
+    for (const ref of refs) {
+      const kind: EvidenceKind = isTest && ref.line === null ? "failing-test" : isFrame ? "frame" : DIAGNOSTIC.test(line) ? "diagnostic" : "mention";
+      this.push(kind, { type: "path", path: ref.path }, ref.line, line, kind === "frame");
+    }
+  }
+
+  finish(): Evidence[] {
+    const all = [...this.out, ...this.last];
+    const deepest = new Map<number, number>();
+    for (const e of all) if (e.trace >= 0) deepest.set(e.trace, Math.max(deepest.get(e.trace) ?? 0, e.depth));
+    return all.map((e) => (this.innermostLast.has(e.trace) ? { ...e, depth: (deepest.get(e.trace) ?? 0) - e.depth } : e));
+  }
+}
+
+/** Evidence from a whole text (a log excerpt, the context the prompt shows). */
+export function readEvidence(text: string, workspaceRoots: readonly string[] = []): Evidence[] {
+  const reader = new EvidenceReader(workspaceRoots);
+  for (const line of text.split("\n")) reader.addLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+  return reader.finish();
+}
+
+export interface Imported {
+  target: Target;
+  /** How often the test uses the imported name: what it exercises most. */
+  uses: number;
+}
+
+function countUses(text: string, name: string): number {
+  if (!/^\w+$/.test(name)) return 1;
+  return Math.max(1, text.match(new RegExp(`\\b${name}\\b`, "g"))?.length ?? 1) ;
+}
+
+/**
+ * What a failing test loads: Python `import`/`from … import`, JVM imports and the
+ * classes of its own (and wildcard-imported) packages it names, relative JS/TS imports.
+ */
+export function importsOf(path: string, content: string): Imported[] {
+  const out: Imported[] = [];
+  const text = content.length > 200_000 ? content.slice(0, 200_000) : content;
+  if (/\.py$/.test(path)) {
+    for (const m of text.matchAll(/^\s*from\s+([\w.]+)\s+import\s+\(?([\w, ]+)/gm)) {
+      if (m[1].startsWith(".")) continue;
+      for (const name of m[2].split(",").map((s) => s.trim().split(/\s+/)[0]).filter(Boolean)) {
+        // `from pkg import module` names a module; `from module import Class` its module.
+        out.push({ target: { type: "python-module", name: `${m[1]}.${name}` }, uses: countUses(text, name) });
+      }
+    }
+    for (const m of text.matchAll(/^\s*import\s+([\w.]+)(?:\s+as\s+(\w+))?/gm)) out.push({ target: { type: "python-module", name: m[1] }, uses: countUses(text, m[2] ?? m[1].split(".").pop()!) });
+  } else if (/\.(?:java|kt|kts|scala|groovy)$/.test(path)) {
+    const packages: string[] = [];
+    const own = /^\s*package\s+([\w.]+)/m.exec(text);
+    if (own) packages.push(own[1]);
+    const imported = new Set<string>();
+    for (const m of text.matchAll(/^\s*import\s+(static\s+)?([\w.]+?)(\.\*)?\s*;?\s*$/gm)) {
+      if (m[3] && !m[1]) packages.push(m[2]);
+      else {
+        const name = m[1] ? m[2].slice(0, m[2].lastIndexOf(".")) : m[2];
+        imported.add(name);
+        out.push({ target: { type: "jvm-class", name, file: null }, uses: countUses(text, name.split(".").pop()!) });
+      }
+    }
+    // Classes of the same package need no import: every capitalised name the code uses may be one.
+    const body = text.replace(/^\s*(?:import|package)\s.*$/gm, "");
+    const names = new Map<string, number>();
+    for (const m of body.matchAll(/\b([A-Z][A-Za-z0-9_]*[a-z][A-Za-z0-9_]*)\b/g)) names.set(m[1], (names.get(m[1]) ?? 0) + 1);
+    const simpleImported = new Set([...imported].map((n) => n.split(".").pop()));
+    for (const [name, uses] of [...names].slice(0, 300)) {
+      if (simpleImported.has(name)) continue;
+      for (const pkg of packages) out.push({ target: { type: "jvm-class", name: `${pkg}.${name}`, file: null }, uses });
+    }
+  } else if (/\.[cm]?[jt]sx?$/.test(path)) {
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    for (const m of text.matchAll(/\b(?:from|require\(|import\()\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+      const parts: string[] = [];
+      for (const part of [...dir.split("/").filter(Boolean), ...m[1].split("/")]) {
+        if (part === ".") continue;
+        if (part === "..") parts.pop();
+        else parts.push(part);
+      }
+      out.push({ target: { type: "path", path: parts.join("/") }, uses: 1 });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,87 @@
+/**
+ * Localisation: from a failure's context to the repository files a fix needs,
+ * each with why it is included. Pure: the tree, the changed files and any
+ * contents are read by the caller (GitHub API in the job, a checkout in the CLI).
+ */
+import type { FileRef } from "../context/types.js";
+import { readEvidence, type Evidence } from "./evidence.js";
+import { localize, type Localization, type LocalizeInput, type RankedFile } from "./rank.js";
+import type { RepoTree } from "./tree.js";
+
+export { EvidenceReader, importsOf, readEvidence, type Evidence, type EvidenceKind, type Target } from "./evidence.js";
+export { localize, type Localization, type LocalizeInput, type RankedFile } from "./rank.js";
+export { isProjectPath, isTestPath, RepoTree } from "./tree.js";
+
+export interface FailureEvidenceInput {
+  /** The context text the prompt shows. */
+  context: string;
+  /** Error lines picked by the context builder. */
+  errorLines?: string[];
+  /** References the context builder found (some in blocks that did not fit the text). */
+  files?: FileRef[];
+  workspaceRoots?: string[];
+  /** Evidence read from the whole log (EvidenceReader over the stream): frames the context had no room for. */
+  log?: Evidence[];
+}
+
+function keyOf(e: Evidence): string {
+  const t = e.target;
+  return `${t.type}:${t.type === "path" ? t.path : t.name}:${e.line ?? ""}`;
+}
+
+/**
+ * Evidence of one failure: what the context text says (marked, it is what the
+ * prompt shows), the builder's own references not already in it, then the
+ * rest of the log's evidence.
+ */
+export function evidenceOfFailure(input: FailureEvidenceInput): Evidence[] {
+  const evidence = readEvidence(input.context, input.workspaceRoots).map((e) => ({ ...e, inContext: true }));
+  const seen = new Set(evidence.map(keyOf));
+  let order = evidence.length;
+  const traces = Math.max(-1, ...evidence.map((e) => e.trace)) + 1;
+  for (const e of input.log ?? []) {
+    if (seen.has(keyOf(e))) continue;
+    seen.add(keyOf(e));
+    evidence.push({ ...e, trace: e.trace >= 0 ? e.trace + traces : -1, order: order++, inContext: false });
+  }
+  for (const ref of input.files ?? []) {
+    const key = `path:${ref.path}:${ref.line ?? ""}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    evidence.push({ kind: "mention", target: { type: "path", path: ref.path }, line: ref.line, text: ref.line === null ? ref.path : `${ref.path}:${ref.line}`, trace: -1, depth: 0, order: order++, inContext: true });
+  }
+  return evidence;
+}
+
+export interface LocateOptions extends Omit<LocalizeInput, "evidence" | "tree" | "contents"> {
+  tree: RepoTree | null;
+  /** Reads the failing tests the first pass found, for their imports; at most `maxTestReads` of them. */
+  readContents?: (paths: string[]) => Promise<ReadonlyMap<string, string>>;
+  maxTestReads?: number;
+}
+
+/**
+ * Two passes: rank from the log and the changed files; then, when the failure
+ * is a failing test, read that test and weigh in what it imports.
+ */
+export async function locateFiles(evidence: Evidence[], options: LocateOptions): Promise<Localization & { contents: ReadonlyMap<string, string> }> {
+  const { readContents, maxTestReads = 2, ...rest } = options;
+  const first = localize({ ...rest, evidence });
+  const toRead = first.testsToRead.slice(0, maxTestReads);
+  if (!readContents || toRead.length === 0 || !options.tree) return { ...first, contents: new Map() };
+  const contents = await readContents(toRead);
+  return { ...localize({ ...rest, evidence, contents }), contents };
+}
+
+/** Files the context text names are shown even beyond `max` (up to this many): the model reads about them. */
+export const MAX_FILES_NAMED_IN_CONTEXT = 16;
+
+/**
+ * The files to show, strongest first: the top `max`, plus every file the
+ * context text names (up to MAX_FILES_NAMED_IN_CONTEXT in all) — a file the
+ * model reads about but cannot see is a fix it cannot make.
+ */
+export function filesToShow(files: RankedFile[], max: number): RankedFile[] {
+  const limit = Math.max(max, MAX_FILES_NAMED_IN_CONTEXT);
+  return files.filter((file, index) => index < max || file.inContext).slice(0, limit);
+}

@@ -1,0 +1,195 @@
+/**
+ * The repository's file list at the failing commit, indexed so that what a log
+ * says (a bare `Foo.java`, `pkg/Foo.java`, `org.acme.Foo`, `tests.test_x`, a Go
+ * import path) maps to the real paths. A lookup returns every match: choosing
+ * between several is the ranker's job, with the other evidence.
+ */
+import type { Target } from "./evidence.js";
+
+/** Dependencies, build output and generated code: not the project's own files. */
+const NOT_PROJECT_CODE =
+  /(?:^|\/)(?:node_modules|bower_components|jspm_packages|vendor|third_party|site-packages|dist-packages|\.venv|venv|\.tox|__pycache__|target|build|dist|out|obj|\.gradle|\.next|\.nuxt|coverage|generated|\.git)\//;
+
+export function isProjectPath(path: string): boolean {
+  return !NOT_PROJECT_CODE.test(path);
+}
+
+const JVM_EXTENSIONS = [".java", ".kt", ".scala", ".groovy"];
+
+function basenameOf(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function dirOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? "" : path.slice(0, slash);
+}
+
+export class RepoTree {
+  private readonly byName = new Map<string, string[]>();
+  private readonly dirs = new Set<string>();
+  readonly paths: ReadonlySet<string>;
+
+  /** `truncated`: the listing is known to be incomplete (GitHub cut a big tree). */
+  constructor(
+    paths: Iterable<string>,
+    readonly truncated = false,
+  ) {
+    const kept = new Set<string>();
+    for (const path of paths) {
+      if (!isProjectPath(path)) continue;
+      kept.add(path);
+      const name = basenameOf(path);
+      const list = this.byName.get(name);
+      if (list) list.push(path);
+      else this.byName.set(name, [path]);
+      for (let dir = dirOf(path); dir !== "" && !this.dirs.has(dir); dir = dirOf(dir)) this.dirs.add(dir);
+    }
+    this.paths = kept;
+  }
+
+  get size(): number {
+    return this.paths.size;
+  }
+
+  has(path: string): boolean {
+    return this.paths.has(path);
+  }
+
+  hasDir(dir: string): boolean {
+    return this.dirs.has(dir);
+  }
+
+  /** Files named `name`, anywhere. */
+  named(name: string): string[] {
+    return this.byName.get(name) ?? [];
+  }
+
+  /** Files whose path is `suffix` or ends with `/suffix`. */
+  endingWith(suffix: string): string[] {
+    if (this.paths.has(suffix) && !suffix.includes("/")) return [suffix];
+    return this.named(basenameOf(suffix)).filter((p) => p === suffix || p.endsWith(`/${suffix}`));
+  }
+
+  /**
+   * A path as a log prints it (relative to some other root, or with a prefix the
+   * runner added): the exact path, else the files it ends with, dropping leading
+   * segments of the given path until something matches.
+   */
+  resolvePath(path: string): string[] {
+    if (this.paths.has(path)) return [path];
+    let rest = path;
+    for (;;) {
+      const found = this.endingWith(rest);
+      if (found.length > 0) return found;
+      const slash = rest.indexOf("/");
+      if (slash === -1) return [];
+      rest = rest.slice(slash + 1);
+    }
+  }
+
+  /** `org.acme.Foo$Bar` (+ `Foo.kt` when the frame says so) → `…/org/acme/Foo.java`. */
+  resolveJvmClass(name: string, file: string | null): string[] {
+    const parts = name.split(".");
+    // The class is the first segment that starts upper-case; the rest are nested classes.
+    let classAt = parts.findIndex((p) => /^[A-Z]/.test(p));
+    if (classAt === -1) classAt = parts.length - 1;
+    const packageDirs = parts.slice(0, classAt).join("/");
+    const outer = parts[classAt].split("$")[0];
+    const names = file ? [file] : JVM_EXTENSIONS.map((ext) => `${outer}${ext}`);
+    for (const fileName of names) {
+      const found = packageDirs ? this.endingWith(`${packageDirs}/${fileName}`) : this.named(fileName);
+      if (found.length > 0) return found;
+    }
+    return [];
+  }
+
+  /** `tests.test_x.TestCase` → `tests/test_x.py` (or a package's `__init__.py`), under any source root. */
+  resolvePythonModule(name: string): string[] {
+    const parts = name.split(".").filter(Boolean);
+    for (let n = parts.length; n >= 1; n -= 1) {
+      const stem = parts.slice(0, n).join("/");
+      const found = this.endingWith(`${stem}.py`);
+      if (found.length > 0) return found;
+      if (n === parts.length) {
+        const init = this.endingWith(`${stem}/__init__.py`);
+        if (init.length > 0) return init;
+      }
+    }
+    return [];
+  }
+
+  /** A Go import path → the directory it names (the longest tail of it that is a directory here). */
+  resolveGoPackage(name: string): string[] {
+    const parts = name.split("/");
+    for (let start = 0; start < parts.length; start += 1) {
+      const dir = parts.slice(start).join("/");
+      if (this.dirs.has(dir)) {
+        return [...this.paths].filter((p) => dirOf(p) === dir && p.endsWith(".go")).sort((a, b) => Number(a.endsWith("_test.go")) - Number(b.endsWith("_test.go")));
+      }
+    }
+    return [];
+  }
+
+  resolve(target: Target): string[] {
+    switch (target.type) {
+      case "path":
+        return this.resolvePath(target.path);
+      case "jvm-class":
+        return this.resolveJvmClass(target.name, target.file);
+      case "python-module":
+        return this.resolvePythonModule(target.name);
+      case "go-package":
+        return this.resolveGoPackage(target.name);
+    }
+  }
+
+  /**
+   * The source a test most likely exercises: `FooTest.java` → `Foo.java` in the
+   * same package, `test_foo.py` → `foo.py`, `foo.test.ts` → `foo.ts`, `foo_test.go`
+   * → `foo.go`, `foo_spec.rb` → `foo.rb`. Several candidates are ordered by how
+   * much of the test's directory path they share.
+   */
+  companionsOf(testPath: string): string[] {
+    const name = basenameOf(testPath);
+    const stems = companionNames(name);
+    if (stems.length === 0) return [];
+    const testDirs = dirOf(testPath).split("/");
+    const found = new Set<string>();
+    for (const stem of stems) for (const path of this.named(stem)) if (path !== testPath && !isTestPath(path)) found.add(path);
+    return [...found].sort((a, b) => shared(b, testDirs) - shared(a, testDirs));
+  }
+}
+
+function shared(path: string, dirs: string[]): number {
+  const mine = new Set(dirOf(path).split("/"));
+  return dirs.filter((d) => mine.has(d) && !/^(?:src|test|tests|main|java|lib|spec)$/.test(d)).length;
+}
+
+export function isTestPath(path: string): boolean {
+  const name = basenameOf(path);
+  return (
+    /(?:^|\/)(?:tests?|spec|__tests__|testing)\//.test(path) ||
+    /^(?:test_|tests_)|_test\.\w+$|_spec\.rb$|\.(?:test|spec)\.[cm]?[jt]sx?$|(?:Test|Tests|IT|Spec|TestCase)\.(?:java|kt|scala|groovy|cs)$|^Test[A-Z]\w*\.(?:java|kt|scala|groovy)$/.test(name)
+  );
+}
+
+function companionNames(name: string): string[] {
+  const out = new Set<string>();
+  const add = (candidate: string) => {
+    if (candidate !== name && candidate !== "" && !candidate.startsWith(".")) out.add(candidate);
+  };
+  let m: RegExpExecArray | null;
+  if ((m = /^(\w+?)(?:Tests?|IT|Spec|TestCase)\.(java|kt|scala|groovy|cs)$/.exec(name))) add(`${m[1]}.${m[2]}`);
+  if ((m = /^Test(\w+)\.(java|kt|scala|groovy)$/.exec(name))) add(`${m[1]}.${m[2]}`);
+  if ((m = /^tests?_(\w+)\.py$/.exec(name))) add(`${m[1]}.py`);
+  if ((m = /^(\w+)_tests?\.py$/.exec(name))) add(`${m[1]}.py`);
+  if ((m = /^(.+)\.(?:test|spec)\.([cm]?[jt]sx?)$/.exec(name))) {
+    add(`${m[1]}.${m[2]}`);
+    if (m[2].startsWith("t")) add(`${m[1]}.${m[2].replace("t", "j")}`);
+  }
+  if ((m = /^(\w+)_test\.go$/.exec(name))) add(`${m[1]}.go`);
+  if ((m = /^(\w+)_spec\.rb$/.exec(name))) add(`${m[1]}.rb`);
+  if ((m = /^(\w+)_test\.rs$/.exec(name))) add(`${m[1]}.rs`);
+  return [...out];
+}

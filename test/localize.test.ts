@@ -1,0 +1,161 @@
+import { describe, expect, test } from "vitest";
+import { evidenceOfFailure, filesToShow, importsOf, localize, readEvidence, RepoTree, type Evidence } from "../src/fix/localize/index.js";
+
+function targets(text: string) {
+  return readEvidence(text).map((e) => ({ kind: e.kind, target: e.target, line: e.line }));
+}
+
+describe("evidence: every common shape, with its line", () => {
+  test.each([
+    ["java frame", "\tat org.acme.cart.Cart.total(Cart.java:42)", { type: "jvm-class", name: "org.acme.cart.Cart", file: "Cart.java" }, 42],
+    ["kotlin frame (file name differs from class)", "    at org.acme.UtilKt.pad(Util.kt:7)", { type: "jvm-class", name: "org.acme.UtilKt", file: "Util.kt" }, 7],
+    ["scala frame, nested class", "  at org.acme.Parser$Inner.run(Parser.scala:3)", { type: "jvm-class", name: "org.acme.Parser$Inner", file: "Parser.scala" }, 3],
+    ["python frame", '  File "/home/runner/work/app/app/app/models.py", line 12, in save', { type: "path", path: "app/models.py" }, 12],
+    ["pytest node id", "FAILED tests/test_models.py::test_save - AssertionError", { type: "path", path: "tests/test_models.py" }, null],
+    ["unittest id", "FAIL: test_save (tests.test_models.ModelTest)", { type: "python-module", name: "tests.test_models.ModelTest" }, null],
+    ["node frame", "    at Object.<anonymous> (/home/runner/work/app/app/src/cart.ts:14:9)", { type: "path", path: "src/cart.ts" }, 14],
+    ["go test line", "    cart_test.go:31: got 3, want 4", { type: "path", path: "cart_test.go" }, 31],
+    ["go package", "FAIL\tgithub.com/acme/app/internal/cart\t0.012s", { type: "go-package", name: "github.com/acme/app/internal/cart" }, null],
+    ["rust", "   --> src/lib.rs:10:5", { type: "path", path: "src/lib.rs" }, 10],
+    ["clang", "src/main.c:7:3: error: use of undeclared identifier 'x'", { type: "path", path: "src/main.c" }, 7],
+    ["msvc", "src\\main.cpp(12): error C2065: 'x': undeclared identifier", { type: "path", path: "src/main.cpp" }, 12],
+    [".NET", "   at Acme.Cart.Total() in /home/runner/work/app/app/src/Cart.cs:line 42", { type: "path", path: "src/Cart.cs" }, 42],
+    ["ruby", "# ./spec/models/cart_spec.rb:12:in `block (2 levels)'", { type: "path", path: "spec/models/cart_spec.rb" }, 12],
+    ["php", "PHP Fatal error:  Uncaught Error in /home/runner/work/app/app/src/Cart.php on line 9", { type: "path", path: "src/Cart.php" }, 9],
+    ["swift", "/Users/runner/work/app/app/Sources/App/Cart.swift:20:7: error: cannot find 'x' in scope", { type: "path", path: "Sources/App/Cart.swift" }, 20],
+    ["maven", "[ERROR] /home/runner/work/app/app/src/main/java/org/acme/Cart.java:[42,17] cannot find symbol", { type: "path", path: "src/main/java/org/acme/Cart.java" }, 42],
+    ["tsc", "src/cart.ts(3,5): error TS2322: Type 'string' is not assignable to type 'number'.", { type: "path", path: "src/cart.ts" }, 3],
+    ["mypy", "app/cart.py:8: error: Incompatible return value type", { type: "path", path: "app/cart.py" }, 8],
+    ["ruff", "app/cart.py:1:8: F401 [*] `os` imported but unused", { type: "path", path: "app/cart.py" }, 1],
+    ["surefire summary", "[ERROR]   CartTest.totalsItems:42 expected:<3> but was:<4>", { type: "jvm-class", name: "CartTest", file: null }, 42],
+    ["surefire class", "[ERROR] Tests run: 3, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 0.1 s <<< FAILURE! - in org.acme.CartTest", { type: "jvm-class", name: "org.acme.CartTest", file: null }, null],
+    ["gradle", "CartTest > totalsItems() FAILED", { type: "jvm-class", name: "CartTest", file: null }, null],
+    ["jest", "FAIL src/cart.test.ts", { type: "path", path: "src/cart.test.ts" }, null],
+  ])("%s", (_name, line, target, lineNo) => {
+    expect(targets(line)).toContainEqual(expect.objectContaining({ target, line: lineNo }));
+  });
+
+  test("library frames are not evidence: JDK, test frameworks, site-packages", () => {
+    const text = [
+      "java.lang.AssertionError: boom",
+      "\tat org.junit.Assert.fail(Assert.java:88)",
+      "\tat java.base/java.util.ArrayList.get(ArrayList.java:427)",
+      "Traceback (most recent call last):",
+      '  File "/opt/hostedtoolcache/Python/3.12.1/x64/lib/python3.12/site-packages/requests/api.py", line 59, in request',
+    ].join("\n");
+    expect(readEvidence(text)).toEqual([]);
+  });
+
+  test("frames are ordered innermost first, for Java (printed first) and Python (printed last)", () => {
+    const java = readEvidence(["java.lang.IllegalStateException", "\tat a.b.Inner.x(Inner.java:1)", "\tat a.b.Outer.y(Outer.java:2)"].join("\n"));
+    expect(java.map((e) => [(e.target as { name: string }).name, e.depth])).toEqual([["a.b.Inner", 0], ["a.b.Outer", 1]]);
+    const python = readEvidence(['Traceback (most recent call last):', '  File "app/outer.py", line 2, in y', "    inner()", '  File "app/inner.py", line 1, in x', "    raise ValueError()", "ValueError"].join("\n"));
+    expect(python.map((e) => [(e.target as { path: string }).path, e.depth])).toEqual([["app/outer.py", 1], ["app/inner.py", 0]]);
+  });
+
+  test("evidence stays bounded on a huge log: the first and the last pieces are kept", () => {
+    const lines = Array.from({ length: 50_000 }, (_, i) => `\tat org.acme.C${i}.m(C${i}.java:1)`);
+    const evidence = readEvidence(lines.join("\n"));
+    expect(evidence.length).toBeLessThanOrEqual(400);
+    expect(evidence.at(-1)?.target).toMatchObject({ name: "org.acme.C49999" });
+  });
+});
+
+describe("tree: names to real paths", () => {
+  const tree = new RepoTree([
+    "core/src/main/java/org/acme/Cart.java",
+    "core/src/test/java/org/acme/CartTest.java",
+    "core/target/generated-sources/org/acme/Cart.java",
+    "node_modules/left-pad/index.js",
+    "app/util.py",
+    "lib/util.py",
+    "src/pkg/models/__init__.py",
+    "src/pkg/models/cart.py",
+    "internal/cart/cart.go",
+    "internal/cart/cart_test.go",
+  ]);
+
+  test("package-qualified names, module paths and Go packages", () => {
+    expect(tree.resolveJvmClass("org.acme.Cart$Line", null)).toEqual(["core/src/main/java/org/acme/Cart.java"]);
+    expect(tree.resolvePythonModule("pkg.models.cart.CartTest")).toEqual(["src/pkg/models/cart.py"]);
+    expect(tree.resolvePythonModule("pkg.models")).toEqual(["src/pkg/models/__init__.py"]);
+    expect(tree.resolveGoPackage("github.com/acme/app/internal/cart")).toEqual(["internal/cart/cart.go", "internal/cart/cart_test.go"]);
+  });
+
+  test("a path from another root resolves by its tail; build output and dependencies are not the project", () => {
+    expect(tree.resolvePath("/build/work/core/src/main/java/org/acme/Cart.java")).toEqual(["core/src/main/java/org/acme/Cart.java"]);
+    expect(tree.has("core/target/generated-sources/org/acme/Cart.java")).toBe(false);
+    expect(tree.resolvePath("left-pad/index.js")).toEqual([]);
+  });
+
+  test("an ambiguous name returns every candidate", () => {
+    expect(tree.resolvePath("util.py").sort()).toEqual(["app/util.py", "lib/util.py"]);
+  });
+
+  test("companions: the source a test exercises", () => {
+    expect(tree.companionsOf("core/src/test/java/org/acme/CartTest.java")).toEqual(["core/src/main/java/org/acme/Cart.java"]);
+    expect(tree.companionsOf("internal/cart/cart_test.go")).toEqual(["internal/cart/cart.go"]);
+  });
+});
+
+describe("rank: the files a fix needs, each with why", () => {
+  const tree = new RepoTree(["app/util.py", "lib/util.py", "lib/core.py", "tests/test_core.py", "src/a.ts", "src/b.ts", "docs/x.md"]);
+
+  test("an ambiguous name is settled by the other evidence and says so", () => {
+    const evidence = readEvidence(['Traceback (most recent call last):', '  File "lib/core.py", line 3, in run', '  File "util.py", line 9, in helper', "ValueError: x"].join("\n"));
+    const { files, ambiguous } = localize({ evidence, tree });
+    const util = files.find((f) => f.path.endsWith("util.py"));
+    expect(util?.path).toBe("lib/util.py");
+    expect(util?.why[0]).toMatch(/matches 2 files; this one fits the other evidence/);
+    expect(ambiguous).toEqual([]);
+  });
+
+  test("undecidable names are kept as 'one of N', never silently picked", () => {
+    const { files, ambiguous } = localize({ evidence: readEvidence("  File \"util.py\", line 9, in helper"), tree });
+    expect(ambiguous).toHaveLength(1);
+    expect(files.map((f) => f.path).sort()).toEqual(["app/util.py", "lib/util.py"]);
+    expect(files[0].why[0]).toMatch(/ambiguous: one of 2 files/);
+  });
+
+  test("the failing test's source comes in by name and by import; changed-since-green adds weight, not noise", () => {
+    const evidence = readEvidence("FAILED tests/test_core.py::test_run - assert 1 == 2");
+    const contents = new Map([["tests/test_core.py", "from lib.core import run\n\ndef test_run():\n    assert run() == 2\n"]]);
+    const { files } = localize({ evidence, tree, contents, changedSinceGreen: ["lib/core.py", "docs/x.md"], greenRange: { base: "a".repeat(40), head: "b".repeat(40) } });
+    const core = files.find((f) => f.path === "lib/core.py")!;
+    expect(core.why).toEqual(expect.arrayContaining([expect.stringMatching(/source under test of tests\/test_core.py/), expect.stringMatching(/used by the failing test/), "changed since the last green run (aaaaaaa..bbbbbbb)"]));
+    expect(files[0].path).toBe("lib/core.py");
+    expect(files.at(-1)?.path).toBe("docs/x.md");
+  });
+
+  test("no log evidence: the changed files lead", () => {
+    const { files } = localize({ evidence: [], tree, changedSinceGreen: ["src/a.ts"], prFiles: ["src/b.ts"] });
+    expect(files.map((f) => f.path)).toEqual(["src/a.ts", "src/b.ts"]);
+  });
+
+  test("every file the context names is shown, even past the usual number", () => {
+    const many = Array.from({ length: 12 }, (_, i) => `src/f${i}.ts`);
+    const evidence = evidenceOfFailure({ context: many.map((p) => `${p}:1:1 - error TS2322: nope`).join("\n") });
+    const { files } = localize({ evidence, tree: new RepoTree(many) });
+    expect(filesToShow(files, 8)).toHaveLength(12);
+  });
+
+  test("evidence outside the context counts, a little less", () => {
+    const log: Evidence[] = readEvidence("src/b.ts:3:1 - error TS1005: ';' expected.");
+    const evidence = evidenceOfFailure({ context: "src/a.ts:3:1 - error TS1005: ';' expected.", log });
+    const { files } = localize({ evidence, tree });
+    expect(files.map((f) => [f.path, f.inContext])).toEqual([["src/a.ts", true], ["src/b.ts", false]]);
+  });
+});
+
+test("imports of a failing test: Python, JVM (same-package classes too), relative JS", () => {
+  expect(importsOf("t/test_x.py", "from pkg.mod import thing\nimport pkg.other as o\nthing(); o.x()\n").map((i) => i.target)).toEqual([
+    { type: "python-module", name: "pkg.mod.thing" },
+    { type: "python-module", name: "pkg.other" },
+  ]);
+  const java = importsOf("CartTest.java", "package org.acme;\nimport org.acme.util.Money;\nclass CartTest { Cart c = new Cart(); Money m; }\n").map((i) => i.target);
+  expect(java).toEqual(expect.arrayContaining([{ type: "jvm-class", name: "org.acme.util.Money", file: null }, { type: "jvm-class", name: "org.acme.Cart", file: null }]));
+  expect(importsOf("src/a.test.ts", 'import { a } from "./a";\nimport x from "../lib/x.js";').map((i) => i.target)).toEqual([
+    { type: "path", path: "src/a" },
+    { type: "path", path: "lib/x.js" },
+  ]);
+});
