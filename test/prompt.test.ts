@@ -63,8 +63,10 @@ describe("buildPatchRequestArguments", () => {
   });
 
   it("produces exactly the keys the JSON schema declares, with every required key present", () => {
+    const files = BASE.files.map((file) => ({ ...file, why: "innermost project frame of the failure" }));
     const args = buildPatchRequestArguments({
       ...BASE,
+      files,
       attempt: 2,
       previousAttempt: { diff: "--- a/x\n+++ b/x\n", error: "still red" },
       sameFailureJobs: ["test (node 22)"],
@@ -86,6 +88,9 @@ describe("buildPatchRequestArguments", () => {
     // previous_attempt is optional: absent on attempt 1, so the template's `is defined` check holds.
     expect(userSchema.required).not.toContain("previous_attempt");
     expect(buildPatchRequestArguments(BASE)).not.toHaveProperty("previous_attempt");
+    // why is optional too: a file shown without a reason carries no key.
+    expect(userSchema.properties.files.items!.required).not.toContain("why");
+    expect(buildPatchRequestArguments(BASE).files[0]).not.toHaveProperty("why");
   });
 
   it("rejects input that does not make sense", () => {

@@ -24,6 +24,10 @@ export interface ContextCommandOptions {
   json?: boolean;
   /** The passing log of the same job: lines it has too are left out. */
   baseline?: string;
+  /** A checkout to resolve the log's references against (localisation). */
+  repo?: string;
+  /** Files changed since the last green run (with --repo). */
+  changed?: string[];
 }
 
 /** The JSON the command prints: the fields that go into the prompt first, then diagnostics. */
@@ -70,6 +74,16 @@ export async function runContextCommand(file: string, options: ContextCommandOpt
     conclusion: options.conclusion ?? null,
     format: options.format as LogFormat,
   });
+  if (options.repo) {
+    const { localizeInCheckout, shownToJson, shownToText } = await import("./localize.js");
+    const located = await localizeInCheckout(file, context, { repo: options.repo, changed: options.changed });
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify({ ...contextToJson(context, options.charsPerToken), files: shownToJson(located.shown), references: context.files, unresolved: located.unresolved, ambiguous: located.ambiguous }, null, 2)}\n`
+        : `${shownToText(located.shown).join("\n")}\n${contextToText(context, options.budget, options.charsPerToken)}`,
+    );
+    return;
+  }
   process.stdout.write(
     options.json
       ? `${JSON.stringify(contextToJson(context, options.charsPerToken), null, 2)}\n`
@@ -88,6 +102,8 @@ export function registerContextCommand(program: Command): void {
     .option("--format <format>", `log format: ${FORMATS.join(", ")}`, "auto")
     .option("--baseline <passing-log>", "the last passing log of the same job: lines it has too are dropped")
     .option("--json", "print JSON: class, failing_step, context, files (+ diagnostics, baseline_used, shared_lines_dropped)")
+    .option("--repo <dir>", "a checkout of the failing commit: resolve the log's references against it; files become what the prompt would show ({path, lines, why})")
+    .option("--changed <files...>", "with --repo: files changed since the last green run")
     .action(async (file: string, options: ContextCommandOptions) => {
       await runContextCommand(file, options);
     });

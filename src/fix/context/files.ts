@@ -196,8 +196,8 @@ export function selectRankedFiles(
   const entries = ranked.flatMap((file) => {
     const path = normalizeRepoPath(file.path, roots);
     if (path === null || !available.has(path)) return [];
-    // Reasons quote log lines: redacted like the log itself.
-    const why = redactSecrets(typeof file.why === "string" ? file.why : (file.why?.join("; ") ?? "")).text;
+    // Reasons quote log lines: redacted like the log itself, and unable to close the tags around them.
+    const why = redactSecrets(typeof file.why === "string" ? file.why : (file.why?.join("; ") ?? "")).text.replace(/<(\/?)(why|file)\b/gi, "<\u200b$1$2");
     return [{ path, lines: [...file.lines], ...(why ? { why } : {}) }];
   });
   return excerptFiles(entries, available, budgetChars, {

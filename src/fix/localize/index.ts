@@ -44,9 +44,11 @@ export function evidenceOfFailure(input: FailureEvidenceInput): Evidence[] {
     seen.add(keyOf(e));
     evidence.push({ ...e, trace: e.trace >= 0 ? e.trace + traces : -1, order: order++, inContext: false });
   }
+  // A frame's `(Cart.java:2)` is also a bare path reference to the builder: one piece of evidence, not two.
+  const frameFiles = new Set(evidence.flatMap((e) => (e.target.type === "jvm-class" && e.target.file ? [`${e.target.file}:${e.line ?? ""}`] : [])));
   for (const ref of input.files ?? []) {
     const key = `path:${ref.path}:${ref.line ?? ""}`;
-    if (seen.has(key)) continue;
+    if (seen.has(key) || frameFiles.has(`${ref.path}:${ref.line ?? ""}`)) continue;
     seen.add(key);
     evidence.push({ kind: "mention", target: { type: "path", path: ref.path }, line: ref.line, text: ref.line === null ? ref.path : `${ref.path}:${ref.line}`, trace: -1, depth: 0, order: order++, inContext: true });
   }
