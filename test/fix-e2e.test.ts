@@ -719,7 +719,11 @@ describe("guards, triage and safety", () => {
       "python/tests/test_cli.py",
       "python/widgets/cli.py",
     ]);
-    expect(files[0].path).toBe("core/src/main/java/com/acme/widgets/WidgetParser.java");
+    // Where it was thrown ranks above the test that failed; the Python source the failing test imports,
+    // which the PR changed, leads.
+    const order = files.map((f) => f.path);
+    expect(order.indexOf("core/src/main/java/com/acme/widgets/WidgetParser.java")).toBeLessThan(order.indexOf("core/src/test/java/com/acme/widgets/ParserTest.java"));
+    expect(order[0]).toBe("python/widgets/cli.py");
     expect(byPath.get("core/src/main/java/com/acme/widgets/WidgetParser.java")?.why).toMatch(/innermost project frame.*WidgetParser\.java:12/);
     expect(byPath.get("python/tests/test_cli.py")?.why).toMatch(/failing test: `FAILED tests\/test_cli\.py::test_lists_widgets/);
     expect(byPath.get("python/widgets/cli.py")?.why).toMatch(/source under test of python\/tests\/test_cli\.py|used by the failing test/);

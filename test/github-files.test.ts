@@ -1,7 +1,8 @@
 import nock from "nock";
 import { ProbotOctokit } from "probot";
 import { describe, expect, it } from "vitest";
-import { decodeText, fetchFilesAtRef, repoPathProblem, UnsafePathError } from "../src/github/files.js";
+import { completeTruncatedTree, decodeText, fetchFilesAtRef, readRepoTree, repoPathProblem, UnsafePathError } from "../src/github/files.js";
+import { changedBetween, lastGreenSha, pullRequestFiles } from "../src/github/history.js";
 import { fixture } from "./helpers.js";
 
 const API = "https://api.github.com";
@@ -165,5 +166,84 @@ describe("decodeText", () => {
     expect(decodeText(Buffer.from("abc\u0000def"))).toBeNull();
     expect(decodeText(Buffer.from([0x61, 0xff, 0xfe, 0x62]))).toBeNull();
     expect(decodeText(Buffer.from("héllo ✓"))).toBe("héllo ✓");
+  });
+});
+
+describe("readRepoTree: one recursive read per SHA", () => {
+  const entry = (path: string, sha: string, size = 10) => ({ path, mode: "100644", type: "blob", sha, size });
+
+  it("reads once per client and SHA, and the listing lets fetchFilesAtRef skip directory reads", async () => {
+    const scope = nock(API)
+      .get(`/repos/acme/widgets/git/trees/${SHA}`)
+      .query({ recursive: "1" })
+      .reply(200, { sha: "t", truncated: false, tree: [{ path: "src", mode: "040000", type: "tree", sha: "d" }, entry("src/parser.ts", "b1", PARSER_TS.length)] })
+      .get("/repos/acme/widgets/git/blobs/b1")
+      .reply(200, blobReply("b1", Buffer.from(PARSER_TS)));
+    const octokit = testOctokit();
+    const listing = await readRepoTree(octokit, { ...repo, sha: SHA });
+    expect(await readRepoTree(octokit, { ...repo, sha: SHA })).toBe(listing);
+    expect([...listing!.entries.keys()]).toEqual(["src/parser.ts"]);
+    const files = await fetchFilesAtRef(octokit, { ...repo, ref: SHA, paths: ["src/parser.ts", "src/missing.ts"], tree: listing });
+    expect(files["src/parser.ts"]).toMatchObject({ type: "file", content: PARSER_TS });
+    expect(files["src/missing.ts"]).toBeUndefined();
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it("a commit GitHub does not have is null, not an error; a server error is not cached", async () => {
+    nock(API).get(`/repos/acme/widgets/git/trees/${SHA}`).query(true).reply(404, { message: "Not Found" });
+    expect(await readRepoTree(testOctokit(), { ...repo, sha: SHA })).toBeNull();
+    const octokit = testOctokit();
+    nock(API).get(`/repos/acme/widgets/git/trees/${SHA}`).query(true).reply(500, { message: "boom" });
+    await expect(readRepoTree(octokit, { ...repo, sha: SHA })).rejects.toThrow();
+    nock(API).get(`/repos/acme/widgets/git/trees/${SHA}`).query(true).reply(200, { sha: "t", truncated: false, tree: [] });
+    expect(await readRepoTree(octokit, { ...repo, sha: SHA })).toMatchObject({ truncated: false });
+  });
+
+  it("truncated: the candidate directories are read one by one and added", async () => {
+    nock(API)
+      .get(`/repos/acme/widgets/git/trees/${SHA}`)
+      .query({ recursive: "1" })
+      .reply(200, { sha: "t", truncated: true, tree: [entry("README.md", "r")] })
+      .get(`/repos/acme/widgets/git/trees/${SHA}:src/main/java/org/acme`)
+      .reply(200, { sha: "d", truncated: false, tree: [entry("Cart.java", "c"), { path: "util", mode: "040000", type: "tree", sha: "u" }] })
+      .get(`/repos/acme/widgets/git/trees/${SHA}:lib`)
+      .reply(404, { message: "Not Found" });
+    const octokit = testOctokit();
+    const listing = (await readRepoTree(octokit, { ...repo, sha: SHA }))!;
+    expect(listing.truncated).toBe(true);
+    await completeTruncatedTree(octokit, { ...repo, sha: SHA, listing, dirs: ["src/main/java/org/acme", "lib", "lib", "../etc"] });
+    expect([...listing.entries.keys()].sort()).toEqual(["README.md", "src/main/java/org/acme/Cart.java"]);
+  });
+});
+
+describe("what changed before a failure", () => {
+  it("the last green run's SHA, the files since it, and a PR's files: one request each", async () => {
+    nock(API)
+      .get("/repos/acme/widgets/actions/workflows/7/runs")
+      .query({ branch: "main", status: "success", per_page: "1" })
+      .reply(200, { total_count: 1, workflow_runs: [{ id: 1, head_sha: "a".repeat(40) }] })
+      .get(`/repos/acme/widgets/compare/${"a".repeat(40)}...${SHA}`)
+      .query({ per_page: "100" })
+      .reply(200, { files: [{ filename: "src/a.ts" }, { filename: "src/b.ts" }] })
+      .get("/repos/acme/widgets/pulls/5/files")
+      .query({ per_page: "100" })
+      .reply(200, [{ filename: "src/a.ts" }]);
+    const octokit = testOctokit();
+    const green = await lastGreenSha(octokit, { ...repo, workflowId: 7, branch: "main" });
+    expect(green).toBe("a".repeat(40));
+    expect(await changedBetween(octokit, { ...repo, base: green!, head: SHA })).toEqual(["src/a.ts", "src/b.ts"]);
+    expect(await pullRequestFiles(octokit, { ...repo, pullNumber: 5 })).toEqual(["src/a.ts"]);
+  });
+
+  it("a base that is gone (force-push) or a PR that is gone gives null", async () => {
+    nock(API)
+      .get(`/repos/acme/widgets/compare/${"b".repeat(40)}...${SHA}`)
+      .query(true)
+      .reply(404, { message: "Not Found" })
+      .get("/repos/acme/widgets/pulls/6/files")
+      .query(true)
+      .reply(404, { message: "Not Found" });
+    expect(await changedBetween(testOctokit(), { ...repo, base: "b".repeat(40), head: SHA })).toBeNull();
+    expect(await pullRequestFiles(testOctokit(), { ...repo, pullNumber: 6 })).toBeNull();
   });
 });

@@ -14,6 +14,8 @@ describe("evidence: every common shape, with its line", () => {
     ["pytest node id", "FAILED tests/test_models.py::test_save - AssertionError", { type: "path", path: "tests/test_models.py" }, null],
     ["unittest id", "FAIL: test_save (tests.test_models.ModelTest)", { type: "python-module", name: "tests.test_models.ModelTest" }, null],
     ["node frame", "    at Object.<anonymous> (/home/runner/work/app/app/src/cart.ts:14:9)", { type: "path", path: "src/cart.ts" }, 14],
+    ["webpack frame", "    at render (webpack:///./src/components/Cart.tsx:12:7)", { type: "path", path: "src/components/Cart.tsx" }, 12],
+    ["vite frame", "    at /@fs/home/runner/work/app/app/src/cart.ts:5:3", { type: "path", path: "src/cart.ts" }, 5],
     ["go test line", "    cart_test.go:31: got 3, want 4", { type: "path", path: "cart_test.go" }, 31],
     ["go package", "FAIL\tgithub.com/acme/app/internal/cart\t0.012s", { type: "go-package", name: "github.com/acme/app/internal/cart" }, null],
     ["rust", "   --> src/lib.rs:10:5", { type: "path", path: "src/lib.rs" }, 10],

@@ -79,6 +79,7 @@ const PYTHON_FRAME = /^\s*File "([^"]+)", line (\d+)/;
 /** Where Python keeps installed code: not the project's. */
 const PYTHON_LIBRARY = /(?:^|\/)(?:site-packages|dist-packages|lib\/python\d[\d.]*|\.venv|venv|\.tox|\.nox)\/|^<frozen |^<string>/;
 const DIAGNOSTIC = /\b(?:error|warning|Error|ERROR)\b[\s:[(]|\berror TS\d|: (?:E|W|F)\d{3}\b|\b(?:SyntaxError|cannot find symbol|undefined reference)\b/;
+const WEBPACK_PREFIX = /webpack:\/\/[^/\s]*\/(?:\.\/)?/g;
 /** pytest's own traceback lines `tests/test_x.py:42: in test_fn` (innermost last). */
 const PYTEST_FRAME = /^\S+\.py:\d+: (?:in \S|\w*(?:Error|Exception)\b)/;
 
@@ -125,7 +126,9 @@ export class EvidenceReader {
   }
 
   addLine(raw: string): void {
-    const line = raw.length > 4000 ? raw.slice(0, 4000) : raw;
+    let line = raw.length > 4000 ? raw.slice(0, 4000) : raw;
+    // Bundler paths in Node traces: webpack:///./src/a.ts, webpack://app/./src/a.ts, vite's /@fs/<absolute path>.
+    if (line.includes("webpack:") || line.includes("/@fs/")) line = line.replace(WEBPACK_PREFIX, "").replace(/\/@fs(?=\/)/g, "");
 
     const jvm = JVM_FRAME.exec(line);
     if (jvm) {

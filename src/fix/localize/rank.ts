@@ -51,6 +51,8 @@ export interface Localization {
 
 const BASE: Record<Evidence["kind"], number> = { frame: 10, diagnostic: 10, "failing-test": 6, mention: 4 };
 const FRAME_DECAY = 0.7;
+/** Where it was thrown (or the assertion failed) outweighs a test that merely failed. */
+const INNERMOST_BONUS = 1.2;
 const TRACE_DECAY = 0.85;
 const ORDER_DECAY = 0.9;
 /** A test file is what failed, seldom what the fix changes. */
@@ -122,7 +124,7 @@ function weightOf(e: Evidence, rankInTrace: Map<Evidence, number>, kindOrder: Ma
   const shown = e.inContext === false ? OUTSIDE_CONTEXT_FACTOR : 1;
   if (e.kind === "frame") {
     const rank = rankInTrace.get(e) ?? e.depth;
-    return shown * BASE.frame * FRAME_DECAY ** rank * TRACE_DECAY ** Math.max(0, e.trace);
+    return shown * BASE.frame * (rank === 0 ? INNERMOST_BONUS : 1) * FRAME_DECAY ** rank * TRACE_DECAY ** Math.max(0, e.trace);
   }
   return shown * BASE[e.kind] * ORDER_DECAY ** (kindOrder.get(e) ?? 0);
 }
