@@ -4,7 +4,7 @@
  * between two workers (a branch or PR created by a process that then died).
  *
  * It serves exactly what one fix job asks of GitHub (installation token,
- * config, jobs, logs via a 302 to a blob URL, base-branch runs, trees, blobs,
+ * config, jobs, logs via a 302 to a blob URL, base-branch runs, trees (recursive too), compare, PR files, blobs,
  * then blobs/trees/commits/refs/pulls/labels writes and the reads a resumed
  * publish makes), keeps one in-memory repository, and records every request.
  * Anything else is answered 404 and counted as unexpected.
@@ -155,6 +155,22 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
     return [...entries.values()];
   }
 
+  /** The whole tree in one listing, as `git/trees/<sha>?recursive=1` answers: directories and files by full path. */
+  function listRecursively() {
+    const entries = new Map<string, { path: string; mode: string; type: string; sha: string; size?: number }>();
+    for (const path of Object.keys(options.files)) {
+      const parts = path.split("/");
+      for (let i = 1; i < parts.length; i += 1) {
+        const dir = parts.slice(0, i).join("/");
+        entries.set(dir, { path: dir, mode: "040000", type: "tree", sha: objectSha("tree", dir) });
+      }
+      const dir = parts.slice(0, -1).join("/");
+      const entry = listDirectory(dir).find((e) => e.path === parts[parts.length - 1]);
+      if (entry) entries.set(path, { ...entry, path });
+    }
+    return [...entries.values()];
+  }
+
   function pullJson(pull: FakePull, base: string) {
     return {
       number: pull.number,
@@ -286,9 +302,17 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
       const dir = colon >= 0 ? treeish.slice(colon + 1) : "";
       const isFile = Object.hasOwn(options.files, dir);
       if (isFile) return [422, { message: "Invalid tree: not a tree" }];
+      if (dir === "" && query.get("recursive") === "1") return [200, { sha: objectSha("tree", "/"), truncated: false, tree: listRecursively() }];
       const tree = listDirectory(dir);
       if (dir !== "" && tree.length === 0) return [404, { message: "Not Found" }];
       return [200, { sha: objectSha("tree", dir), truncated: false, tree }];
+    }
+    // Localisation: what changed since the last green run, and a PR's files (the fixture's first files).
+    if (method === "GET" && /^\/compare\/[^/]+$/.test(rest)) {
+      return [200, { status: "ahead", files: Object.keys(options.files).slice(0, 3).map((filename) => ({ filename, status: "modified" })) }];
+    }
+    if (method === "GET" && /^\/pulls\/\d+\/files$/.test(rest)) {
+      return [200, Object.keys(options.files).slice(0, 3).map((filename) => ({ filename, status: "modified" }))];
     }
     if (method === "GET" && (m = /^\/git\/blobs\/([0-9a-f]{40})$/.exec(rest))) {
       const bytes = blobs.get(m[1]);
