@@ -1,7 +1,7 @@
 import nock from "nock";
 import { ProbotOctokit } from "probot";
 import { describe, expect, it } from "vitest";
-import { completeTruncatedTree, decodeText, fetchFilesAtRef, readRepoTree, repoPathProblem, UnsafePathError } from "../src/github/files.js";
+import { completeTruncatedTree, decodeText, fetchFilesAtRef, filePaths, readRepoTree, repoPathProblem, UnsafePathError } from "../src/github/files.js";
 import { changedBetween, lastGreenSha, pullRequestFiles } from "../src/github/history.js";
 import { fixture } from "./helpers.js";
 
@@ -182,7 +182,8 @@ describe("readRepoTree: one recursive read per SHA", () => {
     const octokit = testOctokit();
     const listing = await readRepoTree(octokit, { ...repo, sha: SHA });
     expect(await readRepoTree(octokit, { ...repo, sha: SHA })).toBe(listing);
-    expect([...listing!.entries.keys()]).toEqual(["src/parser.ts"]);
+    expect(filePaths(listing!)).toEqual(["src/parser.ts"]);
+    expect(listing!.entries.get("src")).toMatchObject({ type: "tree" });
     const files = await fetchFilesAtRef(octokit, { ...repo, ref: SHA, paths: ["src/parser.ts", "src/missing.ts"], tree: listing });
     expect(files["src/parser.ts"]).toMatchObject({ type: "file", content: PARSER_TS });
     expect(files["src/missing.ts"]).toBeUndefined();
@@ -212,7 +213,8 @@ describe("readRepoTree: one recursive read per SHA", () => {
     const listing = (await readRepoTree(octokit, { ...repo, sha: SHA }))!;
     expect(listing.truncated).toBe(true);
     await completeTruncatedTree(octokit, { ...repo, sha: SHA, listing, dirs: ["src/main/java/org/acme", "lib", "lib", "../etc"] });
-    expect([...listing.entries.keys()].sort()).toEqual(["README.md", "src/main/java/org/acme/Cart.java"]);
+    expect(filePaths(listing).sort()).toEqual(["README.md", "src/main/java/org/acme/Cart.java"]);
+    expect(listing.entries.get("src/main/java/org/acme/util")).toMatchObject({ type: "tree" });
   });
 });
 
