@@ -256,6 +256,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions): Promise<FakeG
         },
       ];
     }
+    // The green run's jobs, read for the failure context's baseline: none of the same name, so no baseline.
+    if (method === "GET" && rest === "/actions/runs/9120300000/jobs") return [200, { total_count: 0, jobs: [] }];
     if (method === "POST" && /^\/actions\/runs\/\d+\/rerun-failed-jobs$/.test(rest)) return [201, {}];
     if (method === "GET" && /^\/commits\/[^/]+\/pulls$/.test(rest)) {
       return [
