@@ -62,6 +62,8 @@ const CALL_PERMISSIONS: Record<string, Need> = {
   "GET /repos/{owner}/{repo}/commits/{ref}": { permission: "contents", level: "read" },
   "GET /repos/{owner}/{repo}": { permission: "metadata", level: "read" },
   "GET /repos/{owner}/{repo}/git/trees/{+treeish}": { permission: "contents", level: "read" },
+  // Localisation: per-directory reads when the recursive tree is truncated.
+  "GET /repos/{owner}/{repo}/git/trees/{tree_sha}": { permission: "contents", level: "read" },
   "rest.git.getBlob": { permission: "contents", level: "read" },
   "rest.git.getCommit": { permission: "contents", level: "read" },
   "rest.git.getRef": { permission: "contents", level: "read" },
@@ -73,6 +75,8 @@ const CALL_PERMISSIONS: Record<string, Need> = {
   "config.get": { permission: "contents", level: "read" },
   "rest.pulls.get": { permission: "pull_requests", level: "read" },
   "rest.pulls.list": { permission: "pull_requests", level: "read" },
+  // Localisation: the PR's files, weighed against the log's evidence.
+  "rest.pulls.listFiles": { permission: "pull_requests", level: "read" },
   "GET /repos/{owner}/{repo}/pulls": { permission: "pull_requests", level: "read" },
   "rest.repos.listPullRequestsAssociatedWithCommit": { permission: "pull_requests", level: "read" },
   "rest.pulls.create": { permission: "pull_requests", level: "write" },
