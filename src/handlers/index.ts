@@ -13,7 +13,7 @@ import { recordIssueComment } from "./issue-comment.js";
 import { recordPullRequest } from "./pull-request.js";
 import { recordPullRequestReview, recordPullRequestReviewComment } from "./pr-review.js";
 import { recordPush } from "./push.js";
-import { actionOf, installationIdOf, repoSlugOf, type IngestHandler } from "./types.js";
+import type { IngestHandler } from "./types.js";
 import { recordWorkflowRun } from "./workflow-run.js";
 
 export const INGEST_HANDLERS: Record<string, IngestHandler> = {

@@ -101,6 +101,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
   let stopped = true;
   let wakeRequested = false;
   let timer: NodeJS.Timeout | null = null;
+  let wakeUp: (() => void) | null = null;
   let loop: Promise<void> = Promise.resolve();
 
   async function runLoop(): Promise<void> {
@@ -125,7 +126,6 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
       wakeUp = null;
     }
   }
-  let wakeUp: (() => void) | null = null;
 
   return {
     async processById(id, { retry = true } = {}) {

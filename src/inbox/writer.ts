@@ -36,7 +36,7 @@ export function createInboxWriter(client: Client, options: InboxWriterOptions = 
   const maxBatch = Math.max(1, Math.min(options.maxBatch ?? DEFAULT_MAX_BATCH, 1000));
   const maxWaitMs = options.maxWaitMs ?? 0;
   const now = options.now ?? (() => new Date());
-  let waiting: Waiting[] = [];
+  const waiting: Waiting[] = [];
   let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   let writing: Promise<void> = Promise.resolve();
 
