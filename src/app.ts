@@ -5,7 +5,10 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "probot";
 import { createForgeWebhookHandler, forgeSecretsFromEnv, type ForgeSecrets } from "./forges/ingress.js";
-import { createAdminApiHandler, createHealthHandler } from "./http/api.js";
+import { createAdminApiHandler } from "./http/api.js";
+import { createHealthHandler } from "./http/health.js";
+import { markLogged } from "./ops/log.js";
+import { createReadinessCheck, type ReadinessCheck } from "./ops/readiness.js";
 import { createDashboardHandler } from "./http/dashboard.js";
 import { createMcpHttpHandler } from "./http/mcp.js";
 import { createInbox, type Inbox, type ReceiveAnswer } from "./inbox/index.js";
@@ -23,6 +26,8 @@ export interface FixloopDeps {
   forgeSecrets?: ForgeSecrets;
   /** The delivery inbox the HTTP ingress appends to; built on the store when not given. */
   inbox?: Inbox;
+  /** What /readyz and the dashboard banner report; by default the database alone. */
+  readiness?: ReadinessCheck;
 }
 
 /**
@@ -61,6 +66,7 @@ export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
   const weakToken = adminTokenProblem(deps.adminToken);
   if (weakToken) throw new StartupConfigError(`fixloop cannot start: ${weakToken}`);
   const queue = deps.queue ?? createLibsqlQueue(deps.store);
+  const readiness = deps.readiness ?? createReadinessCheck({ store: deps.store, gatewayUrl: null, githubApiUrl: null });
   return (app, options) => {
     const inbox = deps.inbox ?? createInbox({ store: deps.store, log: app.log, queue });
     // Deliveries handed to Probot directly (`probot receive`, replay, the Lambda adapter) are stored and processed before the answer.
@@ -69,9 +75,16 @@ export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
       const slot = answerSlot.getStore();
       if (slot) slot.answer = answer;
       // Probot turns a thrown error into a 500, so GitHub shows the delivery as failed and can redeliver it.
-      if (answer.status === "failed" || answer.status === "retry") throw new Error(answer.error);
+      // The inbox logged it with the delivery id already; Probot's own error log of it is dropped (ops/log.ts).
+      if (answer.status === "failed" || answer.status === "retry") throw markLogged(new Error(answer.error));
     });
     const forgeWebhooks = createForgeWebhookHandler({ inbox, secrets: deps.forgeSecrets ?? forgeSecretsFromEnv() });
-    mountRoutes(options, [createHealthHandler(deps.store), forgeWebhooks, createAdminApiHandler(deps), createMcpHttpHandler(deps), createDashboardHandler(deps)]);
+    mountRoutes(options, [
+      createHealthHandler({ store: deps.store, adminToken: deps.adminToken, readiness }),
+      forgeWebhooks,
+      createAdminApiHandler(deps),
+      createMcpHttpHandler(deps),
+      createDashboardHandler({ ...deps, queue, inbox, readiness }),
+    ]);
   };
 }

@@ -25,6 +25,10 @@ import { queueFromEnv, type SelectedQueue } from "./queue/select.js";
 import { redispatchStrandedJobs } from "./queue/sqs.js";
 import type { Store } from "./store/db.js";
 import { gatewayConfigFromEnv, type GatewayConfig } from "./tensorzero/gateway.js";
+import { apiBaseUrlFromEnv } from "./github/auth.js";
+import { createReadinessCheck, type ReadinessCheck } from "./ops/readiness.js";
+import { serviceFetch } from "./ops/shutdown.js";
+import { waitWhileUnreachable } from "./ops/unreachable-wait.js";
 
 export interface RuntimeOptions {
   /** The Probot the transport made (its credentials come from the same environment). */
@@ -56,6 +60,8 @@ export interface Runtime {
   log: Logger;
   gateway: GatewayConfig | null;
   webhookPath: string;
+  /** Database, gateway and GitHub reachability for /readyz and the dashboard (cached a minute). */
+  readiness: ReadinessCheck;
   /** The Probot app: deliveries in, health, admin API and dashboard routes. */
   app: ApplicationFunction;
   /** The delivery inbox: the node ingress appends to it, its processor (started with the background) handles what was appended. */
@@ -99,7 +105,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { store } = options;
   const queue = options.queue ?? queueFromEnv(store, { env, now: options.now });
   const gateway = gatewayConfigFromEnv(env);
-  const model = options.model !== undefined ? options.model : gateway ? createTensorZeroModelClient({ gateway }) : null;
+  const model = options.model !== undefined ? options.model : gateway ? createTensorZeroModelClient({ gateway, fetch: serviceFetch("TensorZero") }) : null;
 
   const github = async (installationId: number | null): Promise<Octokit> => {
     if (installationId === null || installationId === undefined) throw new NoInstallationError();
@@ -118,7 +124,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     // The last green run's log of each failed job, to drop what passing runs print too (FIXLOOP_BASELINE=0: off).
     ...(env.FIXLOOP_BASELINE === "0" || env.FIXLOOP_BASELINE === "false" ? {} : { baselines: createLastGreenBaselines() }),
   };
-  const jobHandlers: Record<string, JobHandler> = { ...fixJobHandlers(deps), ...outcomeJobHandlers(deps) } as Record<string, JobHandler>;
+  // A GitHub or gateway that cannot be reached makes a job wait with the reason, on every transport.
+  const jobHandlers: Record<string, JobHandler> = waitWhileUnreachable({ ...fixJobHandlers(deps), ...outcomeJobHandlers(deps) } as Record<string, JobHandler>, { store });
+  const readiness = createReadinessCheck({ store, gatewayUrl: gateway?.url ?? null, githubApiUrl: apiBaseUrlFromEnv(env) ?? "https://api.github.com" });
 
   const inbox = createInbox({ store, queue: queue.queue, log: log.child({ name: "inbox" }) as Logger, now: options.now });
 
@@ -153,7 +161,6 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     } else {
       log.info(`FIXLOOP_QUEUE=${queue.kind}: jobs go to ${queue.queue.queueUrl} and the SQS worker function runs them; no in-process worker`);
     }
-    if (!model) log.warn("TENSORZERO_URL is not set: failures are recorded and triaged, but no fix is proposed");
     // The feedback sender paces itself (backoff while the gateway is down); the other chores run on timers.
     const sender = createFeedbackSender({ store, gateway, log: log.child({ name: "feedback" }) as Logger });
     sender.start();
@@ -180,7 +187,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     log,
     gateway,
     webhookPath: env.WEBHOOK_PATH || DEFAULT_WEBHOOK_PATH,
-    app: fixloopApp({ store, adminToken: env.FIXLOOP_ADMIN_TOKEN || undefined, queue: queue.queue, inbox }),
+    readiness,
+    app: fixloopApp({ store, adminToken: env.FIXLOOP_ADMIN_TOKEN || undefined, queue: queue.queue, inbox, readiness }),
     inbox,
     github,
     jobHandlers,

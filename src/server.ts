@@ -5,12 +5,16 @@
  * App from app.yml.
  */
 import { existsSync } from "node:fs";
-import { createProbot, run } from "probot";
+import { createProbot, ProbotOctokit, run } from "probot";
 import { assertStartable, StartupConfigError } from "./config/startup.js";
 import { createHttpServer, listen } from "./http/server.js";
 import { createRuntime } from "./runtime.js";
 import { openStore } from "./store/db.js";
 import { startWebhookProxy } from "./webhook-proxy.js";
+import { bannerFacts, logStartupBanner } from "./ops/banner.js";
+import { createLog } from "./ops/log.js";
+import { networkAwareOctokit } from "./ops/octokit.js";
+import { exitOnSignals, shutdownSignal } from "./ops/shutdown.js";
 
 function hasCredentials(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.APP_ID && (env.PRIVATE_KEY || env.PRIVATE_KEY_PATH));
@@ -24,23 +28,24 @@ async function main(): Promise<void> {
     return;
   }
   assertStartable(process.env, { webhooks: true });
-  const runtime = await createRuntime({ probot: createProbot(), store: await openStore() });
+  // Logs at info, one line per event; GitHub requests fail fast on dead addresses and stop at shutdown.
+  const probot = createProbot({ overrides: { log: createLog(), Octokit: networkAwareOctokit(ProbotOctokit, { signal: shutdownSignal }) } });
+  const runtime = await createRuntime({ probot, store: await openStore() });
   const { env, log, webhookPath } = runtime;
   const server = await createHttpServer({ probot: runtime.probot, app: runtime.app, webhookPath, inbox: runtime.inbox });
   const running = await listen(server, Number(env.PORT || 3000), env.HOST || "localhost");
-  log.info(`fixloop listening on ${running.url} (webhooks at ${webhookPath}, database ${runtime.store.url.replace(/\?.*$/, "")}, queue ${runtime.queue.kind})`);
   const background = runtime.startBackground();
+  logStartupBanner(log, bannerFacts(runtime, running.url));
   if (env.WEBHOOK_PROXY_URL) await startWebhookProxy(env.WEBHOOK_PROXY_URL, `${running.url}${webhookPath}`, log);
 
-  const stop = async (signal: string) => {
-    log.info(`${signal}: stopping`);
-    await running.close();
-    await background.stop();
-    runtime.close();
-    process.exit(0);
-  };
-  process.once("SIGINT", () => void stop("SIGINT"));
-  process.once("SIGTERM", () => void stop("SIGTERM"));
+  exitOnSignals({
+    log,
+    steps: [
+      { name: "HTTP server", run: () => running.close() },
+      { name: "worker, feedback sender and periodic checks", run: () => background.stop() },
+      { name: "database", run: () => runtime.close() },
+    ],
+  });
 }
 
 main().catch((error: unknown) => {

@@ -500,11 +500,11 @@ describe("retry, list, get", () => {
 });
 
 describe("the worker loop", () => {
-  test("start runs jobs as they arrive; stop waits for the job in flight", async () => {
+  test("start runs jobs as they arrive; stop aborts the job in flight and hands it back at once", async () => {
     const queue = createLibsqlQueue(store);
     const done: number[] = [];
     const inFlight = deferred();
-    const release = deferred();
+    let abortedWith: unknown;
     const w = createWorker({
       store,
       log: pino({ level: "silent" }),
@@ -514,11 +514,12 @@ describe("the worker loop", () => {
           done.push(ctx.job.id);
           return { status: "done" };
         },
+        // Like a request that never answers: it ends only when its signal aborts.
         slow: async (_payload, ctx) => {
           inFlight.resolve();
-          await release.promise;
-          done.push(ctx.job.id);
-          return { status: "done" };
+          await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
+          abortedWith = ctx.signal.reason;
+          throw ctx.signal.reason;
         },
       },
     });
@@ -527,19 +528,20 @@ describe("the worker loop", () => {
     for (let i = 0; i < 3; i++) await queue.enqueue("quick", { i });
     const slow = await queue.enqueue("slow", {});
     await inFlight.promise;
-    let stopped = false;
-    const stopping = w.stop().then(() => (stopped = true));
-    await sleep(20);
-    expect(stopped).toBe(false);
-    release.resolve();
-    await stopping;
-    expect(done).toContain(slow.id);
-    expect(await getJob(store, slow.id)).toMatchObject({ status: "done" });
+    const started = Date.now();
+    await w.stop();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(String(abortedWith)).toContain("the worker is stopping");
+    expect(done).not.toContain(slow.id);
+    // Handed back: queued, due now, no lease, the attempt given back, and the reason on the row.
+    const handedBack = await getJob(store, slow.id);
+    expect(handedBack).toMatchObject({ status: "queued", attempts: 0, leaseExpiresAt: null, lastError: "handed back: the worker stopped while running it" });
+    expect(new Date(handedBack!.runAfter).getTime()).toBeLessThanOrEqual(Date.now());
     // Stopped: a new job waits for the next worker.
     const { id } = await queue.enqueue("quick", {});
     await sleep(20);
     expect(await getJob(store, id)).toMatchObject({ status: "queued" });
-    expect((await listJobs(store, { status: "done" })).length).toBe(4);
+    expect((await listJobs(store, { status: "done" })).length).toBe(3);
   });
 
   test("the loop survives a store that fails under it, logging instead of throwing", async () => {

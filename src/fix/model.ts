@@ -1,4 +1,5 @@
 import OpenAI, { APIConnectionError, APIError } from "openai";
+import { reachability, unreachableCause } from "../ops/network.js";
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import { validate as isUuid, version as uuidVersion } from "uuid";
 import { gatewayEndpoint, type GatewayConfig } from "../tensorzero/gateway.js";
@@ -71,7 +72,7 @@ export class GatewayUnavailableError extends Error {
   constructor(
     message: string,
     readonly retryAfterMs: number,
-    readonly reason: "circuit_open" | "retries_exhausted" | "retry_later",
+    readonly reason: "circuit_open" | "retries_exhausted" | "retry_later" | "unreachable",
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -145,6 +146,9 @@ export interface TensorZeroModelClientOptions {
   fetch?: typeof fetch;
   onEvent?: (event: ModelClientEvent) => void;
 }
+
+/** How long a job waits when the gateway's address cannot be reached at all. */
+const UNREACHABLE_WAIT_MS = 60_000;
 
 const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, baseDelayMs: 1_000, maxDelayMs: 30_000 };
 
@@ -294,6 +298,13 @@ export class TensorZeroModelClient implements ModelClient {
 
         if (failure.kind === "transient") {
           const opened = this.breaker.recordFailure();
+          // DNS, refused, TLS: retrying in a second will not help; wait like an open breaker.
+          const unreachable = unreachableCause(error);
+          if (unreachable) {
+            reachability.failed("TensorZero", unreachable);
+            const retryAfterMs = Math.max(this.breaker.retryAfterMs(), UNREACHABLE_WAIT_MS);
+            throw new GatewayUnavailableError(`TensorZero gateway unreachable: ${unreachable.message}`, retryAfterMs, "unreachable", { cause: error });
+          }
           if (this.breaker.state === "open") {
             const retryAfterMs = this.breaker.retryAfterMs();
             if (opened) this.onEvent({ type: "breaker_opened", retryAfterMs });
@@ -350,6 +361,7 @@ export class TensorZeroModelClient implements ModelClient {
       }
 
       this.breaker.recordSuccess();
+      reachability.succeeded("TensorZero");
       return { ...parseCompletion(response, request.episodeId), budgetFactor, requests };
     }
   }

@@ -95,6 +95,9 @@ export interface FixJobPayload extends FixTrigger {
 /** Files shown besides those the context names (which are shown up to MAX_FILES_NAMED_IN_CONTEXT). */
 const MAX_PROMPT_FILES = 8;
 
+/** How often a fix job looks again for a gateway while none is configured. */
+const NO_GATEWAY_WAIT_MS = 10 * 60_000;
+
 const TERMINAL = new Set(["awaiting_ci", "ci_passed", "ci_failed", "skipped", "failed"]);
 
 function splitRepo(slug: string): { owner: string; repo: string } {
@@ -331,7 +334,11 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   const previous = trigger.continuation ? await getAttempt(db, trigger.continuation.previousAttemptId) : undefined;
   let answer: { content: string } = { content: attempt.diff ?? "" };
   if (!attempt.inferenceId || !attempt.diff) {
-    if (!deps.model) return fail(deps, attempt, "no TensorZero gateway configured (TENSORZERO_URL)");
+    if (!deps.model) {
+      // Not a failure of this fix: it runs once a gateway is configured (and the server restarted).
+      await setAttemptStatus(db, attempt.id, "queued", "waiting: no TensorZero gateway configured (set TENSORZERO_URL)");
+      return { status: "wait", delayMs: NO_GATEWAY_WAIT_MS, reason: "no TensorZero gateway configured (set TENSORZERO_URL)" };
+    }
     const instructions = await readRepoInstructions(octokit, {
       owner,
       repo,

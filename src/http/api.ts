@@ -5,7 +5,6 @@
  */
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { sql } from "drizzle-orm";
 import { AttributionQueryError, explainCommit, explainPr } from "../outcomes/attribution.js";
 import { explainSession } from "../outcomes/attribution-session.js";
 import type { Store } from "../store/db.js";
@@ -15,24 +14,6 @@ import { parseSince } from "../time.js";
 import { requestUrl, sendJson } from "./respond.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
-
-/** The health answer, for any transport: 200 when the database answers, 503 otherwise. */
-export async function checkHealth(store: Store): Promise<{ status: 200 | 503; body: Record<string, unknown> }> {
-  try {
-    await store.db.run(sql`SELECT 1`);
-    return { status: 200, body: { ok: true, database: "reachable" } };
-  } catch (error) {
-    return { status: 503, body: { ok: false, database: "unreachable", error: (error as Error).message } };
-  }
-}
-
-export function createHealthHandler(store: Store): Handler {
-  return async (req, res) => {
-    if (requestUrl(req).pathname !== "/healthz") return false;
-    const health = await checkHealth(store);
-    return sendJson(res, health.status, health.body);
-  };
-}
 
 /** Constant-time comparison of digests, so neither length nor prefix leaks. */
 export function tokenMatches(presented: string, expected: string): boolean {

@@ -10,7 +10,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dailyOutcomes, recentAttempts, totalsOf, variantStats } from "../outcomes/stats.js";
-import { getJob, listJobs, retryJob } from "../queue/index.js";
+import { getJob, listJobs, retryJob, type JobQueue } from "../queue/index.js";
+import type { ReadinessCheck } from "../ops/readiness.js";
 import type { Store } from "../store/db.js";
 import { tokenMatches } from "./api.js";
 import { createSessionSigner, readCookie, SESSION_COOKIE, sessionCookie, type Session, type SessionSigner } from "./dashboard/session.js";
@@ -26,6 +27,10 @@ export interface DashboardDeps {
   /** Clock for sessions and the chart window; tests inject one. */
   now?: () => Date;
   sessionTtlMs?: number;
+  /** Where a retried or replayed fix goes; the libSQL jobs table by default. */
+  queue?: JobQueue;
+  /** The health banner's source (database, gateway, GitHub). */
+  readiness?: ReadinessCheck;
 }
 
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'";

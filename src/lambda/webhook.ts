@@ -9,7 +9,7 @@
  */
 import lambdaAdapter from "@probot/adapter-aws-lambda-serverless";
 import type { ApplicationFunction, Probot } from "probot";
-import { checkHealth } from "../http/api.js";
+import { checkHealth } from "../http/health.js";
 import { DEFAULT_WEBHOOK_PATH, handleWebhookRequest } from "../http/ingress-core.js";
 import type { Store } from "../store/db.js";
 import { httpRequestOf, jsonResult, type HttpApiEvent, type HttpApiResult } from "./events.js";

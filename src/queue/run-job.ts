@@ -76,6 +76,12 @@ export interface RunClaimedJobOptions {
   renewEveryMs?: number;
   /** Writes the settlement under the lease; false when the write was refused (the lease was taken over). */
   settle(settlement: JobSettlement): Promise<boolean>;
+  /**
+   * The worker is stopping: the handler is aborted and the job handed back at
+   * once (queued, due now, this attempt given back) rather than held until
+   * its lease runs out.
+   */
+  stopSignal?: AbortSignal;
 }
 
 export type ClaimedJobEnd =
@@ -86,7 +92,7 @@ export type ClaimedJobEnd =
   /** The handler's end as settled; `waited` when it asked to run later (no attempt spent). */
   | { kind: "ran"; settlement: JobSettlement; written: boolean; waited: boolean };
 
-type RunEnd = { kind: "outcome"; outcome: unknown } | { kind: "threw"; error: unknown } | { kind: "timeout" } | { kind: "lease-lost" };
+type RunEnd = { kind: "outcome"; outcome: unknown } | { kind: "threw"; error: unknown } | { kind: "timeout" } | { kind: "stopped" } | { kind: "lease-lost" };
 
 /** Runs a claimed job's handler and settles its row. Throws only what `settle` (or the clock) throws. */
 export async function runClaimedJob(options: RunClaimedJobOptions): Promise<ClaimedJobEnd> {
@@ -148,6 +154,14 @@ async function runHandler(options: RunClaimedJobOptions, handler: JobHandler): P
   const timedOut = new Promise<RunEnd>((resolve) => {
     timeoutTimer = setTimeout(() => resolve({ kind: "timeout" }), timeoutMs);
   });
+  const stopSignal = options.stopSignal;
+  let onStop: (() => void) | undefined;
+  const stopped = new Promise<RunEnd>((resolve) => {
+    if (!stopSignal) return;
+    onStop = () => resolve({ kind: "stopped" });
+    if (stopSignal.aborted) onStop();
+    else stopSignal.addEventListener("abort", onStop, { once: true });
+  });
   const ran = Promise.resolve()
     .then(() => handler(job.payload, ctx))
     .then(
@@ -155,12 +169,14 @@ async function runHandler(options: RunClaimedJobOptions, handler: JobHandler): P
       (error: unknown): RunEnd => ({ kind: "threw", error }),
     );
   try {
-    const end = await Promise.race([ran, timedOut, lost]);
+    const end = await Promise.race([ran, timedOut, lost, stopped]);
     if (end.kind === "timeout") abort.abort(new Error(`timed out after ${timeoutMs} ms`));
+    if (end.kind === "stopped") abort.abort(new Error("the worker is stopping"));
     return end;
   } finally {
     clearInterval(renewTimer);
     clearTimeout(timeoutTimer);
+    if (onStop) stopSignal?.removeEventListener("abort", onStop);
   }
 }
 
@@ -168,6 +184,9 @@ async function runHandler(options: RunClaimedJobOptions, handler: JobHandler): P
 function settlementOf(options: RunClaimedJobOptions, end: Exclude<RunEnd, { kind: "lease-lost" }>): JobSettlement {
   const { job, log, timeoutMs, now } = options;
   switch (end.kind) {
+    case "stopped":
+      log.info("worker stopping: job handed back for the next worker");
+      return { status: "queued", runAfter: now(), error: "handed back: the worker stopped while running it", attempts: job.attempts - 1 };
     case "timeout":
       log.error({ timeoutMs }, "job timed out; abandoning the handler");
       return retryOrDie(options, `timed out after ${timeoutMs} ms`);

@@ -93,7 +93,7 @@ export interface WorkerOptions {
 export interface Worker {
   /** Starts the polling loop; never throws, errors are logged. A second call does nothing. */
   start(): void;
-  /** Stops claiming and waits for the jobs in flight to settle. */
+  /** Stops claiming; jobs in flight are aborted and handed back (queued, due now, the attempt given back). */
   stop(): Promise<void>;
   /** Claims and runs everything due now, once, `concurrency` at a time; returns how many jobs ran. */
   runDue(): Promise<number>;

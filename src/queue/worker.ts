@@ -49,7 +49,7 @@ export function createWorker(options: WorkerOptions): Worker {
   }
 
   /** Runs one claimed job to a recorded end, renewing its lease every third of its length. Never throws. */
-  async function runClaimed(job: Job, lease: string): Promise<void> {
+  async function runClaimed(job: Job, lease: string, stopSignal?: AbortSignal): Promise<void> {
     const jobLog = log.child({ jobId: job.id, kind: job.kind, attempt: job.attempts });
     const settle = async (settlement: JobSettlement): Promise<boolean> => {
       try {
@@ -76,6 +76,7 @@ export function createWorker(options: WorkerOptions): Worker {
         random,
         renewEveryMs: Math.max(10, Math.floor(leaseMs / 3)),
         settle,
+        stopSignal,
       });
     } catch (error) {
       jobLog.error({ err: error }, "worker error while running job");
@@ -91,7 +92,7 @@ export function createWorker(options: WorkerOptions): Worker {
         log.error({ err: error }, "could not claim a job; will poll again");
       }
       if (claimed) {
-        await runClaimed(claimed.job, claimed.lease);
+        await runClaimed(claimed.job, claimed.lease, signal);
         continue;
       }
       await sleep(pollMs, undefined, { signal }).catch(() => undefined);
