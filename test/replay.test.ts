@@ -65,6 +65,9 @@ describe("fixloop replay (the built CLI path, in-process app)", () => {
     expect(first.stdout).toContain("pull_request.opened.json: 1 delivery: 1 processed, 0 ignored, 0 duplicate, 0 failed");
     expect(first.stdout).toContain("recorded.json: 2 deliveries: 2 processed, 0 ignored, 0 duplicate, 0 failed");
     expect(first.stdout).toContain("total: 3 files, 4 deliveries: 4 processed, 0 ignored, 0 duplicate, 0 failed");
+    // Each recorded delivery is named with its id, event and repository.
+    expect(first.stdout).toMatch(/^ {2}delivery \S+ pull_request\.opened [\w.-]+\/[\w.-]+: processed$/m);
+    expect(first.stdout.match(/^ {2}delivery /gm)).toHaveLength(4);
 
     const second = await fixloop(["replay", ...files]);
     expect(second.stdout).toContain("total: 3 files, 4 deliveries: 0 processed, 0 ignored, 4 duplicate, 0 failed");

@@ -306,7 +306,7 @@ export function registerApplyCommand(program: Command): void {
   program
     .command("apply")
     .description(
-      "apply a model's edits (unified diff, apply_patch, SEARCH/REPLACE or whole-file blocks, bare or in an answer) to files on disk: all or nothing",
+      "Apply a model's edits (unified diff, apply_patch, SEARCH/REPLACE or whole-file blocks, bare or in an answer) to files on disk: all or nothing",
     )
     .argument("<patch-file>", 'file with the edits or model answer ("-" reads stdin)')
     .option("--dir <dir>", "repository directory to apply in", ".")

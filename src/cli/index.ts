@@ -9,6 +9,7 @@
  * below). To add a command: one row in COMMANDS.
  */
 import { Command } from "commander";
+import { fixloopVersion } from "../version.js";
 
 type Register = (program: Command) => void;
 
@@ -25,6 +26,7 @@ const COMMANDS: CommandEntry[] = [
   { names: ["apply"], summary: "Apply a model's edits (diff, apply_patch, SEARCH/REPLACE, whole file) to files on disk with the app's safety rules", load: async () => (await import("./apply.js")).registerApplyCommand },
   { names: ["backfill"], summary: "Backfill a repository's PR and CI history into the store", load: async () => (await import("./backfill.js")).registerBackfillCommand },
   { names: ["replay"], summary: "Run recorded deliveries through the app in-process", load: async () => (await import("./replay.js")).registerReplayCommand },
+  { names: ["deliveries"], summary: "List, show and replay recorded webhook deliveries", load: async () => (await import("./deliveries.js")).registerDeliveriesCommand },
   { names: ["prs", "runs"], summary: "List recorded pull requests / CI runs", load: async () => (await import("./query.js")).registerQueryCommands },
   { names: ["jobs"], summary: "Inspect the durable job queue and retry jobs", load: async () => (await import("./jobs.js")).registerJobsCommand },
   { names: ["attribute"], summary: "Explain where a commit or PR came from; backfill attribution", load: async () => (await import("./attribute.js")).registerAttributeCommand },
@@ -45,6 +47,9 @@ async function buildProgram(args: string[]): Promise<Command> {
   program
     .name("fixloop")
     .description("Operate fixloop: replay deliveries, backfill history, inspect PRs, runs, jobs and fixes")
+    .version(fixloopVersion(), "-v, --version", "print fixloop's version")
+    .helpOption("-h, --help", "show help for a command")
+    .helpCommand("help [command]", "show help for a command")
     .showHelpAfterError();
 
   const name = requestedCommand(args);

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { fixloopApp, receiveWithAnswer } from "../app.js";
 import { parseRecordedDeliveries, ReplayInputError } from "../replay/deliveries.js";
+import { deliveryLabel, deliveryOutcomeLine } from "../inbox/lines.js";
 import { inProcessProbot, printJson, withStore } from "./shared.js";
 
 type Tally = Record<"processed" | "ignored" | "duplicate" | "queued" | "failed", number>;
@@ -21,10 +22,11 @@ export function registerReplayCommand(program: Command): void {
       const results = await withStore(async (store) => {
         const probot = inProcessProbot();
         await probot.load(fixloopApp({ store }));
-        const perFile: { file: string; deliveries: number; tally: Tally; errors: string[] }[] = [];
+        const perFile: { file: string; deliveries: number; tally: Tally; errors: string[]; recorded: string[] }[] = [];
         for (const file of files) {
           const tally = emptyTally();
           const errors: string[] = [];
+          const recorded: string[] = [];
           let count = 0;
           try {
             const deliveries = parseRecordedDeliveries(await readFile(file, "utf8"), file, options.event);
@@ -34,14 +36,15 @@ export function registerReplayCommand(program: Command): void {
               // A failure the inbox will try again still failed here: say so, with when.
               tally[answer.status === "retry" ? "failed" : answer.status] += 1;
               if (answer.status === "failed") errors.push(`${delivery.name} ${delivery.id}: ${answer.error}`);
-              if (answer.status === "retry") errors.push(`${delivery.name} ${delivery.id}: ${answer.error} (stored; retried from ${answer.retryAt})`);
+              else if (answer.status === "retry") errors.push(`${delivery.name} ${delivery.id}: ${answer.error} (stored; retried from ${answer.retryAt})`);
+              else recorded.push(deliveryOutcomeLine(deliveryLabel(delivery.id, delivery.name, delivery.payload), answer));
             }
           } catch (error) {
             if (!(error instanceof ReplayInputError) && (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
             tally.failed += 1;
             errors.push((error as Error).message);
           }
-          perFile.push({ file, deliveries: count, tally, errors });
+          perFile.push({ file, deliveries: count, tally, errors, recorded });
         }
         return perFile;
       });
@@ -55,6 +58,7 @@ export function registerReplayCommand(program: Command): void {
       } else {
         for (const r of results) {
           console.log(`${r.file}: ${r.deliveries} ${r.deliveries === 1 ? "delivery" : "deliveries"}: ${describe(r.tally)}`);
+          for (const line of r.recorded) console.log(`  ${line}`);
           for (const e of r.errors) console.log(`  error: ${e}`);
         }
         console.log(`total: ${results.length} files, ${deliveries} deliveries: ${describe(total)}`);

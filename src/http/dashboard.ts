@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dailyOutcomes, recentAttempts, totalsOf, variantStats } from "../outcomes/stats.js";
 import { getJob, listJobs, retryJob, type JobQueue } from "../queue/index.js";
+import type { Inbox } from "../inbox/index.js";
 import type { ReadinessCheck } from "../ops/readiness.js";
 import type { Store } from "../store/db.js";
 import { tokenMatches } from "./api.js";
@@ -31,6 +32,8 @@ export interface DashboardDeps {
   queue?: JobQueue;
   /** The health banner's source (database, gateway, GitHub). */
   readiness?: ReadinessCheck;
+  /** Where a replayed delivery goes; built on the store when not given. */
+  inbox?: Inbox;
 }
 
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'";

@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { handleDelivery, type DeliveryAnswer, type DispatchDeps } from "../handlers/index.js";
 import { backoffDelayMs } from "../queue/backoff.js";
 import type { BackoffPolicy } from "../queue/types.js";
+import { deliveryLabel, deliveryOutcomeLine } from "./lines.js";
 import { claimDeliveryById, claimDueDeliveries, nextDueAt, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
 
 export interface DeliveryProcessorOptions extends DispatchDeps {
@@ -78,6 +79,10 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
     if (settlement.status === "retry") {
       log.warn({ ...ids, error: settlement.error, retryAt: settlement.retryAt.toISOString() }, "delivery failed: will retry");
       return { status: "retry", error: settlement.error, retryAt: settlement.retryAt.toISOString() };
+    }
+    if (settlement.status === "processed" || settlement.status === "ignored") {
+      // One line per recorded delivery, with what an operator needs to look it up (failures are logged below).
+      log.info({ ...ids, status: settlement.status }, deliveryOutcomeLine(deliveryLabel(claimed.id, claimed.event, payload), answer));
     }
     if (settlement.status === "failed") {
       const malformed = answer.status === "failed" && answer.malformed === true;
