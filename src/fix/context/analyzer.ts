@@ -31,6 +31,8 @@ import {
 
 /** Lines before an error kept as its lead-in; the farthest go first when the budget is tight. */
 const PRE_CONTEXT_LINES = 8;
+/** Lines before the lead-in shown when the budget has room to spare (the ring holds them anyway). */
+const EARLIER_LINES = 24;
 const AFTER_TRIGGER_LINES = 6;
 const AFTER_CONTINUATION_LINES = 2;
 const RING_LINES = 40;
@@ -45,6 +47,13 @@ const MAX_ERROR_LINES = 8;
 const BLOCK_SPLIT_LINES = 40;
 const MAX_ERROR_LINE_CHARS = 300;
 const MAX_DEFINITIVE_HITS = 20;
+/** Excerpt order of the lines before a block's lead-in: after every block, before the tail. */
+const EARLIER_ORDER = 1e12;
+const NOVEL_ORDER = 2e12;
+/** Below this share of lines in common, a passing log is taken for another job's. */
+const MIN_SHARED_FRACTION = 0.2;
+/** Lines of a step's script kept to show what ran. */
+const SCRIPT_LINES = 12;
 
 type StepKind = "main" | "post";
 type DetectedFormat = "github" | "gitlab" | "gitea" | "travis";
@@ -66,6 +75,9 @@ class Step {
   softInfra: InfraHit | null = null;
   softInfraSeq = -1;
   definitive: InfraHit | null = null;
+  /** The first lines of the step's script (GitHub's `##[group]Run` header). */
+  readonly script: { text: string; seq: number }[] = [];
+  scriptDone = false;
   /** The step's first error line; an infra hit on it is the cause, whatever follows. */
   firstErrorSeq = -1;
   firstErrorInfra: InfraHit | null = null;
@@ -128,12 +140,20 @@ export class LogAnalyzer {
   private gitlabSection: string | null = null;
   private readonly baseline: BaselineLines | null;
   private sharedDropped = 0;
+  /** New lines (baseline given) of every step, the first ones up to the budget; see noteNovel. */
+  private readonly novel: { text: string; seq: number; step: number }[] = [];
+  private novelChars = 0;
+  private readonly novelCapacity: number;
+  /** Travis: a timed command is running / the current raw line started one. */
+  private travisTimed = false;
+  private travisOpened = false;
 
   constructor(options: ContextOptions = {}) {
     const budgetTokens = options.budgetTokens ?? DEFAULT_BUDGET_TOKENS;
     const charsPerToken = options.charsPerToken ?? DEFAULT_CHARS_PER_TOKEN;
     this.budgetChars = Math.max(0, Math.floor(budgetTokens * charsPerToken));
     this.capacityChars = Math.min(1_000_000, Math.max(64_000, this.budgetChars * 8));
+    this.novelCapacity = Math.min(this.capacityChars, this.budgetChars);
     this.conclusion = options.conclusion ?? null;
     const format = options.format ?? "auto";
     this.format = format === "auto" ? null : format;
@@ -145,7 +165,7 @@ export class LogAnalyzer {
 
   /** A raw log line: timestamps, colours and GitLab section markers are handled here. */
   pushRaw(raw: string): void {
-    if (this.format === null && raw.charCodeAt(0) === 116 /* t */ && raw.startsWith("travis_fold:")) this.setFormat("travis");
+    if (raw.charCodeAt(0) === 116 /* t */ && raw.startsWith("travis_")) this.travisMarkers(raw);
     const events = this.sectionEvents;
     events.length = 0;
     const line = cleanLine(raw, events);
@@ -154,6 +174,25 @@ export class LogAnalyzer {
       if (line.trim() === "") return;
     }
     this.pushLine(line);
+    this.travisOpened = false;
+  }
+
+  /**
+   * Travis CI wraps each command it runs in `travis_time:start:ID` … `travis_time:end:ID`
+   * markers (at line start, before the `$ command` echo and before the verdict). While one
+   * runs, a `$ …` line is the output of a tool that echoes commands (yarn, lefthook), not a
+   * new step.
+   */
+  private travisMarkers(raw: string): void {
+    if (this.format === null && raw.startsWith("travis_fold:")) this.setFormat("travis");
+    const start = raw.lastIndexOf("travis_time:start:");
+    const end = raw.lastIndexOf("travis_time:end:");
+    if (start > end) {
+      this.travisTimed = true;
+      this.travisOpened = true;
+    } else if (end >= 0) {
+      this.travisTimed = false;
+    }
   }
 
   /**
@@ -178,7 +217,10 @@ export class LogAnalyzer {
       score = Math.max(score, command.minScore);
     } else if (this.headerGroupLines >= 0) {
       this.headerGroupLines += 1;
-      if (this.headerGroupLines <= HEADER_GROUP_MAX_LINES) return;
+      if (this.headerGroupLines <= HEADER_GROUP_MAX_LINES) {
+        this.headerLine(line);
+        return;
+      }
       this.headerGroupLines = -1;
     } else if (first === 58 /* : */ && line.startsWith("::")) {
       if (!line.startsWith("::error")) return; // group markers, add-mask (a secret by definition), outputs
@@ -188,6 +230,29 @@ export class LogAnalyzer {
       return;
     }
     this.content(content, score, matters);
+  }
+
+  /**
+   * A line of a `##[group]Run` header: the step's script (kept, the first lines, to show
+   * what ran), then `shell:` and `env:`. Only new lines count as changes of the job.
+   */
+  private headerLine(line: string): void {
+    const step = this.current;
+    if (line.startsWith("shell: ")) step.scriptDone = true;
+    if (line.trim() === "") return;
+    if (!step.scriptDone && step.script.length < SCRIPT_LINES) step.script.push({ text: detach(cutLine(line)), seq: this.seq });
+    if (this.baseline !== null && !this.baseline.has(line)) this.noteNovel(step, line);
+  }
+
+  /**
+   * A line the last passing run did not print, outside the failing step's excerpts: what
+   * changed in the job (a step's new script, a new dependency version), shown last.
+   */
+  private noteNovel(step: Step, line: string): void {
+    if (step.kind !== "main" || this.novelChars >= this.novelCapacity || line.trim() === "") return;
+    const text = cutLine(line);
+    this.novelChars += text.length + 1;
+    this.novel.push({ text: detach(text), seq: this.seq, step: step.order });
   }
 
   /** Starts a step explicitly (check runs use one step per run). */
@@ -322,7 +387,7 @@ export class LogAnalyzer {
 
   private travisLine(line: string): boolean {
     const first = line.charCodeAt(0);
-    if (first === 36 /* $ */ && line.startsWith("$ ")) {
+    if (first === 36 /* $ */ && line.startsWith("$ ") && (this.travisOpened || !this.travisTimed)) {
       this.startStep(line, "main");
       this.current.ring.push(line, this.seq);
       return true;
@@ -377,9 +442,12 @@ export class LogAnalyzer {
     const seq = this.seq;
     step.lastSeq = seq;
 
-    if (this.baseline !== null && line.length > 0 && this.baseline.has(line)) {
-      this.sharedLine(step, line, seq);
-      return;
+    if (this.baseline !== null && line.length > 0) {
+      if (this.baseline.has(line)) {
+        this.sharedLine(step, line, seq);
+        return;
+      }
+      this.noteNovel(step, line);
     }
 
     const found = matters ? detectInfra(line) : null;
@@ -460,8 +528,11 @@ export class LogAnalyzer {
       } else {
         // Lead-in: passing tests say nothing, and error-looking lines the green run printed too are known noise.
         const pre = step.ring.entries(step.lastBlockEndSeq).filter((item) => !isPassingLine(item.text) && !(item.shared && mayMatter(item.text) && errorScore(item.text) > 0));
-        const context = pre.slice(Math.max(0, pre.length - PRE_CONTEXT_LINES));
+        const contextFrom = Math.max(0, pre.length - PRE_CONTEXT_LINES);
+        const context = pre.slice(contextFrom);
         const block = step.store.open(context.length > 0 ? context[0].seq : seq);
+        block.earlier = pre.slice(Math.max(0, contextFrom - EARLIER_LINES), contextFrom).map((item) => ({ text: item.text, seq: item.seq }));
+        for (const item of block.earlier) block.chars += item.text.length + 1;
         for (const item of context) block.add(item.text, item.seq, 0);
         const entry = block.add(line, seq, score);
         this.rememberTrigger(step, line, entry, block);
@@ -542,6 +613,32 @@ export class LogAnalyzer {
     if (tail.length > 0) {
       const lines = collapseRepeats(tail.map((item) => strip(item.text)));
       excerpts.push({ lines, lineScores: lines.map(() => 0), score: hasBlocks ? 0 : 1, order: Number.MAX_SAFE_INTEGER - 1, startSeq: tail[0].seq, endSeq: tail[tail.length - 1].seq });
+    }
+    // Spare budget goes to what the step ran, to the scene before each excerpt (the first
+    // excerpt's first), then to what changed since the last green run in the other steps.
+    if (step.script.length > 0) {
+      const lines = step.script.map((item) => strip(item.text));
+      excerpts.push({ lines, lineScores: lines.map(() => 0), score: 0, rank: 1, order: EARLIER_ORDER - 1, startSeq: step.script[0].seq, endSeq: step.script[step.script.length - 1].seq });
+    }
+    let run: { text: string; seq: number }[] = [];
+    const flush = () => {
+      if (run.length === 0) return;
+      const lines = run.map((item) => strip(item.text));
+      excerpts.push({ lines, lineScores: lines.map(() => 0), score: 0, rank: 2, order: NOVEL_ORDER + run[0].seq, startSeq: run[0].seq, endSeq: run[run.length - 1].seq });
+      run = [];
+    };
+    // A passing log that shares almost nothing is not of the same job (another workflow): its "new" lines say nothing.
+    const sameJob = this.sharedDropped >= this.seq * MIN_SHARED_FRACTION;
+    for (const item of sameJob ? this.novel : []) {
+      if (item.step === step.order) continue;
+      if (run.length > 0 && item.seq !== run[run.length - 1].seq + 1) flush();
+      run.push(item);
+    }
+    flush();
+    for (const block of all) {
+      if (block.earlier.length === 0) continue;
+      const lines = collapseRepeats(block.earlier.map((item) => cutLine(strip(item.text))));
+      excerpts.push({ lines, lineScores: lines.map(() => 0), score: 0, rank: 1, keepEnd: true, order: EARLIER_ORDER + block.order, startSeq: block.earlier[0].seq, endSeq: block.earlier[block.earlier.length - 1].seq });
     }
     if (step.exitLine !== null) {
       excerpts.push({ lines: [strip(step.exitLine)], lineScores: [1], score: 1, order: Number.MAX_SAFE_INTEGER, startSeq: step.exitSeq, endSeq: step.exitSeq });

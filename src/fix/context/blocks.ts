@@ -24,6 +24,11 @@ export interface BlockLine {
 export class Block {
   readonly head: BlockLine[] = [];
   private tail: BlockLine[] = [];
+  /**
+   * Lines before the lead-in, oldest first: shown only when the budget has room left
+   * after every excerpt and the step's tail (they set the scene: the command, its first output).
+   */
+  earlier: { text: string; seq: number }[] = [];
   omitted = 0;
   score = 0;
   chars = 0;
@@ -135,6 +140,10 @@ export interface Excerpt {
   /** Error score per line (0 for context lines), used to trim an excerpt to its most telling lines. */
   lineScores: number[];
   score: number;
+  /** Among excerpts of the same score, lower goes first (default 0). */
+  rank?: number;
+  /** Trimmed from its start rather than around its error lines (lead-in: the lines nearest the error matter most). */
+  keepEnd?: boolean;
   order: number;
   startSeq: number;
   endSeq: number;
@@ -252,6 +261,17 @@ export function trimLines(lines: string[], maxChars: number): string[] {
   return omitted > 0 && used + markerCost <= maxChars ? [...head, OMITTED(omitted), ...tail] : [...head, ...tail];
 }
 
+/** The last whole lines of `lines` that fit in `maxChars`. */
+function lastLinesWithin(lines: string[], maxChars: number): string[] {
+  let used = 0;
+  let from = lines.length;
+  while (from > 0 && used + lines[from - 1].length + 1 <= maxChars) {
+    from -= 1;
+    used += lines[from].length + 1;
+  }
+  return lines.slice(from);
+}
+
 export interface Fitted {
   text: string;
   truncated: boolean;
@@ -264,7 +284,7 @@ export interface Fitted {
  * order with a gap marker between excerpts that were not adjacent.
  */
 export function fitExcerpts(excerpts: Excerpt[], budgetChars: number): Fitted {
-  const byPriority = [...excerpts].filter((e) => e.lines.length > 0).sort((a, b) => b.score - a.score || a.order - b.order);
+  const byPriority = [...excerpts].filter((e) => e.lines.length > 0).sort((a, b) => b.score - a.score || (a.rank ?? 0) - (b.rank ?? 0) || a.order - b.order);
   const chosen: Excerpt[] = [];
   let used = 0;
   let truncated = false;
@@ -277,7 +297,13 @@ export function fitExcerpts(excerpts: Excerpt[], budgetChars: number): Fitted {
     }
     truncated = true;
     const room = budgetChars - used - GAP.length - 1;
-    if (room >= Math.min(160, budgetChars / 2)) {
+    if (excerpt.keepEnd) {
+      const lines = lastLinesWithin(excerpt.lines, room);
+      if (lines.length > 0) {
+        chosen.push({ ...excerpt, lines, startSeq: excerpt.endSeq - lines.length + 1 });
+        used += size(lines) + GAP.length + 1;
+      }
+    } else if (room >= Math.min(160, budgetChars / 2)) {
       const lines = trimExcerpt(excerpt.lines, excerpt.lineScores, room);
       if (lines.length > 0) {
         chosen.push({ ...excerpt, lines });

@@ -21,12 +21,30 @@ const ERROR_HINT_WORDS = [
   "went wrong", "required from", "violation", "offenses", "exited with",
 ];
 /** pytest `E   …` and `____ test ____`, kotlin `e: `, eslint `  3:5  error`, go `x.go:3:5: …`. */
-const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\d+\) \S|\s*[\w./-]+\.\w+:\d+|-{4} \S|#\d+ |={3} CONT)/;
+const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\d+\) \S|\s*[\w./@+~-]+\.\w+:\d+|-{4} \S|#\d+ |={3} CONT)/;
 const ERROR_HINT = anyOfWords(ERROR_HINT_WORDS);
 
-/** Passing results and zero counts that mention errors without being errors. */
-const NOT_AN_ERROR =
-  /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\b0 (?:errors?|failed|failures?|failing)\b|\bno errors?\b|\berrors?: 0\b|\bFailures: 0, Errors: 0\b|\bwithout errors?\b/i;
+/** Passing results and phrases that mention errors without being errors. */
+const NOT_AN_ERROR = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\bno errors?\b|\bwithout errors?\b/i;
+
+/** Failure counts of a summary, the number before or after the word: `3 failed`, `Failures: 0`, `Errors 0`. */
+const FAILURE_COUNT = /\b(\d+) (?:errors?|failed|failures?|failing)\b|\b(?:errors?|failed|failures?|failing)(?::|=| =)? ?(\d+)\b/gi;
+
+/**
+ * A summary whose failure counts are all zero (`Passed: Total 12, Failed 0, Errors 0`,
+ * `0 failed, 0 ignored`) reports success; one non-zero count makes it a failure summary.
+ */
+function onlyZeroCounts(line: string): boolean {
+  let counts = 0;
+  for (const match of line.matchAll(FAILURE_COUNT)) {
+    if ((match[1] ?? match[2]) !== "0") return false;
+    counts += 1;
+  }
+  return counts > 0;
+}
+
+/** Failure markers whose wording may contain "no errors" or a zero count: TAP `not ok 6 no errors`. */
+const ANCHORED_FAILURE = /^\s*not ok \d+\b/;
 
 const PASSING = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)/;
 
@@ -59,8 +77,7 @@ const STRONG: RegExp[] = [
   /\.(?:java|kt|scala|groovy):\[\d+,\d+\]/, // maven compiler
   /^e: .*\.kts?:/, // kotlin via gradle
   /<<< (?:FAILURE|ERROR)!/, // surefire
-  /^\s+\d+:\d+\s+error\s+/, // eslint stylish
-  /^not ok \d+/, // TAP (node --test)
+  /^\s+\d+:\d+\s+(?:error|✖|×)\s+/, // eslint stylish, stylelint string formatter: `  3:5  error  message  rule`
   /^\s+[\w./-]+_test\.go:\d+: \S/, // go test t.Error / t.Fatal output
   /^(?:FAIL|ERROR): \w+ \((?:[\w.]+|[\d.]+s)\)/, // python unittest `FAIL: test_x (mod.Case)`, go `FAIL: TestX (0.01s)`
   /^\s*\d+\) (?!passing|failing|pending)\S.*/, // mocha, PHPUnit, Elixir ExUnit, RSpec numbered failures
@@ -97,7 +114,8 @@ const MEDIUM: RegExp[] = [
   /^(?:Build step '.*' marked build as failure|FATAL: )/, // jenkins
   /\bmake(?:\[\d+\])?: \*\*\* .*Error \d+/, // make
   /^Error: Process completed with exit code [1-9]|\bexited with (?:code |status )?[1-9]\d*\b/, // shell `set -e`
-  /^[\w./-]+\.[A-Za-z]\w*:\d+(?::\d+)?:? +\S.*(?:[Ee]rror|[Ww]arning|[Vv]iolation|[Uu]ndefined|unused|[Ll]onger than|[Ee]xpected|\b[CWEF]: )/, // linters and compilers: path:line[:col]: message
+  /^\s*[\w./@+~-]+\.[A-Za-z]\w*:\d+:\d+: \S/, // compilers and linters in unix format (standard, eslint -f unix, clang-tidy): path:line:col: message
+  /^\s*[\w./@+~-]+\.[A-Za-z]\w*:\d+(?::\d+)?:? +\S.*(?:[Ee]rror|[Ww]arning|[Vv]iolation|[Uu]ndefined|unused|[Ll]onger than|[Ee]xpected|\b[CWEF]: )/, // linters and compilers: path:line[:col]: message
   /^Offenses:$/, // rubocop
   /\[FAIL\]$/, // xunit
   /^(?:Error|Failure):$/, // minitest
@@ -116,7 +134,8 @@ const WEAK: RegExp[] = [
 
 export function errorScore(line: string): number {
   if (!ERROR_HINT.test(line) && !ERROR_HINT_SHAPES.test(line)) return 0;
-  if (NOT_AN_ERROR.test(line)) return 0;
+  if (ANCHORED_FAILURE.test(line)) return 3; // TAP (node --test, tape)
+  if (NOT_AN_ERROR.test(line) || onlyZeroCounts(line)) return 0;
   for (const pattern of STRONG) if (pattern.test(line)) return 3;
   for (const pattern of MEDIUM) if (pattern.test(line)) return 2;
   for (const pattern of WEAK) if (pattern.test(line)) return 1;
@@ -125,10 +144,10 @@ export function errorScore(line: string): number {
 
 /**
  * Lines that belong to the error above them: stack frames, code frames, diff
- * lines, compiler notes. They keep an open excerpt going.
+ * lines, compiler notes, the YAML block under a TAP `not ok`. They keep an open excerpt going.
  */
 const CONTINUATION =
-  /^\s+at\s+\S|^\s+File "[^"]+", line \d+|^\s*>?\s*\d+\s*\|[^|]|^\s*\d+\s*\|\s*$|^\s*\|\s|^\s*\|$|^\s*-->\s|^\s*= (?:note|help):|^\s*(?:note|help):|:\d+:\d+: note:|^[E>]\s|^\s*[-+]\s|^\s*❯ |^\s*[~^]+\s*$|^\s*\.\.\. \d+ more|^goroutine \d+ \[|^\s+\S+\.go:\d+|^\s*(?:symbol|location):|^\s*In file included from|^\s*(?:Expected|Received|Actual)\b|^\s+\^/;
+  /^\s+at\s+\S|^\s+File "[^"]+", line \d+|^\s*>?\s*\d+\s*\|[^|]|^\s*\d+\s*\|\s*$|^\s*\|\s|^\s*\|$|^\s*-->\s|^\s*= (?:note|help):|^\s*(?:note|help):|:\d+:\d+: note:|^[E>]\s|^\s*[-+]\s|^\s*❯ |^\s*[~^]+\s*$|^\s*\.\.\. \d+ more|^goroutine \d+ \[|^\s+\S+\.go:\d+|^\s*(?:symbol|location):|^\s*In file included from|^\s*(?:Expected|Received|Actual)\b|^\s+\^|^\s+(?:---|\.\.\.)$|^\s+(?:operator|expected|actual|at|stack|found|wanted|severity|diff):/;
 
 export function isContinuation(line: string): boolean {
   return CONTINUATION.test(line);

@@ -1,0 +1,137 @@
+import { describe, expect, it } from "vitest";
+import { BaselineLines, buildFailureContext } from "../src/fix/context/index.js";
+import { errorScore } from "../src/fix/context/patterns.js";
+
+/** A GitHub Actions log line as the logs endpoint returns it. */
+const stamped = (lines: string[]) => lines.map((line, i) => `2024-05-01T12:00:${String(i % 60).padStart(2, "0")}.1234567Z ${line}`).join("\n");
+
+describe("error lines by each tool's documented format", () => {
+  it.each([
+    ["TAP: a failed assertion whatever its description says", "not ok 6 no errors", 3],
+    ["TAP: a failed subtest", "    not ok 2 - rejects empty input", 3],
+    ["a summary with only zero failure counts", "[info] Passed: Total 1399, Failed 0, Errors 0, Passed 1394, Skipped 5", 0],
+    ["JUnit: zero failures and errors", "[info] Test run finished: 0 failed, 0 ignored, 3 total, 7.94s", 0],
+    ["Surefire: one error among zero failures", "Tests run: 3, Failures: 0, Errors: 1, Skipped: 0", 3],
+    ["eslint summary", "✖ 3 problems (3 errors, 0 warnings)", 2],
+    ["stylelint string formatter", "  47:6   ✖  Expected indentation of 2 spaces   indentation", 3],
+    ["unix format with a path of the standard linter", "  /home/travis/build/o/r/lib/app.js:12:4: Unexpected token ILLEGAL", 2],
+    ["swiftlint, a '+' in the file name", "/Users/travis/build/o/r/Object+Combine.swift:88:42: warning: Colon Violation: Colons should be next to the identifier", 2],
+  ])("%s", (_what, line, score) => {
+    expect(errorScore(line)).toBe(score);
+  });
+
+  it("keeps the YAML block under a TAP `not ok` with it", async () => {
+    const log = [
+      "$ npm test",
+      "ok 5 no warnings",
+      "not ok 6 no errors",
+      "  ---",
+      "    operator: notOk",
+      "    expected: false",
+      "    actual:   1",
+      "    at: Test.<anonymous> (test/test-react-order.js:57:7)",
+      "    stack: |-",
+      "      Error: no errors",
+      "          at Test.assert (node_modules/tape/lib/test.js:225:54)",
+      "  ...",
+      "ok 7 fails",
+      "# tests 8",
+    ].join("\n");
+    const context = await buildFailureContext(log);
+    for (const line of ["not ok 6 no errors", "operator: notOk", "actual:   1", "test-react-order.js:57:7"]) expect(context.context).toContain(line);
+  });
+});
+
+describe("Travis CI logs", () => {
+  const travis = (lines: string[]) => lines.join("\r\n");
+  it("a tool that echoes `$ command` inside a timed command does not start a step of its own", async () => {
+    const log = travis([
+      "travis_fold:start:install\r\x1b[0Ktravis_time:start:1a2b\r\x1b[0K$ yarn install",
+      "Done in 3.1s.",
+      "travis_time:end:1a2b:start=1,finish=2,duration=1\r\x1b[0Ktravis_fold:end:install",
+      "travis_time:start:3c4d\r\x1b[0K$ npx lefthook run lints",
+      "EXECUTE > eslint-assets",
+      "$ /home/travis/build/o/r/node_modules/.bin/eslint --ext .es6 app/assets/javascripts",
+      "",
+      "/home/travis/build/o/r/app/assets/javascripts/controllers/users.js.es6",
+      "  3:8  error  'showModal' is defined but never used  no-unused-vars",
+      "",
+      "✖ 1 problem (1 error, 0 warnings)",
+      "$ /home/travis/build/o/r/node_modules/.bin/eslint app/assets/javascripts test/javascripts",
+      "Done in 4.75s.",
+      "SUMMARY: (done in 112.11 seconds)",
+      "travis_time:end:3c4d:start=3,finish=4,duration=1\r\x1b[0K\x1b[31;1mThe command \"npx lefthook run lints\" exited with 1.\x1b[0m",
+      "",
+      "Done. Your build exited with 1.",
+    ]);
+    const context = await buildFailureContext(log);
+    expect(context.failingStep).toBe("$ npx lefthook run lints");
+    expect(context.context).toContain("app/assets/javascripts/controllers/users.js.es6");
+    expect(context.context).toContain("'showModal' is defined but never used");
+  });
+
+  it("an untimed `$ command` between timed ones is still a step", async () => {
+    const log = travis(["travis_fold:start:worker_info\r\x1b[0KWorker information", "travis_fold:end:worker_info\r\x1b[0K", "$ export PATH=./node_modules/.bin:$PATH", "travis_time:start:9f\r\x1b[0K$ make check", "src/a.c:3:5: error: 'x' undeclared", "travis_time:end:9f:start=1,finish=2,duration=1\r\x1b[0KThe command \"make check\" exited with 2."]);
+    expect((await buildFailureContext(log)).failingStep).toBe("$ make check");
+  });
+});
+
+describe("filling the budget by value", () => {
+  const steps = (output: string[]) =>
+    stamped([
+      "##[group]Run ./ci/check.sh",
+      "./ci/check.sh",
+      'echo "checks done"',
+      "shell: /usr/bin/bash -e {0}",
+      "env:",
+      "  GOROOT: /opt/go",
+      "##[endgroup]",
+      ...output,
+      "##[error]Process completed with exit code 1.",
+    ]);
+  const scene = Array.from({ length: 30 }, (_, i) => `scene line ${String.fromCharCode(97 + (i % 26))}${i} of the check`);
+  const log = steps([...scene, "Traceback (most recent call last):", '  File "ci/check.py", line 3, in <module>', "NameError: name 'Github' is not defined"]);
+
+  it("spends spare budget on the lines before the error, nearest first, and on what the step ran", async () => {
+    const roomy = await buildFailureContext(log, { budgetTokens: 2000 });
+    expect(roomy.context).toContain("scene line a0 of the check");
+    expect(roomy.context).toContain("./ci/check.sh");
+    expect(roomy.context).not.toContain("GOROOT");
+    const tight = await buildFailureContext(log, { budgetTokens: 90 });
+    expect(tight.context).toContain("NameError: name 'Github' is not defined");
+    expect(tight.context).not.toContain("scene line a0 of the check");
+    expect(tight.context.length).toBeLessThanOrEqual(360);
+  });
+
+  it("more budget never means less evidence", async () => {
+    let previous = "";
+    for (const budgetTokens of [60, 120, 250, 500, 1000, 2000]) {
+      const text = (await buildFailureContext(log, { budgetTokens })).context;
+      for (const line of previous.split("\n").filter((l) => l !== "…" && l.trim() !== "")) expect(text).toContain(line);
+      previous = text;
+    }
+  });
+
+  it("with a baseline, shows what changed in the other steps of the job after the failing step's evidence", async () => {
+    const job = (installed: string) =>
+      stamped([
+        "##[group]Run npm ci",
+        "npm ci",
+        "##[endgroup]",
+        "added 812 packages in 9s",
+        installed,
+        "##[group]Run npm test",
+        "npm test",
+        "##[endgroup]",
+        "> app@1.0.0 test",
+        "> jest",
+      ]);
+    const passing = job("resolved left-pad from the registry mirror");
+    const failing = `${job("resolved left-pad from a git fork")}\n${stamped(["  ● pad › pads on the left", "    Expected: \"  1\"", "##[error]Process completed with exit code 1."])}`;
+    const context = await buildFailureContext(failing, { baseline: await BaselineLines.fromLog(passing) });
+    expect(context.context).toContain("● pad › pads on the left");
+    expect(context.context).toContain("resolved left-pad from a git fork");
+    expect(context.context).not.toContain("added 812 packages");
+    expect(context.context.indexOf("git fork")).toBeLessThan(context.context.indexOf("● pad"));
+  });
+});
