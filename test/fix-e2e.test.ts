@@ -134,8 +134,11 @@ function mockBaseBranchGreen() {
 
 const GREEN = "5e1f0c3b2a4d6e8f9a0b1c2d3e4f5a6b7c8d9e0f";
 
-/** Localisation: the tree at the failing commit (one recursive read), what changed since green, the PR's files; then the two files' blobs. */
-function mockSourceFiles() {
+/**
+ * Localisation: the tree at the failing commit (one recursive read), what changed since green, the PR's files; then the two files' blobs.
+ * `green: "shared"`: the last green run comes from the baseline's lookup (no request of its own) and is this commit.
+ */
+function mockSourceFiles(green: { shared: string } | "own" | "none" = "own") {
   github()
     .get(`${REPO}/git/trees/${HEAD}`)
     .query({ recursive: "1" })
@@ -154,14 +157,18 @@ function mockSourceFiles() {
         { path: "node_modules/vitest/index.js", mode: "100644", type: "blob", sha: "b10b000000000000000000000000000000000005", size: 100 },
       ],
     });
-  github()
-    .get(`${REPO}/actions/workflows/61234567/runs`)
-    .query({ branch: "fix-widget-parser", status: "success", per_page: "1" })
-    .reply(200, { total_count: 1, workflow_runs: [{ id: 9120300001, head_sha: GREEN, head_branch: "fix-widget-parser", conclusion: "success" }] });
-  github()
-    .get(`${REPO}/compare/${GREEN}...${HEAD}`)
-    .query({ per_page: "100" })
-    .reply(200, { status: "ahead", ahead_by: 1, files: [{ filename: "src/parser.ts", status: "modified" }] });
+  if (green === "own") {
+    github()
+      .get(`${REPO}/actions/workflows/61234567/runs`)
+      .query({ branch: "fix-widget-parser", status: "success", per_page: "1" })
+      .reply(200, { total_count: 1, workflow_runs: [{ id: 9120300001, head_sha: GREEN, head_branch: "fix-widget-parser", conclusion: "success" }] });
+  }
+  if (green !== "none") {
+    github()
+      .get(`${REPO}/compare/${green === "own" ? GREEN : green.shared}...${HEAD}`)
+      .query({ per_page: "100" })
+      .reply(200, { status: "ahead", ahead_by: 1, files: [{ filename: "src/parser.ts", status: "modified" }] });
+  }
   github()
     .get(`${REPO}/pulls/42/files`)
     .query({ per_page: "100" })
@@ -367,11 +374,12 @@ describe("red CI → draft fix PR", () => {
     const links = await server.store.db.select().from(commitLinks);
     expect(links).toMatchObject([{ commitSha: "f1c0000000000000000000000000000000000099", repoSlug: "acme/widgets", sessionId: attempt.id, linkType: "authored", confidence: 1 }]);
 
-    // The budget for a single-file fix, token exchange included: 19. Localisation adds the last green
-    // run, the comparison since it and the PR's files (3); its one recursive tree read replaces the
-    // directory listings of the files and of the repository's instructions (4 → 1). The failure
-    // context's baseline reads the workflow's green runs too: one list read twice today (sharing
-    // the last-green lookup between the two would make this 18).
+    // The budget for a single-file fix, token exchange included, without a baseline: 19. Localisation
+    // adds the last green run, the comparison since it and the PR's files (3); its one recursive tree
+    // read replaces the directory listings of the files and of the repository's instructions (4 → 1).
+    // The two lists of workflow runs are the base-branch check (latest completed run on main) and the
+    // last green run. With the failure context's baseline (the runtime's default) localisation takes
+    // the green run from the baseline's cached lookup instead: see "the passing run is looked up".
     expect(githubRequests.length).toBeLessThanOrEqual(19);
     expect(githubRequests.filter((r) => r.startsWith("POST"))).toEqual([
       "POST /app/installations/48213377/access_tokens",
@@ -953,6 +961,7 @@ describe("guards, triage and safety", () => {
 describe("baseline: the last green run of the same job", () => {
   const GREEN_RUN = 9120300111;
   const GREEN_JOB = 25540001;
+  const GREEN_MAIN_SHA = "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
 
   /** The workflow's successful runs (one on main, the PR's base), that run's jobs, and the green log of the job named "test". */
   function mockLastGreen(passingLog: string) {
@@ -963,7 +972,7 @@ describe("baseline: the last green run of the same job", () => {
         total_count: 2,
         workflow_runs: [
           { id: 9120300999, head_branch: "some-other-branch", conclusion: "success", head_sha: "aa", event: "pull_request" },
-          { id: GREEN_RUN, head_branch: "main", conclusion: "success", head_sha: "1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d", event: "push" },
+          { id: GREEN_RUN, head_branch: "main", conclusion: "success", head_sha: GREEN_MAIN_SHA, event: "push" },
         ],
       });
     github()
@@ -981,13 +990,13 @@ describe("baseline: the last green run of the same job", () => {
   }
 
   /** A whole single-file fix of `log`, with `lookups` mocked between the failing job's reads and the base-branch check. */
-  function mockFixOf(log: string, lookups: () => void = () => {}) {
+  function mockFixOf(log: string, lookups: () => void = () => {}, green: Parameters<typeof mockSourceFiles>[0] = "own") {
     mockToken();
     mockConfig("rerun_first: false\n");
     mockFailureReads(log);
     lookups();
     mockBaseBranchGreen();
-    mockSourceFiles();
+    mockSourceFiles(green);
     mockInstructions();
     mockModel();
     mockPublish();
@@ -997,7 +1006,7 @@ describe("baseline: the last green run of the same job", () => {
     const noisy = readFileSync(new URL("../fixtures/e2e/job-log.noisy.txt", import.meta.url), "utf8");
     const passing = readFileSync(new URL("../fixtures/e2e/job-log.passing.txt", import.meta.url), "utf8");
     await deliverRedRun();
-    mockFixOf(noisy, () => mockLastGreen(passing));
+    mockFixOf(noisy, () => mockLastGreen(passing), { shared: GREEN_MAIN_SHA });
     await startWorker({ baselines: createLastGreenBaselines() }).runDue();
     expect(nock.pendingMocks()).toEqual([]);
 
@@ -1007,10 +1016,12 @@ describe("baseline: the last green run of the same job", () => {
     expect(excerpt).not.toContain("legacy input format is deprecated");
     const attempt = await theAttempt();
     expect(attempt).toMatchObject({ status: "awaiting_ci", baselineRunId: String(GREEN_RUN) });
-    // 3 extra requests for the baseline: the green runs, their jobs, the job's log.
+    // 3 extra requests for the baseline: the green runs, their jobs, the job's log. Localisation
+    // compares the same green run's commit with the failing one: no list of runs of its own.
     expect(githubRequests.filter((r) => r.includes(`/actions/runs/${GREEN_RUN}/jobs`) || r.includes(`/jobs/${GREEN_JOB}/logs`) || r.endsWith("/workflows/61234567/runs"))).toHaveLength(
-      5, // the three above, the base-branch check that was there before, and localisation's own last-green lookup
+      4, // the three above and the base-branch check that was there before
     );
+    expect(githubRequests).toContain(`GET ${REPO}/compare/${GREEN_MAIN_SHA}...${HEAD}`);
   });
 
   test("without the baseline the same error-looking noise reaches the prompt (the test above is not vacuous)", async () => {
@@ -1028,6 +1039,7 @@ describe("baseline: the last green run of the same job", () => {
     await deliverRedRun();
     mockFixOf(readFileSync(new URL("../fixtures/e2e/job-log.txt", import.meta.url), "utf8"), () =>
       github().get(`${REPO}/actions/workflows/61234567/runs`).query({ status: "success", per_page: "50" }).reply(200, { total_count: 0, workflow_runs: [] }),
+      "none", // nor for localisation, which asks the same cached lookup: nothing to compare
     );
     await startWorker({ baselines: createLastGreenBaselines() }).runDue();
     expect(nock.pendingMocks()).toEqual([]);

@@ -161,3 +161,37 @@ test("imports of a failing test: Python, JVM (same-package classes too), relativ
     { type: "path", path: "lib/x.js" },
   ]);
 });
+
+describe("paths outside any checkout layout: the tree decides", () => {
+  const tree = new RepoTree(["activerecord/test/cases/serialized_attribute_test.rb", "activejob/test/integration/queuing_test.rb", "bulk-checkin.c", "object-file.c", "lib/json.rb"]);
+
+  test("a developer's absolute Ruby frame, a container's minitest location and a sanitizer frame relative to the build directory resolve by their tail", () => {
+    const evidence = readEvidence(
+      [
+        "/home/dev/src/github.com/rails/rails/activerecord/test/cases/serialized_attribute_test.rb:380:in `<class:FrozenBinaryField>'",
+        "QueuingTest#test_should_run [/rails/activejob/test/integration/queuing_test.rb:14]:",
+        "    #4 0x555555b9905d in deflate_blob_to_pack ../bulk-checkin.c:286:4",
+        "    #0 0x7ffff7a01a99 in EVP_MD_CTX_copy_ex (/nix/store/h1y-openssl-3.3.2/include/openssl/evp.h:12)",
+        "/usr/local/lib/ruby/3.3.0/json.rb:50:in `parse'",
+      ].join("\n"),
+    );
+    expect(evidence.map((e) => [e.kind, e.target.type === "path" ? e.target.path : null, e.line])).toEqual([
+      ["frame", "/home/dev/src/github.com/rails/rails/activerecord/test/cases/serialized_attribute_test.rb", 380],
+      ["failing-test", "/rails/activejob/test/integration/queuing_test.rb", 14],
+      ["frame", "../bulk-checkin.c", 286],
+    ]);
+    expect(evidence.map((e) => tree.resolve(e.target))).toEqual([
+      ["activerecord/test/cases/serialized_attribute_test.rb"],
+      ["activejob/test/integration/queuing_test.rb"],
+      ["bulk-checkin.c"],
+    ]);
+  });
+
+  test("an absolute path whose only match would be a lone file name is not the repository's file", () => {
+    expect(tree.resolvePath("/somewhere/else/entirely/json.rb")).toEqual([]);
+    expect(tree.resolvePath("/somewhere/lib/json.rb")).toEqual(["lib/json.rb"]);
+    // Without a tree an outside path is never shown as written.
+    const ranked = localize({ evidence: readEvidence("/home/dev/app/lib/cart.rb:3:in `total'"), tree: null });
+    expect(ranked.files).toEqual([]);
+  });
+});

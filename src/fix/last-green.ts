@@ -8,7 +8,8 @@
  * page, all branches; the first run on the failing branch wins, else on the PR's
  * base branch, else on the default branch), that run's jobs, and the job's log.
  * Everything is cached per (repo, workflow, job, run) in a small LRU; a cached
- * baseline costs no request. No green run, no job of that name, a log that is
+ * baseline costs no request. Localisation reads the same green run (greenRun) for
+ * what changed since it: the list is read once per failing run. No green run, no job of that name, a log that is
  * gone or unreadable: no baseline, and the context is built as before.
  */
 import type { ProbotOctokit } from "probot";
@@ -23,13 +24,16 @@ const DEFAULT_CACHE_ENTRIES = 32;
 /** Fingerprint tables are bounded (16 MB at most each); only a few are kept. */
 const DEFAULT_CACHED_BASELINES = 4;
 
-export interface BaselineQuery extends RepoRef {
+export interface GreenRunQuery extends RepoRef {
   workflowId: number | string;
   /** Branches in order of preference: the failing branch, the PR's base, the default branch. */
   branches: (string | null | undefined)[];
-  jobName: string;
   /** The failing run itself never serves as its own baseline. */
   failingRunId?: number;
+}
+
+export interface BaselineQuery extends GreenRunQuery {
+  jobName: string;
   signal?: AbortSignal;
 }
 
@@ -39,9 +43,10 @@ export interface FoundBaseline {
   jobId: number;
 }
 
-interface GreenRun {
+export interface GreenRun {
   id: number;
   branch: string | null;
+  headSha: string;
 }
 
 class Lru<V> {
@@ -66,6 +71,11 @@ class Lru<V> {
 
 export interface LastGreenBaselines {
   find(octokit: Octokit, query: BaselineQuery): Promise<FoundBaseline | null>;
+  /**
+   * The last green run itself, from the same cached lookup: localisation compares
+   * its commit with the failing one, so one list of green runs serves both.
+   */
+  greenRun(octokit: Octokit, query: GreenRunQuery): Promise<GreenRun | null>;
 }
 
 export function createLastGreenBaselines(options: { cacheEntries?: number; cachedBaselines?: number } = {}): LastGreenBaselines {
@@ -83,7 +93,7 @@ export function createLastGreenBaselines(options: { cacheEntries?: number; cache
     return promise;
   }
 
-  async function greenRun(octokit: Octokit, q: BaselineQuery): Promise<GreenRun | null> {
+  async function greenRun(octokit: Octokit, q: GreenRunQuery): Promise<GreenRun | null> {
     const branches = q.branches.filter((b): b is string => typeof b === "string" && b !== "");
     const key = `${q.owner}/${q.repo}:${q.workflowId}:${q.failingRunId ?? ""}:${branches.join(",")}`;
     const cached = runsCache.get(key);
@@ -101,7 +111,7 @@ export function createLastGreenBaselines(options: { cacheEntries?: number; cache
       for (const branch of branches) {
         const run = runs.find((r) => r.head_branch === branch);
         if (run) {
-          found = { id: run.id, branch };
+          found = { id: run.id, branch, headSha: run.head_sha };
           break;
         }
       }
@@ -124,6 +134,7 @@ export function createLastGreenBaselines(options: { cacheEntries?: number; cache
   }
 
   return {
+    greenRun,
     async find(octokit, q) {
       const run = await greenRun(octokit, q);
       if (!run) return null;

@@ -40,7 +40,7 @@ import { recordAuthoredLink } from "../outcomes/attribution.js";
 import { recordFeedback } from "../outcomes/outbox.js";
 import { METRICS } from "../tensorzero/metrics.js";
 import { collectFailure, sameFailure, type CollectedFailure } from "./collect.js";
-import type { LastGreenBaselines } from "./last-green.js";
+import type { GreenRunQuery, LastGreenBaselines } from "./last-green.js";
 import { selectRankedFiles } from "./context/files.js";
 import { fileBudgetFactor, locateOnGitHub } from "./localize/github.js";
 import { ContextLengthError, GatewayRequestError, GatewayUnavailableError, type ModelClient } from "./model.js";
@@ -234,6 +234,17 @@ async function preExistingOn(deps: FixDeps, octokit: Octokit, trigger: FixTrigge
   return sameFailure(failure, baseFailure) ? `pre-existing: ${baseBranch} fails the same way (run ${latest.id})` : null;
 }
 
+/** Localisation's last green commit from the baseline's cached lookup: a failed lookup is no green run, never a failed job. */
+function sharedGreenSha(baselines: LastGreenBaselines, octokit: Octokit, query: GreenRunQuery): () => Promise<string | null> {
+  return async () => {
+    try {
+      return (await baselines.greenRun(octokit, query))?.headSha ?? null;
+    } catch {
+      return null;
+    }
+  };
+}
+
 async function fetchInto(octokit: Octokit, trigger: FixTrigger, paths: string[], into: FetchedFiles, tree: RepoListing | null = null): Promise<void> {
   const wanted = [...new Set(paths)].filter((p) => !(p in into) && repoPathProblem(p) === null);
   if (wanted.length === 0) return;
@@ -304,10 +315,11 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   }
 
   attempt = await setAttemptStatus(db, attempt.id, "collecting");
+  const greenBranches = [trigger.headBranch, pr.baseRef, trigger.defaultBranch];
   const failure = await collectFailure(octokit, trigger, {
     budgetTokens: config.context_budget_tokens,
     signal: job.signal,
-    ...(deps.baselines ? { baseline: { source: deps.baselines, branches: [trigger.headBranch, pr.baseRef, trigger.defaultBranch] } } : {}),
+    ...(deps.baselines ? { baseline: { source: deps.baselines, branches: greenBranches } } : {}),
   });
   await updateAttempt(db, attempt.id, { failureClass: failure.context.class, failureSummary: failureSummaryOf(failure), baselineRunId: failure.baselineRunId });
   if (failure.context.class === "infra") return skip(deps, attempt, `infra: ${failure.context.infraReason ?? "platform failure"}`);
@@ -324,6 +336,9 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     failure: { context: failure.context.context, errorLines: failure.context.errorLines, files: failure.context.files, log: failure.evidence },
     workflowId: trigger.provider === "github-actions" ? trigger.workflowId : null,
     branch: trigger.headBranch,
+    ...(deps.baselines && trigger.provider === "github-actions" && trigger.workflowId
+      ? { lastGreenSha: sharedGreenSha(deps.baselines, octokit, { owner, repo, workflowId: trigger.workflowId, branches: greenBranches, failingRunId: Number(trigger.runId) }) }
+      : {}),
     prNumber: pr.number,
     maxFiles: MAX_PROMPT_FILES,
     files,

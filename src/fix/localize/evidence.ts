@@ -9,7 +9,7 @@
  * Each piece keeps the line it came from and a weight; resolving it against the
  * repository tree happens in tree.ts.
  */
-import { RefCollector } from "../context/paths.js";
+import { EXTENSIONS, RefCollector } from "../context/paths.js";
 
 export type Target =
   | { type: "path"; path: string }
@@ -80,6 +80,16 @@ const PYTHON_FRAME = /^\s*File "([^"]+)", line (\d+)/;
 const PYTHON_LIBRARY = /(?:^|\/)(?:site-packages|dist-packages|lib\/python\d[\d.]*|\.venv|venv|\.tox|\.nox)\/|^<frozen |^<string>/;
 const DIAGNOSTIC = /\b(?:error|warning|Error|ERROR)\b[\s:[(]|\berror TS\d|: (?:E|W|F)\d{3}\b|\b(?:SyntaxError|cannot find symbol|undefined reference)\b/;
 const WEBPACK_PREFIX = /webpack:\/\/[^/\s]*\/(?:\.\/)?/g;
+/**
+ * A path the context's collector drops because it is outside any known checkout layout: an
+ * absolute path (a developer's or a container's checkout, `/rails/activejob/test/x_test.rb:14`)
+ * or one relative to a build directory (`../bulk-checkin.c:286:4` in a sanitizer trace). Kept
+ * as written; the tree decides whether its tail is a file of the repository.
+ */
+const OUTSIDE_PATH = new RegExp(`(?:^|[\\s\\[(])((?:\\/|(?:\\.\\.\\/)+)[^\\s:()'"\`<>\\[\\]]+\\.(?:${EXTENSIONS})):(\\d+)`, "gi");
+/** Toolchains, installed packages and system headers: never the project's, wherever they live. */
+const OUTSIDE_LIBRARY =
+  /\/(?:usr|nix|opt|gems|rubies|\.rbenv|\.rvm|\.rustup|\.cargo|\.nvm|node_modules|site-packages|dist-packages|vendor|Library|Applications|hostedtoolcache|toolcache)\/|\/lib\/(?:ruby|python\d|node)|\/go\/pkg\/mod\//;
 /** pytest's own traceback lines `tests/test_x.py:42: in test_fn` (innermost last). */
 const PYTEST_FRAME = /^\S+\.py:\d+: (?:in \S|\w*(?:Error|Exception)\b)/;
 
@@ -172,7 +182,10 @@ export class EvidenceReader {
     if (php) for (const ref of this.pathsOf(`${php[1]}:${php[2]}`)) this.push("diagnostic", { type: "path", path: ref.path }, ref.line, line);
 
     const refs = this.pathsOf(line);
-    if (refs.length === 0) return;
+    if (refs.length === 0) {
+      this.outsidePaths(line);
+      return;
+    }
     const pytestFrame = PYTEST_FRAME.test(line);
     if (pytestFrame) {
       if (!this.inTrace) this.startTrace();
@@ -183,6 +196,18 @@ export class EvidenceReader {
     for (const ref of refs) {
       const kind: EvidenceKind = isTest && ref.line === null ? "failing-test" : isFrame ? "frame" : DIAGNOSTIC.test(line) ? "diagnostic" : "mention";
       this.push(kind, { type: "path", path: ref.path }, ref.line, line, kind === "frame");
+    }
+  }
+
+  private outsidePaths(line: string): void {
+    if (!line.includes("/")) return;
+    const isFrame = /^\s*(?:at\s|#\d+\s|from\s)|:in [`']|^\s+\S+:\d+(?::\d+)?\s*$/.test(line);
+    const isAssertion = /\[\S+:\d+\]:?\s*$/.test(line);
+    for (const m of line.matchAll(OUTSIDE_PATH)) {
+      const path = m[1];
+      if (OUTSIDE_LIBRARY.test(path)) continue;
+      const kind: EvidenceKind = isFrame ? "frame" : isAssertion ? "failing-test" : DIAGNOSTIC.test(line) ? "diagnostic" : "mention";
+      this.push(kind, { type: "path", path }, Number(m[2]), line, kind === "frame");
     }
   }
 

@@ -13,7 +13,7 @@ import { changedBetween, lastGreenSha, pullRequestFiles } from "../../github/his
 import { EvidenceReader, type Evidence } from "./evidence.js";
 import { evidenceOfFailure, filesToShow, locateFiles, type FailureEvidenceInput } from "./index.js";
 import type { Localization, RankedFile } from "./rank.js";
-import { RepoTree } from "./tree.js";
+import { isOutsidePath, RepoTree } from "./tree.js";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
 
@@ -45,6 +45,11 @@ export interface LocateOnGitHubInput {
   /** Where to look for the last green run of the same workflow (Actions only). */
   workflowId?: number | null;
   branch?: string | null;
+  /**
+   * The last green run's commit from a lookup the job already made (the failure
+   * context's baseline lists the same runs); without it, one request of its own.
+   */
+  lastGreenSha?: () => Promise<string | null>;
   prNumber?: number | null;
   maxFiles: number;
   /** Files already fetched; the failing tests read here are added to it. */
@@ -65,7 +70,7 @@ function candidateDirs(evidence: Evidence[]): string[] {
   const dirs: string[] = [];
   for (const e of evidence) {
     const t = e.target;
-    if (t.type === "path" && t.path.includes("/")) dirs.push(t.path.slice(0, t.path.lastIndexOf("/")));
+    if (t.type === "path" && t.path.includes("/") && !isOutsidePath(t.path)) dirs.push(t.path.slice(0, t.path.lastIndexOf("/")));
     if (t.type === "jvm-class") {
       const parts = t.name.split(".");
       const pkg = parts.slice(0, Math.max(0, parts.findIndex((p) => /^[A-Z]/.test(p)))).join("/");
@@ -84,8 +89,8 @@ export async function locateOnGitHub(octokit: Octokit, input: LocateOnGitHubInpu
 
   let greenSha: string | null = null;
   let changedSinceGreen: string[] = [];
-  if (input.workflowId && input.branch) {
-    greenSha = await lastGreenSha(octokit, { owner, repo, workflowId: input.workflowId, branch: input.branch });
+  if (input.lastGreenSha || (input.workflowId && input.branch)) {
+    greenSha = input.lastGreenSha ? await input.lastGreenSha() : await lastGreenSha(octokit, { owner, repo, workflowId: input.workflowId!, branch: input.branch! });
     if (greenSha && greenSha !== headSha) changedSinceGreen = (await changedBetween(octokit, { owner, repo, base: greenSha, head: headSha })) ?? [];
   }
   const prFiles = input.prNumber ? ((await pullRequestFiles(octokit, { owner, repo, pullNumber: input.prNumber })) ?? []) : [];

@@ -9,7 +9,7 @@
  * files changed since the last green run or in the PR are weighed in.
  */
 import { importsOf, type Evidence, type Target } from "./evidence.js";
-import { isTestPath, type RepoTree } from "./tree.js";
+import { isOutsidePath, isTestPath, type RepoTree } from "./tree.js";
 
 export interface LocalizeInput {
   evidence: Evidence[];
@@ -151,7 +151,7 @@ export function localize(input: LocalizeInput): Localization {
 
   const resolved = new Map<Evidence, string[]>();
   for (const e of input.evidence) {
-    const candidates = tree ? tree.resolve(e.target) : e.target.type === "path" ? [e.target.path] : [];
+    const candidates = tree ? tree.resolve(e.target) : e.target.type === "path" && !isOutsidePath(e.target.path) ? [e.target.path] : [];
     if (candidates.length === 0) unresolved.push(e);
     else resolved.set(e, candidates);
   }

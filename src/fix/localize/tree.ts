@@ -78,8 +78,12 @@ export class RepoTree {
    */
   resolvePath(path: string): string[] {
     if (this.paths.has(path)) return [path];
-    let rest = path;
+    const outside = isOutsidePath(path);
+    let rest = outside ? path.replace(/^(?:\.\.\/)+|^\/+/, "") : path;
+    // An absolute path's lone file name says too little (`/usr/…/json.rb` is not the repo's `json.rb`).
+    const minSegments = path.startsWith("/") ? 2 : 1;
     for (;;) {
+      if (rest.split("/").length < minSegments) return [];
       const found = this.endingWith(rest);
       if (found.length > 0) return found;
       const slash = rest.indexOf("/");
@@ -159,6 +163,11 @@ export class RepoTree {
     for (const stem of stems) for (const path of this.named(stem)) if (path !== testPath && !isTestPath(path)) found.add(path);
     return [...found].sort((a, b) => shared(b, testDirs) - shared(a, testDirs));
   }
+}
+
+/** A path as written outside any checkout layout (absolute, or `../` from a build directory). */
+export function isOutsidePath(path: string): boolean {
+  return path.startsWith("/") || path.startsWith("../");
 }
 
 function shared(path: string, dirs: string[]): number {
