@@ -52,7 +52,7 @@ function delivery(id: string, name = "workflow_run", payload: Record<string, unk
   return { id, name, payload };
 }
 
-/** Counts the statements sent through a client. */
+/** Counts the transactions sent through a client: each execute, and each batch (one transaction however many statements). */
 function countingClient(client: Client): { client: Client; executed: () => number } {
   let executed = 0;
   const counted = new Proxy(client, {
@@ -61,6 +61,12 @@ function countingClient(client: Client): { client: Client; executed: () => numbe
         return (...args: Parameters<Client["execute"]>) => {
           executed += 1;
           return target.execute(...args);
+        };
+      }
+      if (property === "batch") {
+        return (...args: Parameters<Client["batch"]>) => {
+          executed += 1;
+          return target.batch(...args);
         };
       }
       return Reflect.get(target, property, receiver);
@@ -128,7 +134,7 @@ describe("the append", () => {
     });
   });
 
-  test("concurrent appends share one statement; repeats of an id inside the group are duplicates", async () => {
+  test("concurrent appends share one transaction; repeats of an id inside the group are duplicates", async () => {
     const store = await tempStore();
     const { client, executed } = countingClient(store.client);
     const writer = createInboxWriter(client);
@@ -142,7 +148,7 @@ describe("the append", () => {
     expect(executed()).toBe(2);
   });
 
-  test("a group larger than maxBatch is written in several statements, in order", async () => {
+  test("a group larger than maxBatch is written in several transactions, in order", async () => {
     const store = await tempStore();
     const { client, executed } = countingClient(store.client);
     const writer = createInboxWriter(client, { maxBatch: 4 });
@@ -152,6 +158,21 @@ describe("the append", () => {
     expect(executed()).toBe(3);
     const claimed = await claimDueDeliveries(store.client, 100, new Date(), 60_000);
     expect(claimed.map((c) => c.id)).toEqual(ids);
+  });
+
+  test("the body is kept apart and written once: a duplicate leaves it, a redelivery of a failed delivery replaces it", async () => {
+    const store = await tempStore();
+    const writer = createInboxWriter(store.client);
+    const entry = (id: string, body: string) => ({ id, event: "push", action: null, repoSlug: "acme/widgets", installationId: 1, body, headers: null });
+    expect(await writer.append(entry("kept", '{"v":1}'))).toBe("accepted");
+    expect(await writer.append(entry("kept", '{"v":2}'))).toBe("duplicate");
+    expect(await storedPayloadText(store, "kept")).toBe('{"v":1}');
+    await store.client.execute("UPDATE delivery_records SET status = 'failed', error = 'boom' WHERE id = 'kept'");
+    expect(await writer.append(entry("kept", '{"v":3}'))).toBe("accepted");
+    expect(await storedPayloadText(store, "kept")).toBe('{"v":3}');
+    expect(await row(store, "kept")).toMatchObject({ status: "received", attempts: 0 });
+    const bodies = await store.client.execute("SELECT count(*) AS n FROM delivery_bodies");
+    expect(Number(bodies.rows[0].n)).toBe(1);
   });
 
   test("a store that cannot write answers 503 with Retry-After and stores nothing", async () => {

@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { ciRunRawJson } from "../src/store/records.js";
 import { ciRuns, deliveries, prOutcomes } from "../src/store/schema.js";
 import { fixture, startTestServer, type TestServer } from "./helpers.js";
 
@@ -84,6 +85,13 @@ describe("pull_request", () => {
 });
 
 describe("workflow_run", () => {
+  test("the run row points at the stored delivery body instead of copying the run object", async () => {
+    await deliver("workflow_run", "workflow_run.completed.json", "run-raw");
+    const [row] = await db().select({ rawJson: ciRuns.rawJson, rawDeliveryId: ciRuns.rawDeliveryId, rawPath: ciRuns.rawPath, raw: ciRunRawJson }).from(ciRuns);
+    expect(row).toMatchObject({ rawJson: null, rawDeliveryId: "run-raw", rawPath: "$.workflow_run" });
+    expect(row.raw).toEqual(fixture<{ workflow_run: unknown }>("workflow_run.completed.json").workflow_run);
+  });
+
   test("requested → in_progress → completed: one row, final status failure, raw conclusion kept", async () => {
     for (const action of ["requested", "in_progress", "completed"]) {
       expect((await deliver("workflow_run", `workflow_run.${action}.json`)).status).toBe(202);

@@ -43,7 +43,7 @@ describe("fixloop migrate", () => {
     expect(report.applied).toEqual(onDisk.map((m) => m.tag));
     expect(report.after).toMatchObject({ pending: [], changed: [] });
     const tables = (await store.client.execute("SELECT name FROM sqlite_master WHERE type = 'table'")).rows.map((r) => String(r.name));
-    expect(tables).toEqual(expect.arrayContaining(["deliveries", "jobs", "feedback", "fix_attempts"]));
+    expect(tables).toEqual(expect.arrayContaining(["delivery_records", "delivery_bodies", "jobs", "feedback", "fix_attempts"]));
     expect(describeMigrateReport(report)[1]).toBe(`applied ${onDisk.length} migration${onDisk.length === 1 ? "" : "s"}: ${onDisk.map((m) => m.tag).join(", ")}`);
   });
 

@@ -33,7 +33,8 @@ test("migrations apply at start-up and a second start changes nothing", async ()
   expect(first.migrations.length).toBeGreaterThan(0);
   expect(first.journal?.journal_mode).toBe("wal");
   const tables = first.rows.filter((r) => r.type === "table").map((r) => r.name);
-  expect(tables).toEqual(expect.arrayContaining(["deliveries", "pr_outcomes", "ci_runs", "jobs", "fix_attempts", "feedback", "commit_links"]));
+  expect(tables).toEqual(expect.arrayContaining(["delivery_records", "delivery_bodies", "pr_outcomes", "ci_runs", "jobs", "fix_attempts", "feedback", "commit_links"]));
+  expect(first.rows.filter((r) => r.type === "view").map((r) => r.name)).toEqual(["deliveries"]);
   const indexes = first.rows.filter((r) => r.type === "index").map((r) => r.name);
   expect(indexes).toEqual(expect.arrayContaining(["ci_runs_commit_sha_idx", "ci_runs_provider_run_uq", "pr_outcomes_provider_repo_pr_uq"]));
 });

@@ -26,7 +26,7 @@ import { COMMENT_METRIC, recordFeedback } from "../outcomes/outbox.js";
 import type { JobOutcome, JobQueue } from "../queue/index.js";
 import { jobReason } from "../queue/index.js";
 import type { Store } from "../store/db.js";
-import { upsertCiRun } from "../store/records.js";
+import { ciRunRawJson, upsertCiRun } from "../store/records.js";
 import { ciRuns, fixAttempts, jobs, type CommentCommand, type FixAttempt } from "../store/schema.js";
 import { nowIso } from "../time.js";
 import { COMMAND_HELP, MAX_HINT_CHARS } from "./parse.js";
@@ -159,7 +159,7 @@ function triggerFromRow(ctx: CommandContext, row: { provider: string; rawJson: u
 async function latestFailedRun(ctx: CommandContext): Promise<FixTrigger | null> {
   const db = ctx.deps.store.db;
   const rows = await db
-    .select({ provider: ciRuns.provider, rawJson: ciRuns.rawJson })
+    .select({ provider: ciRuns.provider, rawJson: ciRunRawJson })
     .from(ciRuns)
     .where(and(sql`lower(${ciRuns.repoSlug}) = lower(${ctx.command.repoSlug})`, eq(ciRuns.commitSha, ctx.pr.head.sha), inArray(ciRuns.conclusion, [...RED_CONCLUSIONS])))
     .orderBy(desc(ciRuns.completedTs), desc(ciRuns.id))
@@ -300,7 +300,7 @@ async function runForNextAttempt(ctx: CommandContext, chain: FixAttempt[]): Prom
   for (const where of candidates) {
     if (!where) continue;
     const [row] = await db
-      .select({ provider: ciRuns.provider, rawJson: ciRuns.rawJson })
+      .select({ provider: ciRuns.provider, rawJson: ciRunRawJson })
       .from(ciRuns)
       .where(and(sql`lower(${ciRuns.repoSlug}) = lower(${ctx.command.repoSlug})`, where))
       .orderBy(desc(ciRuns.completedTs), desc(ciRuns.id))

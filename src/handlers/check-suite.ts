@@ -9,7 +9,8 @@ export async function recordCheckSuite(ctx: IngestContext): Promise<HandlerResul
   const { repository } = parseWith(repositoryPayloadSchema, ctx.payload, "check_suite payload");
   const suite = parseWith(checkSuiteSchema, ctx.payload.check_suite, "check_suite.check_suite");
   if (isActionsSuite(suite)) return { status: "ignored", note: "GitHub Actions suite: recorded through workflow_run" };
-  const stored = upsertResult(await upsertCiRun(ctx.store.db, toCheckSuiteRow(repository.full_name, suite, nowIso())));
+  const source = ctx.bodyStored ? { deliveryId: ctx.deliveryId, path: "$.check_suite" } : undefined;
+  const stored = upsertResult(await upsertCiRun(ctx.store.db, toCheckSuiteRow(repository.full_name, suite, nowIso()), source));
   if (ctx.payload.action !== "completed" || stored.note) return stored;
   return reactToCompletedRun(ctx, triggerFromCheckSuite(ctx.payload, suite));
 }

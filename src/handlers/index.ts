@@ -37,6 +37,8 @@ export interface Delivery {
   id: string;
   name: string;
   payload: Record<string, unknown>;
+  /** The body is stored in `delivery_bodies` (the inbox's deliveries): see IngestContext.bodyStored. */
+  bodyStored?: boolean;
 }
 
 export interface DispatchDeps {
@@ -57,7 +59,7 @@ export async function handleDelivery(deps: DispatchDeps, delivery: Delivery): Pr
   const handler = (deps.handlers ?? INGEST_HANDLERS)[name];
   if (!handler) return { status: "ignored", note: `no handler for ${name}` };
   try {
-    return await handler({ deliveryId: id, event: name, payload, store, log, queue: deps.queue });
+    return await handler({ deliveryId: id, event: name, payload, store, log, queue: deps.queue, bodyStored: delivery.bodyStored });
   } catch (error) {
     const message = describeError(error);
     if (error instanceof MalformedPayloadError) return { status: "failed", error: message, malformed: true };

@@ -11,6 +11,8 @@ export interface IngestContext {
   log: Logger;
   /** Where fix jobs go; absent in pure-ingest setups. */
   queue?: JobQueue;
+  /** The delivery's body is in the store (the inbox put it there): rows may point at it instead of copying. */
+  bodyStored?: boolean;
 }
 
 export interface HandlerResult {

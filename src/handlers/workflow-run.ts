@@ -8,7 +8,8 @@ import { upsertResult, type HandlerResult, type IngestContext } from "./types.js
 export async function recordWorkflowRun(ctx: IngestContext): Promise<HandlerResult> {
   const { repository } = parseWith(repositoryPayloadSchema, ctx.payload, "workflow_run payload");
   const run = parseWith(workflowRunSchema, ctx.payload.workflow_run, "workflow_run.workflow_run");
-  const stored = upsertResult(await upsertCiRun(ctx.store.db, toWorkflowRunRow(repository.full_name, run, nowIso())));
+  const source = ctx.bodyStored ? { deliveryId: ctx.deliveryId, path: "$.workflow_run" } : undefined;
+  const stored = upsertResult(await upsertCiRun(ctx.store.db, toWorkflowRunRow(repository.full_name, run, nowIso()), source));
   if (ctx.payload.action !== "completed" || stored.note) return stored;
   return reactToCompletedRun(ctx, triggerFromWorkflowRun(ctx.payload, run));
 }

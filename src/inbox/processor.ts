@@ -71,7 +71,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
   async function processClaimed(claimed: ClaimedDelivery, retry = true): Promise<ProcessedAnswer> {
     const payload = parsePayload(claimed.body);
     const answer: DeliveryAnswer = payload
-      ? await handleDelivery(options, { id: claimed.id, name: claimed.event, payload })
+      ? await handleDelivery(options, { id: claimed.id, name: claimed.event, payload, bodyStored: true })
       : { status: "failed", error: "the stored body is not a JSON object", malformed: true };
     const settlement = settlementFor(claimed, answer, retry);
     await settleDelivery(client, claimed.id, settlement, now());

@@ -1,9 +1,10 @@
 /**
- * The inbox is the `deliveries` table: a row in status `received` is a
- * delivery waiting for the processor. These are its statements, in plain SQL
- * on the libSQL client: the append is built for any number of rows at once
- * (one statement per group commit), which Drizzle's prepared statements
- * cannot express.
+ * The inbox is the `delivery_records` table (read as the `deliveries` view):
+ * a row in status `received` is a delivery waiting for the processor; its
+ * body sits in `delivery_bodies`, written once. These are the statements, in
+ * plain SQL on the libSQL client: the append is built for any number of rows
+ * at once (one transaction per group commit), which Drizzle's prepared
+ * statements cannot express.
  */
 import type { Client, InValue } from "@libsql/client";
 
@@ -27,54 +28,64 @@ export interface ClaimedDelivery {
   attempts: number;
 }
 
-const APPEND_COLUMNS = "id, event, action, repo_slug, installation_id, received_at, claimed_at, status, payload, attempts, headers";
-const APPEND_ROW = "(?, ?, ?, ?, ?, ?, ?, 'received', ?, 0, ?)";
-const appendSql = new Map<number, string>();
+const RECORD_COLUMNS = "id, event, action, repo_slug, installation_id, received_at, claimed_at, status, attempts, headers";
+const RECORD_ROW = "(?, ?, ?, ?, ?, ?, ?, 'received', 0, ?)";
+const appendSql = new Map<number, { bodies: string; records: string }>();
 
 /**
- * `INSERT … VALUES (…), (…) … ON CONFLICT DO UPDATE … RETURNING id` for n rows.
- * A delivery already in the inbox, or processed, is a duplicate (nothing
- * returned); one that failed for good is taken in again, as a redelivery
- * from GitHub's settings page means "try this once more".
+ * The two statements of an append of n rows, run in one transaction, bodies
+ * first. A delivery already in the inbox, or processed, is a duplicate: its
+ * record is left alone (nothing returned) and so is its body. One that failed
+ * for good is taken in again, as a redelivery from GitHub's settings page
+ * means "try this once more": the body is replaced while its record still
+ * says `failed`, then the record goes back to `received`.
  */
-function appendStatement(rows: number): string {
-  let sql = appendSql.get(rows);
-  if (!sql) {
-    sql =
-      `INSERT INTO deliveries (${APPEND_COLUMNS}) VALUES ${Array.from({ length: rows }, () => APPEND_ROW).join(", ")} ` +
-      "ON CONFLICT(id) DO UPDATE SET status = 'received', payload = excluded.payload, headers = excluded.headers, " +
-      "attempts = 0, lease_until = NULL, next_attempt_at = NULL, claimed_at = excluded.claimed_at " +
-      "WHERE deliveries.status = 'failed' RETURNING id";
-    appendSql.set(rows, sql);
+function appendStatements(rows: number): { bodies: string; records: string } {
+  let statements = appendSql.get(rows);
+  if (!statements) {
+    const values = (row: string) => Array.from({ length: rows }, () => row).join(", ");
+    statements = {
+      bodies:
+        `INSERT INTO delivery_bodies (id, body) VALUES ${values("(?, ?)")} ` +
+        "ON CONFLICT(id) DO UPDATE SET body = excluded.body " +
+        "WHERE (SELECT status FROM delivery_records WHERE delivery_records.id = excluded.id) = 'failed'",
+      records:
+        `INSERT INTO delivery_records (${RECORD_COLUMNS}) VALUES ${values(RECORD_ROW)} ` +
+        "ON CONFLICT(id) DO UPDATE SET status = 'received', headers = excluded.headers, " +
+        "attempts = 0, lease_until = NULL, next_attempt_at = NULL, claimed_at = excluded.claimed_at " +
+        "WHERE delivery_records.status = 'failed' RETURNING id",
+    };
+    appendSql.set(rows, statements);
   }
-  return sql;
+  return statements;
 }
 
 /**
- * Appends the entries in one statement (one transaction) and returns the ids
- * taken in; an id missing from the result was a duplicate. Entries must have
- * distinct ids (the caller settles repeats within a batch).
+ * Appends the entries in one transaction and returns the ids taken in; an id
+ * missing from the result was a duplicate. Entries must have distinct ids
+ * (the caller settles repeats within a batch).
  */
 export async function appendDeliveries(client: Client, entries: readonly InboxEntry[], now: string): Promise<Set<string>> {
   if (entries.length === 0) return new Set();
-  const args: InValue[] = [];
+  const bodyArgs: InValue[] = [];
+  const recordArgs: InValue[] = [];
   for (const entry of entries) {
-    args.push(
-      entry.id,
-      entry.event,
-      entry.action,
-      entry.repoSlug,
-      entry.installationId,
-      now,
-      now,
-      entry.body,
-      entry.headers ? JSON.stringify(entry.headers) : null,
-    );
+    bodyArgs.push(entry.id, entry.body);
+    recordArgs.push(entry.id, entry.event, entry.action, entry.repoSlug, entry.installationId, now, now, entry.headers ? JSON.stringify(entry.headers) : null);
   }
-  const result = await client.execute({ sql: appendStatement(entries.length), args });
-  return new Set(result.rows.map((row) => String(row.id)));
+  const statements = appendStatements(entries.length);
+  const [, records] = await client.batch(
+    [
+      { sql: statements.bodies, args: bodyArgs },
+      { sql: statements.records, args: recordArgs },
+    ],
+    "write",
+  );
+  return new Set(records.rows.map((row) => String(row.id)));
 }
 
+/** What a claim returns: the record's order and tries, and the body from its own table. */
+const CLAIMED = "rowid, id, event, attempts, (SELECT body FROM delivery_bodies WHERE delivery_bodies.id = delivery_records.id) AS payload";
 const DUE = "status = 'received' AND (lease_until IS NULL OR lease_until < ?) AND (next_attempt_at IS NULL OR next_attempt_at <= ?)";
 
 function claimedRows(rows: Record<string, unknown>[]): ClaimedDelivery[] {
@@ -93,9 +104,9 @@ export async function claimDueDeliveries(client: Client, limit: number, now: Dat
   const at = now.toISOString();
   const result = await client.execute({
     sql:
-      "UPDATE deliveries SET lease_until = ?, claimed_at = ?, attempts = attempts + 1 " +
-      `WHERE rowid IN (SELECT rowid FROM deliveries WHERE ${DUE} ORDER BY rowid LIMIT ?) ` +
-      "RETURNING rowid, id, event, payload, attempts",
+      "UPDATE delivery_records SET lease_until = ?, claimed_at = ?, attempts = attempts + 1 " +
+      `WHERE rowid IN (SELECT rowid FROM delivery_records WHERE ${DUE} ORDER BY rowid LIMIT ?) ` +
+      `RETURNING ${CLAIMED}`,
     args: [new Date(now.getTime() + leaseMs).toISOString(), at, at, at, limit],
   });
   return claimedRows(result.rows as unknown as Record<string, unknown>[]);
@@ -106,8 +117,8 @@ export async function claimDeliveryById(client: Client, id: string, now: Date, l
   const at = now.toISOString();
   const result = await client.execute({
     sql:
-      "UPDATE deliveries SET lease_until = ?, claimed_at = ?, attempts = attempts + 1 " +
-      `WHERE id = ? AND ${DUE} RETURNING rowid, id, event, payload, attempts`,
+      "UPDATE delivery_records SET lease_until = ?, claimed_at = ?, attempts = attempts + 1 " +
+      `WHERE id = ? AND ${DUE} RETURNING ${CLAIMED}`,
     args: [new Date(now.getTime() + leaseMs).toISOString(), at, id, at, at],
   });
   return claimedRows(result.rows as unknown as Record<string, unknown>[])[0] ?? null;
@@ -124,14 +135,14 @@ export async function settleDelivery(client: Client, id: string, settlement: Set
   const at = now.toISOString();
   if (settlement.status === "retry") {
     await client.execute({
-      sql: "UPDATE deliveries SET status = 'received', error = ?, lease_until = NULL, next_attempt_at = ? WHERE id = ?",
+      sql: "UPDATE delivery_records SET status = 'received', error = ?, lease_until = NULL, next_attempt_at = ? WHERE id = ?",
       args: [settlement.error, settlement.retryAt.toISOString(), id],
     });
     return;
   }
   const failed = settlement.status === "failed";
   await client.execute({
-    sql: "UPDATE deliveries SET status = ?, error = ?, note = ?, processed_at = ?, lease_until = NULL, next_attempt_at = NULL WHERE id = ?",
+    sql: "UPDATE delivery_records SET status = ?, error = ?, note = ?, processed_at = ?, lease_until = NULL, next_attempt_at = NULL WHERE id = ?",
     args: [settlement.status, failed ? settlement.error : null, failed ? null : (settlement.note ?? null), at, id],
   });
 }
@@ -139,7 +150,7 @@ export async function settleDelivery(client: Client, id: string, settlement: Set
 /** When the next delivery falls due (a retry's wait, or a lease running out), or null when none waits. */
 export async function nextDueAt(client: Client): Promise<Date | null> {
   const result = await client.execute(
-    "SELECT min(max(coalesce(next_attempt_at, ''), coalesce(lease_until, ''))) AS due FROM deliveries WHERE status = 'received'",
+    "SELECT min(max(coalesce(next_attempt_at, ''), coalesce(lease_until, ''))) AS due FROM delivery_records WHERE status = 'received'",
   );
   const due = result.rows[0]?.due;
   if (due === null || due === undefined) return null;
@@ -149,7 +160,7 @@ export async function nextDueAt(client: Client): Promise<Date | null> {
 /** Puts a delivery that failed for good back in the inbox, for a person's retry. */
 export async function requeueDelivery(client: Client, id: string): Promise<boolean> {
   const result = await client.execute({
-    sql: "UPDATE deliveries SET status = 'received', attempts = 0, lease_until = NULL, next_attempt_at = NULL WHERE id = ? AND status = 'failed'",
+    sql: "UPDATE delivery_records SET status = 'received', attempts = 0, lease_until = NULL, next_attempt_at = NULL WHERE id = ? AND status = 'failed'",
     args: [id],
   });
   return result.rowsAffected > 0;

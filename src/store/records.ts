@@ -27,7 +27,7 @@ const PR_INGEST_COLUMNS = [
 
 const CI_INGEST_COLUMNS = [
   "commitSha", "headBranch", "event", "status", "rawStatus", "conclusion", "workflowName", "workflowId", "appSlug",
-  "runAttempt", "htmlUrl", "startedTs", "completedTs", "updatedAt", "orderKey", "rawJson", "recordedAt",
+  "runAttempt", "htmlUrl", "startedTs", "completedTs", "updatedAt", "orderKey", "rawJson", "rawDeliveryId", "rawPath", "recordedAt",
 ] satisfies (keyof NewCiRun)[];
 
 /** Every column the ingest writes on insert: the key columns plus the ones it owns on update. */
@@ -174,7 +174,27 @@ export async function upsertPrOutcome(db: Db, row: NewPrOutcome): Promise<Upsert
   return "written";
 }
 
-export async function upsertCiRun(db: Db, row: NewCiRun): Promise<UpsertResult> {
+/** Where a row's raw object already sits: the stored body of the delivery that carried it, at a JSON path. */
+export interface RawSource {
+  deliveryId: string;
+  /** A JSON path into the body, e.g. `$.workflow_run`. */
+  path: string;
+}
+
+/**
+ * A CI run's raw object, wherever it is kept: on the row, or in the body of
+ * the delivery that carried it. Select this instead of `ciRuns.rawJson`.
+ */
+export const ciRunRawJson = sql<unknown>`coalesce(${ciRuns.rawJson}, (SELECT json_extract(delivery_bodies.body, ${ciRuns.rawPath}) FROM delivery_bodies WHERE delivery_bodies.id = ${ciRuns.rawDeliveryId}))`.mapWith(
+  (text: unknown) => (typeof text === "string" ? (JSON.parse(text) as unknown) : null),
+);
+
+/**
+ * Inserts or updates a CI run. With a `source` the raw object is not copied:
+ * the row points at the stored delivery body that holds it (ingest); without
+ * one (backfill, forges) it is stored on the row.
+ */
+export async function upsertCiRun(db: Db, row: NewCiRun, source?: RawSource): Promise<UpsertResult> {
   const writes = ingestWritesFor(db);
   let prNumbers = row.prNumbers ?? [];
   // Only a run without PRs (a push, a fork PR's run) is looked up: a PR stored earlier may name its head SHA.
@@ -185,7 +205,9 @@ export async function upsertCiRun(db: Db, row: NewCiRun): Promise<UpsertResult> 
   const values = placeholderValues(ciRuns, CI_INSERT_COLUMNS, row, {
     prNumbers,
     prNumbersJson: JSON.stringify(prNumbers),
-    rawJsonText: JSON.stringify(row.rawJson),
+    rawJsonText: source ? null : JSON.stringify(row.rawJson),
+    rawDeliveryId: source?.deliveryId ?? null,
+    rawPath: source?.path ?? null,
   });
   const updated = await writes.updateRun.all(values);
   if (updated.length === 0 && (await writes.upsertRun.all(values)).length === 0) return "stale";

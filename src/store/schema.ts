@@ -5,11 +5,19 @@
  * for later analysis; tokens and secrets are never written here.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, sqliteView, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-/** One row per webhook delivery (X-GitHub-Delivery). A redelivery is recognised here. */
-export const deliveries = sqliteTable(
-  "deliveries",
+export const DELIVERY_STATUSES = ["received", "processed", "failed", "ignored"] as const;
+
+/**
+ * One row per webhook delivery (X-GitHub-Delivery): what it is and how its
+ * processing went. A redelivery is recognised here. The body lives apart in
+ * `delivery_bodies`, written once: the inbox updates this row two or three
+ * times per delivery (lease, settle), and SQLite rewrites a whole row on every
+ * update, so a 20 KB body kept here would be rewritten each time.
+ */
+export const deliveryRecords = sqliteTable(
+  "delivery_records",
   {
     id: text("id").primaryKey(),
     event: text("event").notNull(),
@@ -17,9 +25,8 @@ export const deliveries = sqliteTable(
     repoSlug: text("repo_slug"),
     installationId: integer("installation_id"),
     receivedAt: text("received_at").notNull(),
-    payload: text("payload", { mode: "json" }).notNull(),
     /** received → processed | failed | ignored */
-    status: text("status", { enum: ["received", "processed", "failed", "ignored"] }).notNull(),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull(),
     error: text("error"),
     attempts: integer("attempts").notNull().default(1),
     /** When the current processing began: a claim left behind by a crash can be taken over later. */
@@ -34,8 +41,39 @@ export const deliveries = sqliteTable(
     /** The request headers worth keeping (hook id, installation target), as received. */
     headers: text("headers", { mode: "json" }).$type<Record<string, string>>(),
   },
-  (t) => [index("deliveries_received_at_idx").on(t.receivedAt), index("deliveries_status_idx").on(t.status)],
+  (t) => [index("delivery_records_received_at_idx").on(t.receivedAt), index("delivery_records_status_idx").on(t.status)],
 );
+
+/** The body of each delivery exactly as received, stored once (see `deliveryRecords`). */
+export const deliveryBodies = sqliteTable("delivery_bodies", {
+  id: text("id").primaryKey(),
+  body: text("body").notNull(),
+});
+
+/**
+ * What readers see: a delivery with its payload. A view over the two tables
+ * (created by migration 0006; drizzle-kit leaves `existing()` views alone),
+ * so queries read one row per delivery as before. Writes go to the tables,
+ * through src/inbox/rows.ts only.
+ */
+export const deliveries = sqliteView("deliveries", {
+  id: text("id").notNull(),
+  event: text("event").notNull(),
+  action: text("action"),
+  repoSlug: text("repo_slug"),
+  installationId: integer("installation_id"),
+  receivedAt: text("received_at").notNull(),
+  payload: text("payload", { mode: "json" }).notNull(),
+  status: text("status", { enum: DELIVERY_STATUSES }).notNull(),
+  error: text("error"),
+  attempts: integer("attempts").notNull(),
+  claimedAt: text("claimed_at").notNull(),
+  processedAt: text("processed_at"),
+  leaseUntil: text("lease_until"),
+  nextAttemptAt: text("next_attempt_at"),
+  note: text("note"),
+  headers: text("headers", { mode: "json" }).$type<Record<string, string>>(),
+}).existing();
 
 export const PR_STATES = ["open", "merged", "closed"] as const;
 export type PrState = (typeof PR_STATES)[number];
@@ -110,7 +148,15 @@ export const ciRuns = sqliteTable(
     updatedAt: text("updated_at"),
     /** Sortable progress key (attempt, phase, updated_at): an event whose key is lower is stale and ignored. */
     orderKey: text("order_key").notNull().default(""),
-    rawJson: text("raw_json", { mode: "json" }).notNull(),
+    /**
+     * The run or suite object as the source sent it. Null when it is read from
+     * the delivery that carried it instead (`rawDeliveryId` + `rawPath`): the
+     * body is stored once, in `delivery_bodies`. Read it with `ciRunRawJson`.
+     */
+    rawJson: text("raw_json", { mode: "json" }),
+    /** The delivery whose body holds this row's raw object, and where in it (a JSON path such as `$.workflow_run`). */
+    rawDeliveryId: text("raw_delivery_id"),
+    rawPath: text("raw_path"),
     recordedAt: text("recorded_at").notNull(),
   },
   (t) => [
