@@ -4,9 +4,11 @@
  *
  *   fixloop     fixloop's HTTP server and app on a fresh temp libSQL file,
  *               wired as src/server.ts wires it (createProbot from the
- *               environment): the ingress appends to the inbox and the
- *               inbox processor runs in the same process; the fix worker,
- *               feedback sender and periodic checks are not started.
+ *               environment): the ingress hands each verified delivery
+ *               to the inbox thread, which appends and processes it
+ *               (BENCH_INBOX_THREAD=0: both on the request thread, as
+ *               before); the fix worker, feedback sender and periodic
+ *               checks are not started. Its CPU figure counts every thread.
  *   probot-run  what `probot run` starts for `(app) => app.onAny(async () => {})`:
  *               Probot's `run()`, i.e. its `Server` class with the webhook
  *               middleware, ping and static-file handlers, and pino-http
@@ -35,6 +37,7 @@ import { createNodeMiddleware, createProbot, run, type ApplicationFunction } fro
 import { fixloopApp } from "../src/app.js";
 import { createHttpServer, listen } from "../src/http/server.js";
 import { createInbox } from "../src/inbox/index.js";
+import { startInboxThread } from "../src/inbox/thread.js";
 import { createLibsqlQueue } from "../src/queue/index.js";
 import { openStore, type Store } from "../src/store/db.js";
 
@@ -110,7 +113,10 @@ async function startFixloop(): Promise<Started & { dir: string }> {
   // As src/server.ts wires it: the ingress appends to the inbox and the processor runs beside it.
   await probot.ready(); // probot.log exists from here on
   const queue = createLibsqlQueue(store);
-  const inbox = createInbox({ store, queue, log: probot.log.child({ name: "inbox" }) });
+  const local = createInbox({ store, queue, log: probot.log.child({ name: "inbox" }) });
+  const threaded =
+    process.env.BENCH_INBOX_THREAD === "0" ? null : await startInboxThread(local, { databaseUrl: store.url, logLevel: process.env.LOG_LEVEL || "info" });
+  const inbox = threaded ?? local;
   const server = await createHttpServer({ probot, app: fixloopApp({ store, queue, inbox }), inbox });
   const running = await listen(server, 0, HOST);
   inbox.processor.start();
@@ -119,6 +125,7 @@ async function startFixloop(): Promise<Started & { dir: string }> {
     close: async () => {
       await running.close();
       await inbox.processor.stop();
+      await threaded?.close();
     },
     store,
     dir,

@@ -15,6 +15,7 @@ import { createTensorZeroModelClient, type ModelClient } from "./fix/model.js";
 import { fixJobHandlers, type FixDeps, type Octokit } from "./fix/pipeline.js";
 import { DEFAULT_WEBHOOK_PATH } from "./http/ingress-core.js";
 import { createInbox, type Inbox } from "./inbox/index.js";
+import { startInboxThread } from "./inbox/thread.js";
 import type { ScheduledTask } from "./lambda/scheduled.js";
 import { outcomeJobHandlers } from "./outcomes/jobs.js";
 import { createFeedbackSender, drainFeedbackOutbox } from "./outcomes/outbox.js";
@@ -45,6 +46,12 @@ export interface RuntimeOptions {
   /** Overrides the TensorZero client built from TENSORZERO_URL (tests). */
   model?: ModelClient | null;
   now?: () => Date;
+  /**
+   * Runs the inbox (appends and processing) on a worker thread of its own, so
+   * the HTTP thread only verifies and hands over (the node server asks for it).
+   * Only for a local libSQL file with the jobs-table queue; FIXLOOP_INBOX_THREAD=0 turns it off.
+   */
+  inboxThread?: boolean;
 }
 
 /** What a long-running process runs beside its transport; stop() waits for work in flight. */
@@ -74,7 +81,7 @@ export interface Runtime {
   periodicTasks: ScheduledTask[];
   /** Starts the in-process work of a long-running process: the inbox processor, the job worker (jobs-table queue), the feedback sender, the periodic chores. */
   startBackground(): Background;
-  /** Closes the store. */
+  /** Closes the store (and ends the inbox thread, if there is one). */
   close(): void;
 }
 
@@ -92,6 +99,11 @@ function nonNegativeNumber(env: NodeJS.ProcessEnv, name: string): number | null 
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got "${value}"`);
   return n;
+}
+
+/** A file another thread can open too (not `:memory:`, not a remote URL). */
+function isLocalFile(url: string): boolean {
+  return url.startsWith("file:") && !url.includes(":memory:");
 }
 
 const truthy = (value: string | undefined) => value === "1" || value === "true";
@@ -128,7 +140,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const jobHandlers: Record<string, JobHandler> = waitWhileUnreachable({ ...fixJobHandlers(deps), ...outcomeJobHandlers(deps) } as Record<string, JobHandler>, { store });
   const readiness = createReadinessCheck({ store, gatewayUrl: gateway?.url ?? null, githubApiUrl: apiBaseUrlFromEnv(env) ?? "https://api.github.com" });
 
-  const inbox = createInbox({ store, queue: queue.queue, log: log.child({ name: "inbox" }) as Logger, now: options.now });
+  const localInbox = createInbox({ store, queue: queue.queue, log: log.child({ name: "inbox" }) as Logger, now: options.now });
+  const threaded =
+    options.inboxThread && !options.now && queue.kind === "libsql" && isLocalFile(store.url) && env.FIXLOOP_INBOX_THREAD !== "0"
+      ? await startInboxThread(localInbox, { databaseUrl: store.url, authToken: env.DATABASE_AUTH_TOKEN, logLevel: env.LOG_LEVEL || "info" })
+      : null;
+  const inbox: Inbox = threaded ?? localInbox;
 
   const now = () => options.now?.() ?? new Date();
   const choresLog = log.child({ name: "periodic" }) as Logger;
@@ -195,6 +212,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     periodicTasks,
     startBackground,
     close() {
+      void threaded?.close();
       store.close();
     },
   };

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   assertStartable(process.env, { webhooks: true });
   // Logs at info, one line per event; GitHub requests fail fast on dead addresses and stop at shutdown.
   const probot = createProbot({ overrides: { log: createLog(), Octokit: networkAwareOctokit(ProbotOctokit, { signal: shutdownSignal }) } });
-  const runtime = await createRuntime({ probot, store: await openStore() });
+  const runtime = await createRuntime({ probot, store: await openStore(), inboxThread: true });
   const { env, log, webhookPath } = runtime;
   const server = await createHttpServer({ probot: runtime.probot, app: runtime.app, webhookPath, inbox: runtime.inbox });
   const running = await listen(server, Number(env.PORT || 3000), env.HOST || "localhost");

@@ -1,7 +1,8 @@
 /**
  * fixloop's webhook server in its own process, for the inbox kill test: the
- * real HTTP ingress appending to the inbox and the processor running beside
- * it, on a shared libSQL file. Run with `node --import tsx`.
+ * real HTTP ingress handing deliveries to the inbox thread, which appends and
+ * processes them, as src/server.ts wires it (FIXLOOP_INBOX_THREAD=0: all on
+ * one thread), on a shared libSQL file. Run with `node --import tsx`.
  *
  * Environment: DATABASE_URL (file:…), WEBHOOK_SECRET, PRIVATE_KEY (PEM),
  * FIXLOOP_DELIVERY_LEASE_MS (how soon a dead process's claim runs out),
@@ -12,6 +13,7 @@ import { Probot } from "probot";
 import { fixloopApp } from "../../../src/app.js";
 import { createHttpServer, listen } from "../../../src/http/server.js";
 import { createInbox } from "../../../src/inbox/index.js";
+import { startInboxThread } from "../../../src/inbox/thread.js";
 import { createLibsqlQueue } from "../../../src/queue/index.js";
 import { openStore } from "../../../src/store/db.js";
 
@@ -26,7 +28,12 @@ async function main(): Promise<void> {
   const probot = new Probot({ appId: 123, privateKey: required("PRIVATE_KEY"), secret: required("WEBHOOK_SECRET"), log });
   const store = await openStore({ url: required("DATABASE_URL") });
   const queue = createLibsqlQueue(store);
-  const inbox = createInbox({ store, queue, log, leaseMs: Number(process.env.FIXLOOP_DELIVERY_LEASE_MS ?? 60_000), pollMs: 100 });
+  const leaseMs = Number(process.env.FIXLOOP_DELIVERY_LEASE_MS ?? 60_000);
+  const local = createInbox({ store, queue, log, leaseMs, pollMs: 100 });
+  const inbox =
+    process.env.FIXLOOP_INBOX_THREAD === "0"
+      ? local
+      : await startInboxThread(local, { databaseUrl: store.url, logLevel: process.env.LOG_LEVEL ?? "warn", leaseMs, pollMs: 100 });
   const server = await createHttpServer({ probot, app: fixloopApp({ store, queue, inbox }), inbox });
   const running = await listen(server, 0, "127.0.0.1");
   inbox.processor.start();
