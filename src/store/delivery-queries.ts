@@ -1,9 +1,9 @@
 /** Reading the deliveries inbox: listings (without payloads) for the CLI and the dashboard, one row in full. */
 import { and, count, desc, eq, getTableColumns, gte, type SQL } from "drizzle-orm";
 import type { Db } from "./db.js";
-import { deliveries } from "./schema.js";
+import { deliveries, deliveryRecords, DELIVERY_STATUSES } from "./schema.js";
 
-export const DELIVERY_STATUSES = ["received", "processed", "failed", "ignored"] as const;
+export { DELIVERY_STATUSES };
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export type Delivery = typeof deliveries.$inferSelect;
@@ -19,15 +19,15 @@ export interface DeliveryQuery {
   offset?: number;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
-const { payload: _payload, ...summaryColumns } = getTableColumns(deliveries);
+/** Listings read the records alone: the bodies are another table (see schema.ts), so a page of them costs no 20 KB reads. */
+const summaryColumns = getTableColumns(deliveryRecords);
 
 function where(query: DeliveryQuery): SQL | undefined {
   const conditions: SQL[] = [];
-  if (query.status) conditions.push(eq(deliveries.status, query.status));
-  if (query.event) conditions.push(eq(deliveries.event, query.event));
-  if (query.repo) conditions.push(eq(deliveries.repoSlug, query.repo));
-  if (query.since) conditions.push(gte(deliveries.receivedAt, query.since));
+  if (query.status) conditions.push(eq(deliveryRecords.status, query.status));
+  if (query.event) conditions.push(eq(deliveryRecords.event, query.event));
+  if (query.repo) conditions.push(eq(deliveryRecords.repoSlug, query.repo));
+  if (query.since) conditions.push(gte(deliveryRecords.receivedAt, query.since));
   return conditions.length > 0 ? and(...conditions) : undefined;
 }
 
@@ -35,15 +35,15 @@ function where(query: DeliveryQuery): SQL | undefined {
 export async function listDeliveries(db: Db, query: DeliveryQuery = {}): Promise<DeliverySummary[]> {
   return db
     .select(summaryColumns)
-    .from(deliveries)
+    .from(deliveryRecords)
     .where(where(query))
-    .orderBy(desc(deliveries.receivedAt), desc(deliveries.id))
+    .orderBy(desc(deliveryRecords.receivedAt), desc(deliveryRecords.id))
     .limit(query.limit ?? 100)
     .offset(query.offset ?? 0);
 }
 
 export async function countMatchingDeliveries(db: Db, query: DeliveryQuery = {}): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(deliveries).where(where(query));
+  const [row] = await db.select({ n: count() }).from(deliveryRecords).where(where(query));
   return row?.n ?? 0;
 }
 
@@ -54,6 +54,6 @@ export async function getDelivery(db: Db, id: string): Promise<Delivery | undefi
 
 /** Event names seen, for filters. */
 export async function deliveryEvents(db: Db): Promise<string[]> {
-  const rows = await db.selectDistinct({ event: deliveries.event }).from(deliveries).orderBy(deliveries.event);
+  const rows = await db.selectDistinct({ event: deliveryRecords.event }).from(deliveryRecords).orderBy(deliveryRecords.event);
   return rows.map((r) => r.event);
 }
