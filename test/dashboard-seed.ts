@@ -4,7 +4,9 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Store } from "../src/store/db.js";
-import { feedback, fixAttempts, jobs, type FixStatus, type JobStatus } from "../src/store/schema.js";
+import { readFileSync } from "node:fs";
+import { ciRuns, commitLinks, deliveries, feedback, fixAttempts, jobs, prOutcomes, type FixStatus, type JobStatus } from "../src/store/schema.js";
+import { eq } from "drizzle-orm";
 import { isMetricName, METRICS, metricLevel, type MetricName } from "../src/tensorzero/metrics.js";
 
 export const VARIANTS = ["gpt_5_mini_v1", "claude_sonnet_4_5_v1"] as const;
@@ -22,7 +24,12 @@ export interface AttemptSeed {
   /** Feedback rows for this attempt, recorded `outcomeDelayMs` after it was created. */
   outcomes?: Partial<Record<MetricName, boolean>>;
   outcomeDelayMs?: number;
+  /** With a PR: a diff, a fix commit, the PR row, the red trigger run and the fix commit's run (green when CI passed). */
+  story?: boolean;
 }
+
+const sampleDiff = (file: string) =>
+  [`--- a/${file}`, `+++ b/${file}`, "@@ -1,3 +1,4 @@", " export function parseWidgets(input: string): string[] {", '+  if (input.trim() === "") return [];', '   return input.split(",").map((s) => s.trim());', " }"].join("\n");
 
 export async function seedAttempt(store: Store, seed: AttemptSeed): Promise<string> {
   const id = randomUUID();
@@ -49,10 +56,94 @@ export async function seedAttempt(store: Store, seed: AttemptSeed): Promise<stri
     updatedAt: at,
   });
   const recordedAt = new Date(seed.createdAt.getTime() + (seed.outcomeDelayMs ?? 2 * 3600_000));
+  if (seed.story) await seedStory(store, id, seed, runId, recordedAt);
   for (const [metric, value] of Object.entries(seed.outcomes ?? {}) as [MetricName, boolean][]) {
     await seedFeedback(store, { attemptId: id, metric, value, at: recordedAt });
   }
   return id;
+}
+
+/** What happened around an attempt, as the ingest and the pipeline would have recorded it. */
+async function seedStory(store: Store, id: string, seed: AttemptSeed, runId: string, recordedAt: Date): Promise<void> {
+  const at = seed.createdAt.toISOString();
+  const later = recordedAt.toISOString();
+  const runRow = (runIdValue: string, sha: string, branch: string, status: "success" | "failure", prNumbers: number[]) => ({
+    provider: "github-actions",
+    repoSlug: seed.repo,
+    runId: runIdValue,
+    commitSha: sha,
+    headBranch: branch,
+    event: "push",
+    status,
+    rawStatus: "completed",
+    conclusion: status,
+    workflowName: seed.workflowName ?? "CI",
+    htmlUrl: `https://github.com/${seed.repo}/actions/runs/${runIdValue}`,
+    prNumbers,
+    startedTs: at,
+    completedTs: at,
+    updatedAt: at,
+    rawJson: {},
+    recordedAt: at,
+  });
+  await store.db.insert(ciRuns).values(runRow(runId, "a".repeat(40), "main", "failure", [])).onConflictDoNothing();
+  if (!seed.prNumber) return;
+  const fixSha = id.replace(/-/g, "").slice(0, 32).padEnd(40, "0");
+  const fixBranch = `fixloop/run-${runId}`;
+  const diff = sampleDiff("src/parser.ts");
+  await store.db.update(fixAttempts).set({ diff, fixCommitSha: fixSha, changedFiles: ["src/parser.ts"], explanation: "An empty input split into one empty widget; return none.", promptVersion: "fix-v3", model: "gpt-5-mini", inputTokens: 5120, outputTokens: 230, failureSummary: { failingStep: "Run npm test", firstErrorLine: "AssertionError: expected [ '' ] to deeply equal []", job: "test (20.x)", sameFailureJobs: ["test (22.x)"] } }).where(eq(fixAttempts.id, id));
+  const ciPassed = seed.outcomes?.[METRICS.ciPassed];
+  const merged = seed.outcomes?.[METRICS.prMerged];
+  if (ciPassed !== undefined) await store.db.insert(ciRuns).values(runRow(String(Number(runId) + 1), fixSha, fixBranch, ciPassed ? "success" : "failure", [seed.prNumber])).onConflictDoNothing();
+  await store.db
+    .insert(prOutcomes)
+    .values({
+      provider: "github",
+      repoSlug: seed.repo,
+      prNumber: seed.prNumber,
+      title: `fixloop: fix ${seed.workflowName ?? "CI"} on main (run ${runId})`,
+      state: merged ? "merged" : merged === false ? "closed" : "open",
+      draft: !merged,
+      author: "fixloop[bot]",
+      headRef: fixBranch,
+      headSha: fixSha,
+      baseRef: "main",
+      baseSha: "a".repeat(40),
+      mergeCommitSha: merged ? fixSha.replace(/0/g, "1") : null,
+      createdAt: at,
+      mergedAt: merged ? later : null,
+      closedAt: merged !== undefined ? later : null,
+      revertedAt: seed.outcomes?.[METRICS.prReverted] ? later : null,
+      updatedAt: later,
+      linkedSessionIds: [id],
+      rawJson: {},
+      recordedAt: at,
+    })
+    .onConflictDoNothing();
+  await store.db.insert(commitLinks).values({ commitSha: fixSha, repoSlug: seed.repo, sessionId: id, linkType: "authored", confidence: 1, evidenceJson: { via: "fix-commit" }, establishedTs: at }).onConflictDoNothing();
+}
+
+export async function seedDelivery(
+  store: Store,
+  row: { id: string; event: string; payload: Record<string, unknown>; status: "received" | "processed" | "failed" | "ignored"; at: Date; error?: string; note?: string; attempts?: number },
+): Promise<void> {
+  const at = row.at.toISOString();
+  const repository = row.payload.repository as { full_name?: string } | undefined;
+  await store.db.insert(deliveries).values({
+    id: row.id,
+    event: row.event,
+    action: typeof row.payload.action === "string" ? row.payload.action : null,
+    repoSlug: repository?.full_name ?? null,
+    installationId: null,
+    receivedAt: at,
+    payload: row.payload,
+    status: row.status,
+    error: row.error ?? null,
+    note: row.note ?? null,
+    attempts: row.attempts ?? 1,
+    claimedAt: at,
+    processedAt: row.status === "received" ? null : at,
+  });
 }
 
 export async function seedFeedback(
@@ -101,6 +192,8 @@ export interface SeedTally {
   attempts: number;
   perVariant: Record<string, { attempts: number; outcomes: Record<MetricName, { hits: number; total: number }> }>;
   failedJobIds: number[];
+  /** A delivery that failed (its handler broke) and processes when replayed. */
+  failedDeliveryId: string;
   /** Attempts created on each UTC day. */
   openedByDay: Record<string, number>;
 }
@@ -127,7 +220,7 @@ const WORKFLOWS = ["CI", "test", "lint", "build-and-test"];
  */
 export async function seedRealistic(store: Store, now: Date, count = 42): Promise<SeedTally> {
   const random = seededRandom(20_240_501);
-  const tally: SeedTally = { attempts: 0, perVariant: {}, failedJobIds: [], openedByDay: {} };
+  const tally: SeedTally = { attempts: 0, perVariant: {}, failedJobIds: [], openedByDay: {}, failedDeliveryId: "8d1e5a40-0f3b-11f1-9a6e-failed000001" };
   const variantTally = (variant: string) =>
     (tally.perVariant[variant] ??= {
       attempts: 0,
@@ -169,6 +262,7 @@ export async function seedRealistic(store: Store, now: Date, count = 42): Promis
       }
     }
     seed.runId = String(9_120_000 + i * 3_517);
+    seed.story = true;
     seed.outcomeDelayMs = Math.floor(random() * 5 + 1) * 3600_000;
     await seedAttempt(store, seed);
     tally.attempts++;
@@ -210,5 +304,21 @@ export async function seedRealistic(store: Store, now: Date, count = 42): Promis
   );
   await seedJob(store, { kind: "fix", status: "done", payload: { repo: "acme/widgets", runId: "9123000" }, attempts: 1, at: at(3) });
   await seedJob(store, { kind: "outcome-sweep", status: "queued", attempts: 0, at: at(1) });
+
+  // The inbox: recorded deliveries, one of which failed (a database hiccup) and waits for a person's replay.
+  const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8")) as Record<string, unknown>;
+  for (let i = 0; i < 6; i++) {
+    await seedDelivery(store, { id: `8d1e5a40-0f3b-11f1-9a6e-00000000000${i}`, event: "workflow_run", payload: fixture("workflow_run.in_progress.json"), status: "processed", note: "run recorded", at: at(20 - i) });
+  }
+  await seedDelivery(store, { id: "8d1e5a40-0f3b-11f1-9a6e-ping00000001", event: "ping", payload: { zen: "Keep it logically awesome.", hook_id: 1 }, status: "ignored", note: "no handler for ping", at: at(22) });
+  await seedDelivery(store, {
+    id: tally.failedDeliveryId,
+    event: "pull_request",
+    payload: fixture("pull_request.opened.json"),
+    status: "failed",
+    error: "LibsqlError: SQLITE_BUSY: database is locked",
+    attempts: 5,
+    at: at(2),
+  });
   return tally;
 }

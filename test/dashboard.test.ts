@@ -8,8 +8,10 @@ import { CONTENT_SECURITY_POLICY } from "../src/http/dashboard.js";
 import { dailyOutcomes, recentAttempts, variantStats } from "../src/outcomes/stats.js";
 import { jobs } from "../src/store/schema.js";
 import { METRICS } from "../src/tensorzero/metrics.js";
-import { seedAttempt, seedFeedback, seedJob } from "./dashboard-seed.js";
-import { ADMIN_TOKEN, createTempStore, startTestServer, type TempStore, type TestServer } from "./helpers.js";
+import { seedAttempt, seedDelivery, seedFeedback, seedJob } from "./dashboard-seed.js";
+import type { ReadinessCheck } from "../src/ops/readiness.js";
+import { deliveries } from "../src/store/schema.js";
+import { ADMIN_TOKEN, createTempStore, fixture as fixtureJson, startTestServer, type TempStore, type TestServer } from "./helpers.js";
 
 const HOUR = 3600_000;
 const NOW = new Date();
@@ -82,6 +84,17 @@ async function login(headers: Record<string, string> = {}): Promise<{ cookie: st
   return { cookie: setCookie.split(";")[0], setCookie };
 }
 
+/** Logs in to another server of this file and returns its session cookie. */
+async function sessionOn(url: string): Promise<string> {
+  const response = await fetch(`${url}/fixloop/login`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token: ADMIN_TOKEN }).toString(),
+    redirect: "manual",
+  });
+  return response.headers.getSetCookie()[0].split(";")[0];
+}
+
 function csrfOf(page: string): string {
   const match = /name="csrf" value="([^"]+)"/.exec(page);
   if (!match) throw new Error("no CSRF field on the page");
@@ -93,8 +106,18 @@ describe("access", () => {
     ["GET", "/fixloop"],
     ["GET", "/fixloop/"],
     ["GET", "/fixloop/anything"],
+    ["GET", "/fixloop/attempts"],
+    ["GET", "/fixloop/deliveries"],
     ["GET", "/fixloop/jobs/1/retry"],
+  ])("%s %s without a session → the login form", async (method, path) => {
+    const response = await request(path, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toBe("/fixloop/login");
+  });
+
+  test.each([
     ["POST", "/fixloop/jobs/1/retry"],
+    ["POST", "/fixloop/deliveries/x/replay"],
     ["POST", "/fixloop/logout"],
     ["POST", "/fixloop"],
   ])("%s %s without a session → 401", async (method, path) => {
@@ -114,7 +137,7 @@ describe("access", () => {
       `fixloop_session=${v}.${expires}.${id}.${signature.slice(0, -1)}${signature.endsWith("A") ? "B" : "A"}`,
       `fixloop_session=${v}.${expires}.${"A".repeat(24)}.${signature}`,
     ];
-    for (const forged of tampered) expect((await request("/fixloop", { cookie: forged })).status).toBe(401);
+    for (const forged of tampered) expect((await request("/fixloop", { cookie: forged })).status).toBe(303);
     expect((await request("/fixloop", { cookie })).status).toBe(200);
   });
 
@@ -169,7 +192,7 @@ describe("access", () => {
     expect(response.status).toBe(303);
     expect(response.headers.get("location")).toBe("/fixloop/login?logged_out=1");
     expect(response.headers.getSetCookie()[0]).toMatch(/^fixloop_session=; Path=\/fixloop; Max-Age=0/);
-    expect((await request("/fixloop", { cookie })).status).toBe(401);
+    expect((await request("/fixloop", { cookie })).status).toBe(303);
   });
 
   test("the dashboard is off without FIXLOOP_ADMIN_TOKEN", async () => {
@@ -220,7 +243,8 @@ describe("page", () => {
     expect(row).toContain('href="https://github.com/acme/widgets/pull/100"');
     expect(row).toMatch(/href="https:\/\/github\.com\/acme\/widgets\/actions\/runs\/\d+"/);
     expect(row).toContain("alpha");
-    expect(page.match(/<tr data-attempt=/g)).toHaveLength(11);
+    // The overview shows the newest ten; the attempts page has them all.
+    expect(page.match(/<tr data-attempt=/g)).toHaveLength(10);
   });
 
   test("shows per-variant rates as counts and percentages, and a dash without data", () => {
@@ -240,9 +264,12 @@ describe("page", () => {
   });
 
   test("has an accessible SVG chart with bars, axis labels and a legend", () => {
-    expect(page).toMatch(/<svg class="chart" role="img" aria-labelledby="chart-title chart-desc"/);
-    expect(page).toContain('<title id="chart-title">Fix attempts and outcomes per day, last 30 days (UTC)</title>');
-    expect(page).toMatch(/<desc id="chart-desc">[^<]*: 11 attempts opened, 1 ci passed, 1 merged\.<\/desc>/);
+    expect(page).toMatch(/<svg class="chart chart-wide" role="img" aria-labelledby="chart-wide-title chart-wide-desc"/);
+    expect(page).toContain('<title id="chart-wide-title">Fix attempts and outcomes per day, last 30 days (UTC)</title>');
+    expect(page).toMatch(/<desc id="chart-wide-desc">[^<]*: 11 attempts opened, 1 ci passed, 1 merged\.<\/desc>/);
+    // A phone gets its own drawing of the last 14 days.
+    expect(page).toMatch(/<svg class="chart chart-narrow" role="img" aria-labelledby="chart-narrow-title chart-narrow-desc"/);
+    expect(page).toContain('<title id="chart-narrow-title">Fix attempts and outcomes per day, last 14 days (UTC)</title>');
     expect(page.match(/<rect class="bar bar-opened"/g)?.length).toBeGreaterThan(0);
     expect(page).toContain("Attempts opened</text>");
     expect(page).toContain('<text class="day"');
@@ -307,6 +334,171 @@ describe("retry", () => {
   test("the flash is built from the id only", async () => {
     const page = await (await request("/fixloop?retried=<script>", { cookie })).text();
     expect(page).not.toContain('class="flash');
+  });
+});
+
+describe("operator pages", () => {
+  let cookie: string;
+  let csrf: string;
+  let storyId: string;
+  const storyRun = "7770001";
+  const failedDelivery = "0b7d2c10-failed-delivery";
+  const get = async (path: string) => {
+    const response = await request(path, { cookie });
+    return { status: response.status, location: response.headers.get("location"), text: await response.text() };
+  };
+  beforeAll(async () => {
+    const store = server.store;
+    storyId = await seedAttempt(store, {
+      repo: "acme/story",
+      variant: "alpha",
+      status: "ci_passed",
+      createdAt: hoursAgo(50),
+      prNumber: 501,
+      runId: storyRun,
+      story: true,
+      outcomes: { [METRICS.patchApplied]: true, [METRICS.ciPassed]: true, [METRICS.prMerged]: true },
+    });
+    for (let i = 0; i < 27; i++) await seedAttempt(store, { repo: "acme/paged", variant: "beta", status: "skipped", createdAt: hoursAgo(100 + i), reason: `infra ${i}` });
+    await seedJob(store, { kind: "fix", status: "queued", payload: { repo: "acme/story", runId: "1" }, lastError: "waiting: getaddrinfo ENOTFOUND api.github.com", attempts: 0, at: hoursAgo(1) });
+    await seedDelivery(store, { id: failedDelivery, event: "pull_request", payload: fixtureJson("pull_request.opened.json"), status: "failed", error: "SQLITE_BUSY: database is locked", attempts: 5, at: hoursAgo(2) });
+    await seedDelivery(store, { id: "0b7d2c10-processed", event: "ping", payload: { zen: "hi" }, status: "ignored", note: "no handler for ping", at: hoursAgo(3) });
+    ({ cookie } = await login());
+    csrf = csrfOf(await (await request("/fixloop", { cookie })).text());
+  });
+
+  test("every page answers under the session with the frame's tabs; unknown ids are 404 and POSTs to pages 405", async () => {
+    for (const path of ["/fixloop", "/fixloop/attempts", "/fixloop/runs", "/fixloop/prs", "/fixloop/jobs", "/fixloop/deliveries"]) {
+      const page = await get(path);
+      expect(page.status, path).toBe(200);
+      for (const tab of ["Overview", "Attempts", "Runs", "PRs", "Jobs", "Deliveries"]) expect(page.text).toContain(`>${tab}</a>`);
+      expect(page.text).toMatch(/aria-current="page"/);
+    }
+    expect((await get("/fixloop/attempts/no-such-attempt")).status).toBe(404);
+    expect((await get("/fixloop/runs/999999")).status).toBe(404);
+    expect((await get("/fixloop/prs/999999")).status).toBe(404);
+    expect((await get("/fixloop/deliveries/nope")).status).toBe(404);
+    expect((await postForm("/fixloop/attempts", { csrf }, { cookie })).status).toBe(405);
+  });
+
+  test("attempts filter by repo, status and variant, page by 25 keeping the filters, and ignore values they do not know", async () => {
+    const count = (text: string) => text.match(/<tr data-attempt=/g)?.length ?? 0;
+    expect(count((await get("/fixloop/attempts?repo=acme%2Fapi")).text)).toBe(1);
+    expect(count((await get("/fixloop/attempts?status=failed&variant=alpha")).text)).toBe(2);
+    const first = await get("/fixloop/attempts?repo=acme%2Fpaged");
+    expect(count(first.text)).toBe(25);
+    expect(first.text).toContain("1–25 of 27");
+    expect(first.text).toContain('href="/fixloop/attempts?repo=acme%2Fpaged&amp;page=2"');
+    const second = await get("/fixloop/attempts?repo=acme%2Fpaged&page=2");
+    expect(count(second.text)).toBe(2);
+    expect(second.text).toContain("26–27 of 27");
+    // The selected filter is kept in the form.
+    expect(second.text).toContain('<option value="acme/paged" selected>');
+    const evil = await get(`/fixloop/attempts?repo=${encodeURIComponent("<script>x</script>")}&status=bogus`);
+    expect(evil.status).toBe(200);
+    expect(evil.text).not.toContain("<script>x");
+    expect(count(evil.text)).toBe(25);
+  });
+
+  test("an attempt's page tells its story: trigger run, context, diff, PR, CI verdicts, feedback and attribution, linked here and to GitHub", async () => {
+    const page = await get(`/fixloop/attempts/${storyId}`);
+    expect(page.status).toBe(200);
+    const text = page.text;
+    expect(text).toContain(`href="/fixloop/run?provider=github-actions&amp;run=${storyRun}&amp;repo=acme%2Fstory"`);
+    expect(text).toContain(`href="https://github.com/acme/story/actions/runs/${storyRun}"`);
+    expect(text).toContain("AssertionError: expected [ &#39;&#39; ] to deeply equal []");
+    expect(text).toContain('<span class="add">+  if (input.trim() === &quot;&quot;) return [];</span>');
+    expect(text).toContain('href="/fixloop/pr?repo=acme%2Fstory&amp;number=501"');
+    expect(text).toContain('href="https://github.com/acme/story/pull/501"');
+    expect(text).toMatch(/<table class="data stack" id="verdicts">[\s\S]*?success[\s\S]*?<\/table>/);
+    expect(text).toMatch(/<tr data-feedback="\d+">[\s\S]*?fixloop_pr_merged/);
+    expect(text).toMatch(/id="links">[\s\S]*?authored[\s\S]*?1\.00/);
+  });
+
+  test("a run and a PR named by their GitHub ids open their pages here, or GitHub when fixloop never saw them; both list the attempt", async () => {
+    const run = await get(`/fixloop/run?provider=github-actions&run=${storyRun}&repo=acme%2Fstory`);
+    expect(run.status).toBe(303);
+    expect(run.location).toMatch(/^\/fixloop\/runs\/\d+$/);
+    const runPage = await get(run.location!);
+    expect(runPage.text).toContain(`data-attempt="${storyId}"`);
+    expect(runPage.text).toContain(`https://github.com/acme/story/actions/runs/${storyRun}`);
+    const unknown = await get("/fixloop/run?provider=github-actions&run=123&repo=acme%2Fstory");
+    expect(unknown.location).toBe("https://github.com/acme/story/actions/runs/123");
+    const pr = await get("/fixloop/pr?repo=acme%2Fstory&number=501");
+    expect(pr.location).toMatch(/^\/fixloop\/prs\/\d+$/);
+    const prPage = await get(pr.location!);
+    expect(prPage.text).toContain(`data-attempt="${storyId}"`);
+    expect(prPage.text).toMatch(/id="runs">[\s\S]*?success/);
+    expect((await get("/fixloop/pr?repo=acme%2Fstory&number=9")).location).toBe("https://github.com/acme/story/pull/9");
+    expect((await get(`/fixloop/pr?repo=${encodeURIComponent("evil/<x>")}&number=9`)).status).toBe(404);
+  });
+
+  test("jobs: waiting ones show their reason and can be run now; a retry from the jobs page lands back there", async () => {
+    const waiting = await get("/fixloop/jobs?status=waiting");
+    expect(waiting.text).toContain("getaddrinfo ENOTFOUND api.github.com");
+    expect(waiting.text).toContain(">Run now</button>");
+    const id = /data-job="(\d+)"/.exec(waiting.text)![1];
+    const response = await postForm(`/fixloop/jobs/${id}/retry`, { csrf, back: "jobs" }, { cookie });
+    expect(response.headers.get("location")).toBe(`/fixloop/jobs?retried=${id}`);
+    const [job] = await server.store.db.select().from(jobs).where(eq(jobs.id, Number(id)));
+    expect(job).toMatchObject({ status: "queued", lastError: null });
+  });
+
+  test("deliveries: a failed one is listed with its error and replayed through the inbox; a second replay changes nothing", async () => {
+    const list = await get("/fixloop/deliveries?status=failed");
+    expect(list.text).toContain("SQLITE_BUSY: database is locked");
+    expect(list.text).toContain(`action="/fixloop/deliveries/${failedDelivery}/replay"`);
+    expect(list.text).not.toContain('data-delivery="0b7d2c10-processed"');
+    expect((await postForm(`/fixloop/deliveries/${failedDelivery}/replay`, {}, { cookie })).status).toBe(403);
+    const replay = await postForm(`/fixloop/deliveries/${failedDelivery}/replay`, { csrf }, { cookie });
+    expect(replay.status).toBe(303);
+    expect(replay.headers.get("location")).toBe(`/fixloop/deliveries/${failedDelivery}?replayed=processed`);
+    const [row] = await server.store.db.select().from(deliveries).where(eq(deliveries.id, failedDelivery));
+    expect(row).toMatchObject({ status: "processed", error: null });
+    const page = await get(replay.headers.get("location")!);
+    expect(page.text).toContain("Replayed: the delivery was processed.");
+    expect(page.text).not.toContain(`/replay"`);
+    const again = await postForm(`/fixloop/deliveries/${failedDelivery}/replay`, { csrf }, { cookie });
+    expect(again.headers.get("location")).toBe(`/fixloop/deliveries/${failedDelivery}?replayed=duplicate`);
+    expect((await postForm("/fixloop/deliveries/unknown-id/replay", { csrf }, { cookie })).status).toBe(404);
+  });
+
+  test("empty tiles say what would fill them", async () => {
+    const empty = await startTestServer();
+    try {
+      const emptyCookie = await sessionOn(empty.url);
+      const page = await (await fetch(`${empty.url}/fixloop`, { headers: { cookie: emptyCookie } })).text();
+      expect(page).toContain("None yet: one starts when CI goes red");
+      expect(page).toContain("Measured when the repository&#39;s CI finishes on a fix branch.");
+      expect(page).toContain("No fix attempts yet, so no variant has a record.");
+    } finally {
+      await empty.close();
+    }
+  });
+
+  test("the overview shows a banner for each service /readyz finds failing or missing", async () => {
+    const readiness: ReadinessCheck = {
+      report: async () => ({
+        ok: false,
+        checkedAt: new Date().toISOString(),
+        checks: {
+          database: { state: "ok", detail: "SELECT 1 answered", ms: 1 },
+          tensorzero: { state: "not configured", detail: "", ms: 0 },
+          github: { state: "failing", detail: "GET https://api.github.com/zen: getaddrinfo ENOTFOUND api.github.com", ms: 3 },
+        },
+      }),
+    };
+    const banner = await startTestServer({ readiness });
+    try {
+      const bannerCookie = await sessionOn(banner.url);
+      for (const path of ["/fixloop", "/fixloop/jobs"]) {
+        const page = await (await fetch(`${banner.url}${path}`, { headers: { cookie: bannerCookie } })).text();
+        expect(page).toMatch(/<div class="banner banner-bad" role="alert" data-banner="bad">\s*<strong>GitHub cannot be reached: fix jobs wait until it can<\/strong><div class="detail">GET https:\/\/api\.github\.com\/zen: getaddrinfo ENOTFOUND api\.github\.com<\/div>/);
+        expect(page).toContain("No TensorZero gateway configured (TENSORZERO_URL): fix jobs wait");
+      }
+    } finally {
+      await banner.close();
+    }
   });
 });
 

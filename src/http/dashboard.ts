@@ -1,25 +1,38 @@
 /**
- * The outcomes dashboard under /fixloop, mounted with Probot's `addHandler`:
- * plain server-rendered HTML, no script, no build step.
+ * The operator's dashboard under /fixloop, mounted with Probot's `addHandler`:
+ * plain server-rendered HTML, no script, no build step. Pages: the overview
+ * (/fixloop: health banners from /readyz's checks, tiles, variants, chart),
+ * attempts (filtered, paged) and one attempt in full, CI runs, PRs, jobs
+ * (retry) and webhook deliveries (replay of a failed one through the inbox).
  *
  * Access: `GET /fixloop/login` shows a form; posting the admin token there sets
- * a signed session cookie (see dashboard/session.ts). Every other /fixloop
- * route answers 401 without a valid session. POSTs must carry the session's
- * CSRF token and, when the browser sends them, a same-origin `Origin` and
- * `Sec-Fetch-Site`. With no FIXLOOP_ADMIN_TOKEN the dashboard is off (404).
+ * a signed session cookie (see dashboard/session.ts). Without a valid session
+ * a page (GET) redirects to the login form and anything else answers 401.
+ * POSTs must carry the session's CSRF token and, when the browser sends
+ * them, a same-origin `Origin` and `Sec-Fetch-Site`. With no
+ * FIXLOOP_ADMIN_TOKEN the dashboard is off (404).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { dailyOutcomes, recentAttempts, totalsOf, variantStats } from "../outcomes/stats.js";
-import { getJob, listJobs, retryJob, type JobQueue } from "../queue/index.js";
-import type { Inbox } from "../inbox/index.js";
-import type { ReadinessCheck } from "../ops/readiness.js";
+import { pino } from "pino";
+import { createInbox, type Inbox } from "../inbox/index.js";
+import { dailyOutcomes, totalsOf, variantStats } from "../outcomes/stats.js";
+import { createLibsqlQueue, getJob, listJobs, retryJob, type JobQueue } from "../queue/index.js";
+import type { ReadinessCheck, ReadinessReport } from "../ops/readiness.js";
+import { replayStoredDelivery } from "../replay/stored.js";
 import type { Store } from "../store/db.js";
+import { listAttempts, queueCounts, waitingJobs } from "../store/operator-queries.js";
 import { tokenMatches } from "./api.js";
+import { operatorPage, type FrameBase } from "./dashboard/operator-pages.js";
+import { renderOverview } from "./dashboard/overview.js";
+import { jobRetryable, readinessBanners, type Frame } from "./dashboard/pages.js";
 import { createSessionSigner, readCookie, SESSION_COOKIE, sessionCookie, type Session, type SessionSigner } from "./dashboard/session.js";
-import { renderDashboard, renderLoginPage, renderMessagePage, type DashboardView } from "./dashboard/views.js";
+import { renderLoginPage, renderMessagePage } from "./dashboard/views.js";
 import { BodyTooLargeError, readBody, requestUrl } from "./respond.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+/** Replays from the dashboard log through the server's inbox when it is given; this one is only for a handler built alone. */
+const silentLog = pino({ level: "silent" });
 
 export interface DashboardDeps {
   store: Store;
@@ -98,8 +111,16 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams((await readBody(req, FORM_LIMIT_BYTES)).toString("utf8"));
 }
 
-/** The flash line after a redirect; built from a job id only, never from text in the URL. */
-function flashOf(query: URLSearchParams): DashboardView["flash"] {
+const REPLAY_OUTCOMES: Record<string, { tone: "ok" | "bad"; text: string }> = {
+  processed: { tone: "ok", text: "Replayed: the delivery was processed." },
+  ignored: { tone: "ok", text: "Replayed: nothing in it for fixloop (ignored)." },
+  duplicate: { tone: "ok", text: "Not replayed: it was already processed, and nothing happens twice." },
+  queued: { tone: "ok", text: "Back in the inbox: the processor takes it next." },
+  failed: { tone: "bad", text: "Replayed, and it failed again: the error is below." },
+};
+
+/** The flash line after a redirect; built from a job id or a known outcome only, never from text in the URL. */
+function flashOf(query: URLSearchParams): Frame["flash"] {
   const id = (name: string) => {
     const value = query.get(name);
     return value !== null && /^\d{1,15}$/.test(value) ? value : null;
@@ -107,8 +128,15 @@ function flashOf(query: URLSearchParams): DashboardView["flash"] {
   const retried = id("retried");
   if (retried) return { tone: "ok", text: `Job ${retried} is queued again with fresh attempts.` };
   const refused = id("retry_refused");
-  if (refused) return { tone: "bad", text: `Job ${refused} was not retried: it is not failed or dead (any more).` };
+  if (refused) return { tone: "bad", text: `Job ${refused} was not retried: it is not failed, dead or waiting (any more).` };
+  const replayed = query.get("replayed");
+  if (replayed !== null && Object.hasOwn(REPLAY_OUTCOMES, replayed)) return REPLAY_OUTCOMES[replayed];
   return null;
+}
+
+/** Where a retry form came from, so the answer lands there; only these two. */
+function backTo(form: URLSearchParams): string {
+  return form.get("back") === "jobs" ? "/fixloop/jobs" : "/fixloop";
 }
 
 export function createDashboardHandler(deps: DashboardDeps): Handler {
@@ -118,8 +146,27 @@ export function createDashboardHandler(deps: DashboardDeps): Handler {
   const setSession = (req: IncomingMessage, value: string, maxAgeSeconds: number) =>
     sessionCookie(value, { maxAgeSeconds, secure: cameOverHttps(req) });
 
-  const unauthorized = (res: ServerResponse) =>
-    sendHtml(res, 401, renderMessagePage("Log in first", "This page needs a dashboard session.", { loginLink: true }));
+  /** A page asked for without a session goes to the login form; anything else is refused. */
+  const unauthorized = (req: IncomingMessage, res: ServerResponse) =>
+    req.method === "GET" || req.method === "HEAD"
+      ? redirect(res, "/fixloop/login")
+      : sendHtml(res, 401, renderMessagePage("Log in first", "This needs a dashboard session.", { loginLink: true }));
+
+  const inbox = deps.inbox ?? createInbox({ store: deps.store, log: silentLog, queue: deps.queue ?? createLibsqlQueue(deps.store) });
+
+  async function banners(): Promise<Frame["banners"]> {
+    let report: ReadinessReport | null = null;
+    try {
+      report = deps.readiness ? await deps.readiness.report() : null;
+    } catch {
+      report = null;
+    }
+    return readinessBanners(report);
+  }
+
+  async function frameBase(req: IncomingMessage, session: Session, signer: SessionSigner): Promise<FrameBase> {
+    return { generatedAt: now(), csrfToken: signer.csrfToken(session), flash: flashOf(requestUrl(req).searchParams), banners: await banners() };
+  }
 
   const methodNotAllowed = (res: ServerResponse, allow: string) =>
     sendHtml(res, 405, renderMessagePage("Method not allowed", `Use ${allow}.`), { allow });
@@ -155,32 +202,38 @@ export function createDashboardHandler(deps: DashboardDeps): Handler {
 
   async function dashboard(req: IncomingMessage, res: ServerResponse, session: Session, signer: SessionSigner): Promise<true> {
     const at = now();
-    const [variants, daily, attempts, failedJobs] = await Promise.all([
+    const [base, variants, daily, attempts, failedJobs, counts, waiting] = await Promise.all([
+      frameBase(req, session, signer),
       variantStats(deps.store.db),
       dailyOutcomes(deps.store.db, { days: 30, now: at }),
-      recentAttempts(deps.store.db, { limit: 50 }),
-      listJobs(deps.store, { status: [...FAILED_JOB_STATUSES], limit: 50 }),
+      listAttempts(deps.store.db, {}, { limit: 10, offset: 0 }),
+      listJobs(deps.store, { status: [...FAILED_JOB_STATUSES], limit: 20 }),
+      queueCounts(deps.store.db),
+      waitingJobs(deps.store.db, 1000),
     ]);
-    const view: DashboardView = {
-      generatedAt: at,
-      csrfToken: signer.csrfToken(session),
-      flash: flashOf(requestUrl(req).searchParams),
-      totals: totalsOf(variants),
-      variants,
-      daily,
-      attempts,
-      failedJobs,
-    };
-    return sendHtml(res, 200, renderDashboard(view));
+    return sendHtml(
+      res,
+      200,
+      renderOverview(base, { totals: totalsOf(variants), variants, daily, attempts: attempts.rows, failedJobs, counts, waitingJobs: waiting.length }),
+    );
   }
 
   async function retry(req: IncomingMessage, res: ServerResponse, session: Session, signer: SessionSigner, id: number): Promise<true> {
-    if (!(await checkedForm(req, res, session, signer))) return true;
+    const form = await checkedForm(req, res, session, signer);
+    if (!form) return true;
     const job = await getJob(deps.store, id);
     if (!job) return sendHtml(res, 404, renderMessagePage("No such job", `There is no job ${id}.`));
-    const retryable = (FAILED_JOB_STATUSES as readonly string[]).includes(job.status);
-    const retried = retryable ? await retryJob(deps.store, id, now()) : null;
-    return redirect(res, retried ? `/fixloop?retried=${id}` : `/fixloop?retry_refused=${id}`);
+    const retried = jobRetryable(job) ? await retryJob(deps.store, id, now()) : null;
+    return redirect(res, `${backTo(form)}?${retried ? "retried" : "retry_refused"}=${id}`);
+  }
+
+  /** A failed delivery back through the inbox, processed now (src/replay/stored.ts). */
+  async function replay(req: IncomingMessage, res: ServerResponse, session: Session, signer: SessionSigner, id: string): Promise<true> {
+    if (!(await checkedForm(req, res, session, signer))) return true;
+    const replayed = await replayStoredDelivery({ store: deps.store, inbox }, id);
+    if (!replayed.found) return sendHtml(res, 404, renderMessagePage("No such delivery", `There is no delivery ${id}.`));
+    const outcome = replayed.answer.status === "retry" ? "failed" : replayed.answer.status;
+    return redirect(res, `/fixloop/deliveries/${encodeURIComponent(id)}?replayed=${outcome}`);
   }
 
   async function logout(req: IncomingMessage, res: ServerResponse, session: Session, signer: SessionSigner): Promise<true> {
@@ -192,13 +245,22 @@ export function createDashboardHandler(deps: DashboardDeps): Handler {
   async function route(req: IncomingMessage, res: ServerResponse, path: string, signer: SessionSigner): Promise<true> {
     if (path === "/fixloop/login") return login(req, res, signer);
     const session = signer.verify(readCookie(req.headers.cookie, SESSION_COOKIE), now());
-    if (!session) return unauthorized(res);
+    if (!session) return unauthorized(req, res);
     if (path === "/fixloop" || path === "/fixloop/") {
       return req.method === "GET" ? dashboard(req, res, session, signer) : methodNotAllowed(res, "GET");
     }
     if (path === "/fixloop/logout") return req.method === "POST" ? logout(req, res, session, signer) : methodNotAllowed(res, "POST");
     const retryMatch = /^\/fixloop\/jobs\/(\d{1,15})\/retry$/.exec(path);
     if (retryMatch) return req.method === "POST" ? retry(req, res, session, signer, Number(retryMatch[1])) : methodNotAllowed(res, "POST");
+    const replayMatch = /^\/fixloop\/deliveries\/([^/]{1,200})\/replay$/.exec(path);
+    if (replayMatch) return req.method === "POST" ? replay(req, res, session, signer, decodeURIComponent(replayMatch[1])) : methodNotAllowed(res, "POST");
+    if (req.method === "GET" || req.method === "HEAD") {
+      const answer = await operatorPage(deps.store, path, requestUrl(req).searchParams, await frameBase(req, session, signer));
+      if (answer && "redirect" in answer) return redirect(res, answer.redirect);
+      if (answer) return sendHtml(res, answer.status, answer.html);
+    } else if (await operatorPage(deps.store, path, new URLSearchParams(), await frameBase(req, session, signer))) {
+      return methodNotAllowed(res, "GET");
+    }
     return sendHtml(res, 404, renderMessagePage("Not found", `Nothing at ${path}.`));
   }
 

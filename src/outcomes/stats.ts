@@ -14,53 +14,24 @@
  */
 import { desc, gte, sql } from "drizzle-orm";
 import type { Db } from "../store/db.js";
-import { fixAttempts, type FixAttempt, type FixStatus } from "../store/schema.js";
+import { ATTEMPT_SUMMARY, type AttemptSummary } from "../store/operator-queries.js";
+import { fixAttempts, type FixStatus } from "../store/schema.js";
 import { METRICS, type MetricName } from "../tensorzero/metrics.js";
 
 /** The five outcome metrics, in the order a fix lives through them. */
 export const OUTCOME_METRICS: readonly MetricName[] = [METRICS.patchApplied, METRICS.ciPassed, METRICS.prMerged, METRICS.prReverted, METRICS.heldUp];
 
-export type RecentAttempt = Pick<
-  FixAttempt,
-  | "id"
-  | "createdAt"
-  | "updatedAt"
-  | "status"
-  | "reason"
-  | "repoSlug"
-  | "triggerProvider"
-  | "triggerRunId"
-  | "workflowName"
-  | "variant"
-  | "prNumber"
-  | "attemptNumber"
-  | "fixBranch"
->;
+export type RecentAttempt = AttemptSummary;
 
 /** The newest attempts first. */
 export async function recentAttempts(db: Db, options: { limit?: number } = {}): Promise<RecentAttempt[]> {
   return db
-    .select({
-      id: fixAttempts.id,
-      createdAt: fixAttempts.createdAt,
-      updatedAt: fixAttempts.updatedAt,
-      status: fixAttempts.status,
-      reason: fixAttempts.reason,
-      repoSlug: fixAttempts.repoSlug,
-      triggerProvider: fixAttempts.triggerProvider,
-      triggerRunId: fixAttempts.triggerRunId,
-      workflowName: fixAttempts.workflowName,
-      variant: fixAttempts.variant,
-      prNumber: fixAttempts.prNumber,
-      attemptNumber: fixAttempts.attemptNumber,
-      fixBranch: fixAttempts.fixBranch,
-    })
+    .select(ATTEMPT_SUMMARY)
     .from(fixAttempts)
     .orderBy(desc(fixAttempts.createdAt), desc(fixAttempts.id))
     .limit(options.limit ?? 50);
 }
 
-/** `hits` of `total` attempts with a verdict said true. */
 export interface Rate {
   hits: number;
   total: number;

@@ -29,13 +29,45 @@ export function niceScale(max: number, maxTicks = 5): { step: number; top: numbe
   return { step, top: Math.ceil(max / step) * step };
 }
 
-const WIDTH = 960;
-const HEIGHT = 300;
-const MARGIN = { left: 56, right: 12, top: 44, bottom: 34 };
+export interface ChartLayout {
+  /** A class beside `chart` (the page shows one drawing per screen size). */
+  name: string;
+  width: number;
+  height: number;
+  /** Day labels at most this many. */
+  maxLabels: number;
+}
+
+/** For a desktop: 30 days across. A phone gets its own drawing of the last 14 days, in its own proportions. */
+export const WIDE_CHART: ChartLayout = { name: "chart-wide", width: 960, height: 300, maxLabels: 8 };
+export const NARROW_CHART: ChartLayout = { name: "chart-narrow", width: 360, height: 300, maxLabels: 4 };
+
+const LEGEND_ROW = 20;
 
 const fmt = (n: number) => String(Math.round(n * 10) / 10);
 
-export function renderChart(points: readonly DailyPoint[]): Markup {
+/** Legend items left to right, wrapping onto a new row rather than running off the drawing. */
+function legendPositions(width: number, left: number): { x: number; y: number }[] {
+  let x = left;
+  let y = 14;
+  return SERIES.map((series) => {
+    // Labels are short constants: about 8 px per character at 13 px is room enough.
+    const itemWidth = 18 + series.label.length * 8;
+    if (x > left && x + itemWidth > width - 8) {
+      x = left;
+      y += LEGEND_ROW;
+    }
+    const at = { x, y };
+    x += itemWidth + 24;
+    return at;
+  });
+}
+
+export function renderChart(points: readonly DailyPoint[], layout: ChartLayout = WIDE_CHART): Markup {
+  const WIDTH = layout.width;
+  const HEIGHT = layout.height;
+  const legendAt = legendPositions(WIDTH, 12);
+  const MARGIN = { left: 44, right: 12, top: legendAt[legendAt.length - 1].y + 30, bottom: 34 };
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const max = Math.max(0, ...points.flatMap((p) => SERIES.map((s) => p[s.key])));
@@ -53,7 +85,7 @@ export function renderChart(points: readonly DailyPoint[]): Markup {
     </g>`);
   }
 
-  const labelEvery = Math.max(1, Math.ceil(points.length / 8));
+  const labelEvery = Math.max(1, Math.ceil(points.length / layout.maxLabels));
   const bars = points.map((point, i) => {
     const x0 = MARGIN.left + i * slot + groupOffset;
     const rects = SERIES.map((series, k) => {
@@ -67,23 +99,20 @@ export function renderChart(points: readonly DailyPoint[]): Markup {
     return html`<g class="day-group" data-day="${point.day}">${rects}${label}</g>`;
   });
 
-  // Labels are short constants: about 8 px per character at 13 px is room enough.
-  let legendX = MARGIN.left;
-  const legend = SERIES.map((series) => {
-    const item = html`<g class="legend-item" transform="translate(${legendX}, 14)">
+  const legend = SERIES.map(
+    (series, i) => html`<g class="legend-item" transform="translate(${legendAt[i].x}, ${legendAt[i].y})">
       <rect width="12" height="12" rx="2" fill="${series.colour}"/><text x="18" y="10">${series.label}</text>
-    </g>`;
-    legendX += 18 + series.label.length * 8 + 24;
-    return item;
-  });
+    </g>`,
+  );
 
   const totals = SERIES.map((series) => `${points.reduce((sum, p) => sum + p[series.key], 0)} ${series.label.toLowerCase()}`).join(", ");
   const range = points.length > 0 ? `${shortDay(points[0].day)} to ${shortDay(points[points.length - 1].day)}` : "no days";
-  return html`<svg class="chart" role="img" aria-labelledby="chart-title chart-desc" viewBox="0 0 ${WIDTH} ${HEIGHT}" preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">
-    <title id="chart-title">Fix attempts and outcomes per day, last ${points.length} days (UTC)</title>
-    <desc id="chart-desc">${range}: ${totals}.</desc>
+  const id = layout.name;
+  return html`<svg class="chart ${layout.name}" role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${WIDTH} ${HEIGHT}" preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg">
+    <title id="${id}-title">Fix attempts and outcomes per day, last ${points.length} days (UTC)</title>
+    <desc id="${id}-desc">${range}: ${totals}.</desc>
     <g class="legend">${legend}</g>
-    <g class="axis">${ticks}<text class="axis-label" transform="translate(14, ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">count per day</text></g>
+    <g class="axis">${ticks}<text class="axis-label" transform="translate(12, ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">count per day</text></g>
     <g class="bars">${bars}</g>
   </svg>`;
 }

@@ -1,21 +1,12 @@
 /**
- * The dashboard's pages as server-rendered HTML: data in, markup out. Every
- * value from the database goes through `html`, which escapes it.
+ * The dashboard's frame and shared pieces as server-rendered HTML: the page
+ * shell and its CSS, badges, times, links, the login and message pages.
+ * Every value from the database goes through `html`, which escapes it. The
+ * overview is in overview.ts, the other pages in pages.ts.
  */
-import { ACTIONS_PROVIDER } from "../../ingest/map.js";
-import { jobReason } from "../../queue/index.js";
-import {
-  OUTCOME_METRICS,
-  rateOf,
-  type DailyPoint,
-  type OutcomeTotals,
-  type Rate,
-  type RecentAttempt,
-  type VariantStats,
-} from "../../outcomes/stats.js";
-import type { FixStatus, Job } from "../../store/schema.js";
+import { rateOf, type Rate } from "../../outcomes/stats.js";
+import type { Job } from "../../store/schema.js";
 import { METRICS, type MetricName } from "../../tensorzero/metrics.js";
-import { renderChart, renderChartTable } from "./chart.js";
 import { html, raw, type Markup } from "./html.js";
 
 export const METRIC_LABELS: Record<MetricName, { label: string; note: string; lowerIsBetter?: boolean }> = {
@@ -26,7 +17,7 @@ export const METRIC_LABELS: Record<MetricName, { label: string; note: string; lo
   [METRICS.heldUp]: { label: "Held up", note: "a merged fix stood through the watch window" },
 };
 
-const STATUS_TONES: Record<string, string> = {
+export const STATUS_TONES: Record<string, string> = {
   queued: "info",
   collecting: "info",
   prompting: "info",
@@ -38,6 +29,7 @@ const STATUS_TONES: Record<string, string> = {
   done: "ok",
   ci_failed: "bad",
   failed: "bad",
+  waiting: "warn",
   dead: "dead",
   skipped: "muted",
 };
@@ -61,15 +53,15 @@ export function formatTime(iso: string | null | undefined): string {
 
 const REPO_SLUG = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
-function githubUrl(repo: string, path: string): string | null {
+export function githubUrl(repo: string, path: string): string | null {
   return REPO_SLUG.test(repo) ? `https://github.com/${repo}/${path}` : null;
 }
 
-function link(href: string | null, text: string | number): Markup {
+export function link(href: string | null, text: string | number): Markup {
   return href ? html`<a href="${href}" rel="noopener noreferrer">${text}</a>` : html`${text}`;
 }
 
-function truncate(text: string, max: number): string {
+export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
@@ -123,9 +115,9 @@ h2 small { font-weight:400; color:var(--muted); margin-left:6px; }
 .badge-info { background:var(--info-bg); color:var(--info); }
 .badge-dead { background:#1f2937; color:#f9fafb; }
 .badge-muted { background:var(--muted-bg); color:#475569; }
-/* Right-to-left scrolling starts a narrow screen at the newest days. */
-.chart-wrap { overflow-x:auto; -webkit-overflow-scrolling:touch; direction:rtl; }
-.chart { width:100%; min-width:720px; height:auto; display:block; direction:ltr; }
+/* Two drawings of the chart: 30 days for wide screens, the last 14 drawn for a phone; each fits its screen whole. */
+.chart { width:100%; height:auto; display:block; }
+.chart-narrow { display:none; }
 .chart text { font-size:12px; fill:#475569; font-family:inherit; }
 .chart .legend text { font-size:13px; fill:#0f172a; }
 .chart rect.bar:hover { opacity:.8; }
@@ -155,7 +147,40 @@ button.retry:hover { background:#1e293b; }
 .login input[type=password]:focus { outline:2px solid #93c5fd; border-color:var(--accent); }
 .login button { margin-top:14px; width:100%; padding:10px; border:0; border-radius:7px; background:var(--ink); color:#fff; font:inherit; font-weight:600; cursor:pointer; }
 .login .flash { margin-bottom:14px; }
+nav.tabs { display:flex; gap:4px; flex-wrap:wrap; }
+nav.tabs a { color:#cbd5e1; padding:5px 10px; border-radius:6px; font-weight:550; }
+nav.tabs a:hover { background:#1e293b; text-decoration:none; }
+nav.tabs a[aria-current=page] { background:#334155; color:#fff; }
+.banner { border-radius:8px; padding:10px 14px; margin-bottom:12px; border:1px solid; }
+.banner strong { display:block; }
+.banner-bad { background:var(--bad-bg); color:#7f1d1d; border-color:#fecaca; }
+.banner-warn { background:var(--warn-bg); color:#78350f; border-color:#fde68a; }
+.banner-info { background:var(--info-bg); color:#1e3a8a; border-color:#bfdbfe; }
+.banner .detail { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:12px; overflow-wrap:anywhere; }
+form.filters { display:flex; flex-wrap:wrap; gap:10px; align-items:flex-end; margin-bottom:14px; }
+form.filters label { display:flex; flex-direction:column; font-size:12px; color:var(--muted); gap:3px; }
+form.filters select, form.filters input { font:inherit; padding:5px 8px; border:1px solid #cbd5e1; border-radius:6px; background:#fff; min-width:150px; }
+form.filters button { font:inherit; padding:6px 14px; border:0; border-radius:6px; background:var(--ink); color:#fff; cursor:pointer; }
+.pager { display:flex; gap:12px; align-items:center; margin-top:12px; color:var(--muted); }
+dl.kv { display:grid; grid-template-columns:max-content 1fr; gap:6px 16px; margin:0; }
+dl.kv dt { color:var(--muted); } dl.kv dd { margin:0; overflow-wrap:anywhere; }
+pre.block { margin:0; padding:12px; background:#0f172a; color:#e2e8f0; border-radius:8px; overflow:auto; max-height:480px; font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:12px; white-space:pre; }
+pre.block .add { color:#86efac; } pre.block .del { color:#fca5a5; } pre.block .hunk { color:#93c5fd; }
+.empty-note { color:var(--muted); margin:0; }
+.tile .why { color:var(--muted); font-size:12px; margin-top:4px; }
+a.tile { display:block; color:inherit; } a.tile:hover { border-color:var(--accent); text-decoration:none; }
+.crumbs { margin:0 0 12px; }
+a.gh { font-size:12px; color:var(--muted); }
+.narrow-only { display:none; }
+.top nav.tabs { flex:1 1 auto; }
+.reason { color:#475569; overflow-wrap:anywhere; }
 @media (max-width:640px) {
+  .chart-wide { display:none; }
+  .chart-narrow { display:block; }
+  .narrow-only { display:inline; }
+  dl.kv { grid-template-columns:1fr; gap:2px; } dl.kv dd { margin-bottom:8px; }
+  form.filters select, form.filters input { min-width:0; width:100%; }
+  form.filters label { flex:1 1 140px; }
   main { padding:12px; }
   .top-inner { padding:10px 12px; }
   .top .meta { margin-left:0; width:100%; order:3; }
@@ -173,7 +198,7 @@ button.retry:hover { background:#1e293b; }
 }
 `);
 
-function page(title: string, body: Markup): string {
+export function page(title: string, body: Markup): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -219,115 +244,13 @@ export function renderMessagePage(title: string, message: string, options: { log
   );
 }
 
-// ---- dashboard -------------------------------------------------------------------------
+// ---- shared by the pages --------------------------------------------------------------
 
-export interface DashboardView {
-  generatedAt: Date;
-  csrfToken: string;
-  flash: { tone: "ok" | "bad"; text: string } | null;
-  totals: OutcomeTotals;
-  variants: VariantStats[];
-  daily: DailyPoint[];
-  attempts: RecentAttempt[];
-  failedJobs: Job[];
-}
-
-function csrfField(token: string): Markup {
+export function csrfField(token: string): Markup {
   return html`<input type="hidden" name="csrf" value="${token}">`;
 }
 
-function tile(label: string, value: string | number, sub: string | null = null): Markup {
-  return html`<div class="tile"><div class="label">${label}</div><div class="value">${value}</div>${sub ? html`<div class="sub">${sub}</div>` : null}</div>`;
-}
-
-function shareText(rate: Rate): string {
-  const share = rateOf(rate);
-  return share === null ? "–" : `${Math.round(share * 100)}%`;
-}
-
-function renderTotals(view: DashboardView): Markup {
-  const { totals } = view;
-  const o = totals.outcomes;
-  return html`<section class="totals" aria-label="Totals">
-    ${tile("Fix attempts", totals.attempts, `${totals.withPr} opened a PR`)}
-    ${tile("Patch applied", shareText(o[METRICS.patchApplied]), formatRate(o[METRICS.patchApplied]))}
-    ${tile("CI passed", shareText(o[METRICS.ciPassed]), formatRate(o[METRICS.ciPassed]))}
-    ${tile("Merged", shareText(o[METRICS.prMerged]), formatRate(o[METRICS.prMerged]))}
-    ${tile("Reverted", shareText(o[METRICS.prReverted]), formatRate(o[METRICS.prReverted]))}
-    ${tile("Failed jobs", view.failedJobs.length, view.failedJobs.length === 0 ? "none waiting" : "failed or dead")}
-  </section>`;
-}
-
-function statusBadges(byStatus: Partial<Record<FixStatus, number>>): Markup {
-  const entries = (Object.entries(byStatus) as [FixStatus, number][]).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
-  return html`<div class="statuses" aria-label="Attempts by status">${entries.map(
-    ([status, n]) => html`<span class="badge badge-${STATUS_TONES[status] ?? "muted"}">${status.replace(/_/g, " ")}<b>${n}</b></span>`,
-  )}</div>`;
-}
-
-function renderVariantCard(stats: VariantStats): Markup {
-  const name = stats.variant ?? "no variant";
-  const rates = OUTCOME_METRICS.map((metric) => {
-    const rate = stats.outcomes[metric];
-    const share = rateOf(rate);
-    const meta = METRIC_LABELS[metric];
-    return html`<dt title="${meta.note}">${meta.label}</dt>
-      <div class="meter${meta.lowerIsBetter ? " lower" : ""}" aria-hidden="true"><i style="width:${share === null ? 0 : Math.round(share * 100)}%"></i></div>
-      <dd data-metric="${metric}">${formatRate(rate)}</dd>`;
-  });
-  return html`<article class="card" data-variant="${name}">
-    <div class="card-head"><span class="name mono">${name}</span><span class="count">${stats.attempts} attempt${stats.attempts === 1 ? "" : "s"} · ${stats.withPr} PR${stats.withPr === 1 ? "" : "s"}</span></div>
-    <dl class="rates">${rates}</dl>
-    ${statusBadges(stats.byStatus)}
-  </article>`;
-}
-
-function renderVariants(view: DashboardView): Markup {
-  const body =
-    view.variants.length === 0
-      ? html`<div class="panel"><p class="sub-line">No fix attempts yet.</p></div>`
-      : html`<div class="cards">${view.variants.map(renderVariantCard)}</div>`;
-  return html`<section aria-labelledby="variants-heading"><h2 id="variants-heading">Variants <small>outcome rates from recorded feedback, all time</small></h2>${body}</section>`;
-}
-
-function renderChartPanel(view: DashboardView): Markup {
-  return html`<section class="panel" aria-labelledby="chart-heading">
-    <h2 id="chart-heading">Attempts and outcomes per day <small>last ${view.daily.length} days, UTC</small></h2>
-    <div class="chart-wrap">${renderChart(view.daily)}</div>
-    <details class="numbers"><summary>Show the numbers</summary><div class="scroll">${renderChartTable(view.daily)}</div></details>
-  </section>`;
-}
-
-function runCell(attempt: RecentAttempt): Markup {
-  const href = attempt.triggerProvider === ACTIONS_PROVIDER ? githubUrl(attempt.repoSlug, `actions/runs/${encodeURIComponent(attempt.triggerRunId)}`) : null;
-  return html`${link(href, `#${attempt.triggerRunId}`)}${attempt.workflowName ? html`<div class="sub-line">${attempt.workflowName}</div>` : null}`;
-}
-
-function renderAttempts(view: DashboardView): Markup {
-  const rows =
-    view.attempts.length === 0
-      ? html`<tr><td colspan="7" class="empty">No fix attempts yet.</td></tr>`
-      : view.attempts.map(
-          (a) => html`<tr data-attempt="${a.id}">
-      <td class="when" data-label="Created">${formatTime(a.createdAt)}</td>
-      <td data-label="Status">${statusBadge(a.status)}${a.attemptNumber > 1 ? html`<div class="sub-line">attempt ${a.attemptNumber}</div>` : null}</td>
-      <td class="repo" data-label="Repo">${link(githubUrl(a.repoSlug, ""), a.repoSlug)}</td>
-      <td data-label="Run">${runCell(a)}</td>
-      <td data-label="PR">${a.prNumber === null ? html`<span class="sub-line">–</span>` : link(githubUrl(a.repoSlug, `pull/${a.prNumber}`), `#${a.prNumber}`)}</td>
-      <td class="mono" data-label="Variant">${a.variant ?? "–"}</td>
-      <td class="reason${a.reason ? "" : " blank"}" data-label="Reason">${a.reason ? truncate(a.reason, 240) : ""}</td>
-    </tr>`,
-        );
-  return html`<section class="panel" aria-labelledby="attempts-heading">
-    <h2 id="attempts-heading">Recent fix attempts <small>newest first, ${view.attempts.length} shown</small></h2>
-    <div class="scroll"><table class="data stack" id="attempts">
-      <thead><tr><th scope="col">Created</th><th scope="col">Status</th><th scope="col">Repo</th><th scope="col">Run</th><th scope="col">PR</th><th scope="col">Variant</th><th scope="col">Reason</th></tr></thead>
-      <tbody>${rows}</tbody>
-    </table></div>
-  </section>`;
-}
-
-function jobSubject(job: Job): string | null {
+export function jobSubject(job: Job): string | null {
   const payload = job.payload as Record<string, unknown> | null;
   if (!payload || typeof payload !== "object") return null;
   const parts = [typeof payload.repo === "string" ? payload.repo : null, typeof payload.runId === "string" ? `run ${payload.runId}` : null];
@@ -335,55 +258,9 @@ function jobSubject(job: Job): string | null {
   return text === "" ? null : text;
 }
 
-function errorCell(reason: string | null): Markup {
+export function errorCell(reason: string | null): Markup {
   if (!reason) return html`<span class="sub-line">no error recorded</span>`;
   const firstLine = reason.split("\n")[0];
   if (reason.length <= 200 && firstLine === reason) return html`<pre class="error-text">${reason}</pre>`;
   return html`<details class="error"><summary><pre class="error-text">${truncate(firstLine, 200)}</pre><span class="more">show all</span></summary><pre class="error-text">${truncate(reason, 4000)}</pre></details>`;
-}
-
-function renderFailedJobs(view: DashboardView): Markup {
-  const rows =
-    view.failedJobs.length === 0
-      ? html`<tr><td colspan="6" class="empty">No failed jobs.</td></tr>`
-      : view.failedJobs.map((job) => {
-          const subject = jobSubject(job);
-          return html`<tr data-job="${job.id}">
-      <td class="num mono" data-label="Job">${job.id}</td>
-      <td data-label="Kind"><span class="mono">${job.kind}</span>${subject ? html`<div class="sub-line">${subject}</div>` : null}</td>
-      <td data-label="Status">${statusBadge(job.status)}<div class="sub-line">${job.attempts}/${job.maxAttempts} tries</div></td>
-      <td class="when" data-label="Updated">${formatTime(job.updatedAt)}</td>
-      <td data-label="Error">${errorCell(jobReason(job))}</td>
-      <td class="action"><form method="post" action="/fixloop/jobs/${job.id}/retry">${csrfField(view.csrfToken)}<button class="retry" type="submit" aria-label="Retry job ${job.id}">Retry</button></form></td>
-    </tr>`;
-        });
-  return html`<section class="panel" aria-labelledby="jobs-heading">
-    <h2 id="jobs-heading">Failed jobs <small>failed or dead; retry puts a job back in line with fresh attempts</small></h2>
-    <div class="scroll"><table class="data stack" id="failed-jobs">
-      <thead><tr><th scope="col" class="num">Job</th><th scope="col">Kind</th><th scope="col">Status</th><th scope="col">Updated</th><th scope="col">Last error</th><th scope="col"></th></tr></thead>
-      <tbody>${rows}</tbody>
-    </table></div>
-  </section>`;
-}
-
-export function renderDashboard(view: DashboardView): string {
-  const flash = view.flash
-    ? html`<div class="flash flash-${view.flash.tone}" role="${view.flash.tone === "ok" ? "status" : "alert"}">${view.flash.text}</div>`
-    : null;
-  return page(
-    "fixloop · outcomes",
-    html`<header class="top"><div class="top-inner">
-  <div class="brand">fixloop<span>outcomes</span></div>
-  <div class="meta">${formatTime(view.generatedAt.toISOString())}</div>
-  <form method="post" action="/fixloop/logout">${csrfField(view.csrfToken)}<button type="submit">Log out</button></form>
-</div></header>
-<main>
-${flash}
-${renderTotals(view)}
-${renderVariants(view)}
-${renderChartPanel(view)}
-${renderFailedJobs(view)}
-${renderAttempts(view)}
-</main>`,
-  );
 }
