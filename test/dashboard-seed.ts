@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Store } from "../src/store/db.js";
 import { readFileSync } from "node:fs";
-import { ciRuns, commitLinks, deliveries, feedback, fixAttempts, jobs, prOutcomes, type FixStatus, type JobStatus } from "../src/store/schema.js";
+import { ciRuns, commitLinks, deliveryBodies, deliveryRecords, feedback, fixAttempts, jobs, prOutcomes, type FixStatus, type JobStatus } from "../src/store/schema.js";
 import { eq } from "drizzle-orm";
 import { isMetricName, METRICS, metricLevel, type MetricName } from "../src/tensorzero/metrics.js";
 
@@ -129,14 +129,14 @@ export async function seedDelivery(
 ): Promise<void> {
   const at = row.at.toISOString();
   const repository = row.payload.repository as { full_name?: string } | undefined;
-  await store.db.insert(deliveries).values({
+  // As the inbox stores one: the record, and the body once beside it (src/inbox/rows.ts).
+  await store.db.insert(deliveryRecords).values({
     id: row.id,
     event: row.event,
     action: typeof row.payload.action === "string" ? row.payload.action : null,
     repoSlug: repository?.full_name ?? null,
     installationId: null,
     receivedAt: at,
-    payload: row.payload,
     status: row.status,
     error: row.error ?? null,
     note: row.note ?? null,
@@ -144,6 +144,7 @@ export async function seedDelivery(
     claimedAt: at,
     processedAt: row.status === "received" ? null : at,
   });
+  await store.db.insert(deliveryBodies).values({ id: row.id, body: JSON.stringify(row.payload) });
 }
 
 export async function seedFeedback(

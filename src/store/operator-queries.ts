@@ -6,7 +6,7 @@
  */
 import { and, count, desc, eq, inArray, isNotNull, isNull, or, type SQL } from "drizzle-orm";
 import type { Db } from "./db.js";
-import { ciRuns, commitLinks, deliveries, feedback, fixAttempts, jobs, prOutcomes, type CiRun, type FixStatus, type JobStatus, type PrState } from "./schema.js";
+import { ciRuns, commitLinks, deliveryRecords, feedback, fixAttempts, jobs, prOutcomes, type CiRun, type FixStatus, type JobStatus, type PrState } from "./schema.js";
 
 export interface Paging {
   limit: number;
@@ -147,7 +147,7 @@ const RUN_SUMMARY = {
   recordedAt: ciRuns.recordedAt,
 };
 
-export type RunSummary = Omit<CiRun, "rawJson" | "orderKey" | "workflowId" | "rawStatus">;
+export type RunSummary = { [K in keyof typeof RUN_SUMMARY]: CiRun[K] };
 
 function runWhere(filter: RunFilter): SQL | undefined {
   const conditions: SQL[] = [];
@@ -266,7 +266,7 @@ export function listJobsPage(db: Db, filter: { status?: JobStatus[]; kind?: stri
 export async function queueCounts(db: Db): Promise<{ jobs: Record<string, number>; deliveries: Record<string, number> }> {
   const [j, d] = await Promise.all([
     db.select({ status: jobs.status, n: count() }).from(jobs).groupBy(jobs.status),
-    db.select({ status: deliveries.status, n: count() }).from(deliveries).groupBy(deliveries.status),
+    db.select({ status: deliveryRecords.status, n: count() }).from(deliveryRecords).groupBy(deliveryRecords.status),
   ]);
   return { jobs: Object.fromEntries(j.map((r) => [r.status, r.n])), deliveries: Object.fromEntries(d.map((r) => [r.status, r.n])) };
 }
