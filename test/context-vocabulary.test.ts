@@ -135,3 +135,50 @@ describe("filling the budget by value", () => {
     expect(context.context.indexOf("git fork")).toBeLessThan(context.context.indexOf("● pad"));
   });
 });
+
+describe("the same error at many places", () => {
+  const places = Array.from({ length: 300 }, (_, i) => `internal/command/cliconfig/file_${i % 7}_test.go:${10 + i}:${1 + (i % 5)}`);
+  const log = stamped([
+    "##[group]Run make staticcheck",
+    "make staticcheck",
+    "##[endgroup]",
+    "==> Checking that code complies with static analysis requirements...",
+    ...places.map((place) => `##[error]${place}: undeclared name: os (compile)`),
+    "exit status 1",
+    "make: *** [Makefile:24: staticcheck] Error 1",
+    "##[error]Process completed with exit code 2.",
+  ]);
+
+  it("shows every place in full when the budget allows", async () => {
+    const context = await buildFailureContext(log, { budgetTokens: 20_000 });
+    for (const place of places) expect(context.context).toContain(`${place}: undeclared name: os (compile)`);
+    expect(context.context).not.toContain("the same error at");
+  });
+
+  it("else the first ones in full and the other places as one compact list, within the budget", async () => {
+    const context = await buildFailureContext(log, { budgetTokens: 500 });
+    expect(context.context.length).toBeLessThanOrEqual(2000);
+    expect(context.context).toContain(`${places[0]}: undeclared name: os (compile)`);
+    const list = context.context.split("\n").find((line) => line.includes("the same error at"));
+    expect(list).toBeDefined();
+    const full = places.filter((place) => context.context.includes(`${place}: undeclared name: os`));
+    const listed = places.filter((place) => list?.includes(`${place},`) || list?.includes(`${place} and`));
+    // The list follows the first places in full, names only places not shown, and says how many it could not name.
+    expect(full.slice(0, 5)).toEqual(places.slice(0, 5));
+    expect(listed[0]).toBe(places.find((place) => !full.includes(place)));
+    expect(listed.filter((place) => full.includes(place))).toEqual([]);
+    expect(full.length + listed.length).toBeLessThan(300);
+    expect(context.context.indexOf(list as string)).toBeLessThan(context.context.indexOf(`${full[5]}: undeclared`));
+    expect(list).toMatch(new RegExp(`the same error at ${300 - full.length} more places: .* and ${300 - full.length - listed.length} more$`));
+    expect(context.truncated).toBe(true);
+    expect(context.context).toContain("make: *** [Makefile:24: staticcheck] Error 1");
+  });
+
+  it("keeps different messages at the same place apart", async () => {
+    const two = stamped(["##[group]Run go vet", "go vet", "##[endgroup]", "a.go:3:1: undeclared name: os", "a.go:3:1: unused variable x", "##[error]Process completed with exit code 1."]);
+    const context = await buildFailureContext(two, { budgetTokens: 50 });
+    expect(context.context).toContain("undeclared name: os");
+    expect(context.context).toContain("unused variable x");
+    expect(context.context).not.toContain("the same error at");
+  });
+});

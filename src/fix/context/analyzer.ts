@@ -18,6 +18,7 @@
 import { LineRedactor } from "../redact.js";
 import type { BaselineLines } from "./baseline.js";
 import { BlockStore, fitExcerpts, MAX_EXCERPT_LINE_CHARS, renderBlock, type Block, type BlockLine, type Excerpt } from "./blocks.js";
+import { ErrorFamilies } from "./families.js";
 import { cleanLine, detach, LineRing, type SectionEvent } from "./lines.js";
 import { RefCollector, stripWorkspacePaths } from "./paths.js";
 import { detectInfra, errorScore, infraKindForConclusion, isContinuation, isRecoveredNotice, isPassingLine, mayMatter, type InfraHit } from "./patterns.js";
@@ -47,6 +48,10 @@ const MAX_ERROR_LINES = 8;
 const BLOCK_SPLIT_LINES = 40;
 const MAX_ERROR_LINE_CHARS = 300;
 const MAX_DEFINITIVE_HITS = 20;
+/** Characters kept for the lists of places of errors repeated at many places. */
+const COMPACT_LIST_RESERVE = 600;
+/** Places of one message shown in full before other evidence; the rest only with budget to spare. */
+const PLACES_IN_FULL_FIRST = 5;
 /** Excerpt order of the lines before a block's lead-in: after every block, before the tail. */
 const EARLIER_ORDER = 1e12;
 const NOVEL_ORDER = 2e12;
@@ -63,6 +68,8 @@ class Step {
   readonly ring = new LineRing(RING_LINES);
   /** Error lines seen in this step, with the excerpt line that stands for them. */
   readonly seenTriggers = new Map<string, { entry: BlockLine; block: Block }>();
+  /** Error lines that differ only by the place they name. */
+  readonly families = new ErrorFamilies();
   open: Block | null = null;
   remaining = 0;
   lastBlockEndSeq = -1;
@@ -474,6 +481,12 @@ export class LogAnalyzer {
 
     let score = matters ? errorScore(line) : 0;
     if (minScore > score) score = minScore;
+    // The same message at yet another place: shown when the budget allows, after distinct evidence.
+    if (score > 1 && step.families.placesBefore(line) >= PLACES_IN_FULL_FIRST) {
+      score = 1;
+      // They go to an excerpt of their own, so that the first places can be kept without them.
+      if (step.open !== null && step.open.score > 1) step.closeBlock();
+    }
     if (score > 0 && step.firstErrorSeq < 0) {
       step.firstErrorSeq = seq;
       if (found && !isRecoveredNotice(line)) step.firstErrorInfra = { ...found, line: detach(found.line) };
@@ -566,6 +579,7 @@ export class LogAnalyzer {
 
   private rememberTrigger(step: Step, line: string, entry: BlockLine, block: Block): void {
     const key = line.trim();
+    step.families.note(line);
     if (step.seenTriggers.size < MAX_SEEN_TRIGGERS && !step.seenTriggers.has(key)) step.seenTriggers.set(detach(key), { entry, block });
   }
 
@@ -648,7 +662,17 @@ export class LogAnalyzer {
       // The outage is the cause: its line goes first, whatever else fits.
       excerpts.push({ lines: [cutLine(strip(infra.evidence.trim()))], lineScores: [4], score: 4, order: -1, startSeq: -1, endSeq: -1 });
     }
-    const fitted = this.budgetChars > 0 ? fitExcerpts(excerpts, this.budgetChars) : { text: "", truncated: excerpts.length > 0, included: [] };
+    let fitted = this.budgetChars > 0 ? fitExcerpts(excerpts, this.budgetChars) : { text: "", truncated: excerpts.length > 0, included: [] };
+    // The same error at places the text does not show: fit again leaving room to list them.
+    const compact = (text: string) => step.families.addCompactLists(text, this.budgetChars, (line) => cutLine(strip(line)));
+    if (step.families.placesNotShown(fitted.text, (line) => cutLine(strip(line)))) {
+      let listed = compact(fitted.text);
+      if (listed.added === 0) {
+        fitted = fitExcerpts(excerpts, this.budgetChars - Math.min(COMPACT_LIST_RESERVE, Math.floor(this.budgetChars / 8)));
+        listed = compact(fitted.text);
+      }
+      fitted = { ...fitted, text: listed.text, truncated: true };
+    }
     const omittedInside = fitted.included.some((excerpt) => excerpt.lines.some((line) => OMITTED_MARKER.test(line)));
 
     const included = new Set(fitted.included.map((e) => e.order));
@@ -662,6 +686,7 @@ export class LogAnalyzer {
     const refs = new RefCollector(this.roots);
     for (const ref of this.explicitRefs) refs.add(ref.path, ref.line, ref.column);
     for (const block of blocksInOrder) for (const entry of block.lines()) refs.addLine(entry.text);
+    for (const line of step.families.lines()) refs.addLine(line);
     for (const excerpt of fitted.included) if (excerpt.order >= Number.MAX_SAFE_INTEGER - 1) for (const line of excerpt.lines) refs.addLine(line);
 
     return {
