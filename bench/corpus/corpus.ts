@@ -36,7 +36,7 @@ export function readLog(entry: CorpusEntry, which: "fail" | "pass", dir = CORPUS
 
 const TIMESTAMP = /^\uFEFF?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)? ?/;
 /** Colour codes with or without their ESC (LogChunks' XML labels lost the ESC byte). */
-const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\[[0-9;]*[mK]/g;
+const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+][0-9A-Za-z]|\x1b[0-Z\\-~]|\[[0-9;]*[mK]/g;
 
 /** A log line as a label: last visible carriage-return segment, no timestamp, colours or edge blanks, inner blanks collapsed. */
 export function labelText(raw: string): string {

@@ -43,6 +43,7 @@ export function contextToJson(context: FailureContext, charsPerToken: number): R
     truncated: context.truncated,
     estimated_tokens: estimateTokens(context.context, charsPerToken),
     bytes_read: context.bytesRead,
+    notice: context.notice ?? null,
     baseline_used: context.baselineUsed ?? false,
     shared_lines_dropped: context.sharedLinesDropped ?? 0,
   };
@@ -56,7 +57,7 @@ export function contextToText(context: FailureContext, budget: number, charsPerT
     `files:        ${files.length > 0 ? files.join(", ") : "-"}`,
     `tokens:       ~${estimateTokens(context.context, charsPerToken)} of ${budget}${context.truncated ? " (truncated)" : ""}`,
     `redactions:   ${context.redactions}`,
-    `read:         ${context.bytesRead} bytes`,
+    `read:         ${context.bytesRead} bytes${context.notice ? ` (${context.notice})` : ""}`,
     `baseline:     ${context.baselineUsed ? `used, ${context.sharedLinesDropped ?? 0} shared lines dropped` : "none"}`,
   ];
   if (context.errorLines.length > 0) lines.push("error lines:", ...context.errorLines.map((l) => `  ${l}`));

@@ -606,10 +606,10 @@ export class LogAnalyzer {
     return null;
   }
 
-  finish(bytesRead = 0): FailureContext {
+  finish(bytesRead = 0, input: { encoding?: string; binary?: boolean } = {}): FailureContext {
     this.closeCurrent();
     const step = this.chooseStep();
-    const strip = (line: string) => stripWorkspacePaths(line, this.roots);
+    const strip = (line: string) => stripWorkspacePaths(readable(line), this.roots);
 
     // Weak excerpts (lines that merely say "error") only count when nothing stronger was found.
     const topScore = step.store.blocks.reduce((top, block) => Math.max(top, block.score), 0);
@@ -700,6 +700,11 @@ export class LogAnalyzer {
       redactions: this.redactor.count,
       truncated: fitted.truncated || step.store.evictedTopScore >= Math.max(1, topScore - 1) || omittedInside,
       bytesRead,
+      notice: input.binary
+        ? "the log does not look like text (zero bytes or control characters near its start): unreadable lines are left out"
+        : input.encoding && input.encoding !== "utf8"
+          ? `read as ${input.encoding === "latin1" ? "Latin-1 (not valid UTF-8)" : input.encoding === "utf16le" ? "UTF-16 LE" : "UTF-16 BE"}`
+          : null,
       baselineUsed: this.baseline !== null,
       sharedLinesDropped: this.sharedDropped,
     };
@@ -734,6 +739,17 @@ export class LogAnalyzer {
     if (picked.length === 0 && step.exitLine) picked.push(cut(strip(step.exitLine), MAX_ERROR_LINE_CHARS));
     return picked;
   }
+}
+
+const UNREADABLE = /[\x00-\x08\x0b-\x1f\x7f\ufffd]/;
+const UNREADABLE_ALL = new RegExp(UNREADABLE.source, "g");
+
+/** A line as a prompt can show it: control characters out, a line of mostly binary bytes as a marker. */
+function readable(line: string): string {
+  if (!UNREADABLE.test(line)) return line;
+  const junk = line.match(UNREADABLE_ALL)?.length ?? 0;
+  if (junk > line.length / 4) return "[unreadable bytes]";
+  return line.replace(UNREADABLE_ALL, "");
 }
 
 function cutLine(text: string): string {

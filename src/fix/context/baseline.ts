@@ -84,7 +84,7 @@ export class BaselineLines {
   /** Reads a passing log (text or stream) once, line by line. */
   static async fromLog(source: LogSource): Promise<BaselineLines> {
     const baseline = new BaselineLines();
-    baseline.bytesRead = await readLines(source, (raw) => baseline.addRaw(raw));
+    baseline.bytesRead = (await readLines(source, (raw) => baseline.addRaw(raw))).bytes;
     return baseline;
   }
 

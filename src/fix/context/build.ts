@@ -11,8 +11,8 @@ export type { LogSource };
  */
 export async function buildFailureContext(source: LogSource, options: ContextOptions = {}): Promise<FailureContext> {
   const analyzer = new LogAnalyzer(options);
-  const bytes = await readLines(source, (line) => analyzer.pushRaw(line));
-  return analyzer.finish(bytes);
+  const read = await readLines(source, (line) => analyzer.pushRaw(line));
+  return analyzer.finish(read.bytes, read);
 }
 
 /** Tokens a text costs, estimated from its length. */

@@ -3,6 +3,7 @@
  * holding more than one line at a time, and clean a raw line (timestamps,
  * colour codes, carriage-return progress output).
  */
+import { isUtf8 } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";
 
 /** Longest line kept; the rest of a longer line (minified bundles, base64 dumps) is dropped. */
@@ -10,15 +11,68 @@ export const MAX_LINE_CHARS = 4096;
 /** Bytes decoded at a time; the resulting strings stay well below V8's large-object size. */
 const DECODE_BYTES = 16 * 1024;
 
+/** Bytes looked at to tell the encoding of a byte stream. */
+const SNIFF_BYTES = 64 * 1024;
+
+export type TextEncoding = "utf8" | "utf16le" | "utf16be" | "latin1";
+
+/**
+ * The encoding of a log from its first bytes: a byte-order mark (UTF-8, UTF-16 LE/BE), else
+ * UTF-16 by its zero bytes, else UTF-8 when valid, else Latin-1 when it reads as text. `binary`:
+ * zero bytes or control characters a text log does not have (decoded as UTF-8 all the same).
+ */
+export function sniffEncoding(head: Uint8Array): { encoding: TextEncoding; binary: boolean } {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: "utf8", binary: false };
+  if (head[0] === 0xff && head[1] === 0xfe) return { encoding: "utf16le", binary: false };
+  if (head[0] === 0xfe && head[1] === 0xff) return { encoding: "utf16be", binary: false };
+  const n = Math.min(head.length, SNIFF_BYTES);
+  let zeroEven = 0;
+  let zeroOdd = 0;
+  let control = 0;
+  let high = 0;
+  for (let i = 0; i < n; i += 1) {
+    const b = head[i];
+    if (b === 0) {
+      if (i % 2 === 0) zeroEven += 1;
+      else zeroOdd += 1;
+    } else if ((b < 32 && b !== 9 && b !== 10 && b !== 13 && b !== 27 && b !== 12 && b !== 8) || b === 127) {
+      control += 1;
+    } else if (b >= 128) {
+      high += 1;
+    }
+  }
+  const pairs = n / 2;
+  // ASCII text in UTF-16: every other byte is zero.
+  if (pairs >= 2 && zeroOdd > pairs * 0.4 && zeroEven < pairs * 0.05) return { encoding: "utf16le", binary: false };
+  if (pairs >= 2 && zeroEven > pairs * 0.4 && zeroOdd < pairs * 0.05) return { encoding: "utf16be", binary: false };
+  const binary = zeroEven + zeroOdd > 0 || control > n * 0.02;
+  if (high === 0 || binary) return { encoding: "utf8", binary };
+  // A multi-byte character may be cut at the end of the sample: leave its bytes out.
+  let end = n;
+  for (let back = 0; back < 3 && end > 0 && head[end - 1] >= 0x80; back += 1) end -= 1;
+  if (end > 0 && head[end - 1] >= 0xc0) end -= 1;
+  const sample = head.subarray(0, end);
+  return { encoding: isUtf8(sample) ? "utf8" : "latin1", binary: false };
+}
+
 /**
  * Splits chunks into lines and hands each to `onLine` as soon as it is complete.
- * Multi-byte characters split across Buffer chunks are decoded correctly.
+ * Multi-byte characters split across Buffer chunks are decoded correctly. Bytes are
+ * decoded in the encoding their first chunk shows (see sniffEncoding).
  */
 export class LineSplitter {
-  private readonly decoder = new StringDecoder("utf8");
+  private decoder: StringDecoder | null = null;
+  /** UTF-16 BE: the odd byte of the previous chunk, waiting for its pair. */
+  private pendingByte = -1;
+  /** The first bytes, held until there are enough to tell their encoding. */
+  private head: Buffer[] = [];
+  private headBytes = 0;
   private carry = "";
   private carryOverflow = false;
   bytes = 0;
+  encoding: TextEncoding = "utf8";
+  /** True when the first bytes did not look like text. */
+  binary = false;
 
   constructor(
     private readonly onLine: (line: string) => void,
@@ -32,16 +86,48 @@ export class LineSplitter {
       return;
     }
     this.bytes += chunk.byteLength;
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.decoder === null) {
+      // The encoding is told from the first SNIFF_BYTES, however small the first chunks are.
+      this.head.push(Buffer.from(bytes));
+      this.headBytes += bytes.length;
+      if (this.headBytes >= SNIFF_BYTES) this.decideEncoding();
+      return;
+    }
+    this.decode(bytes);
+  }
+
+  private decideEncoding(): void {
+    const head = Buffer.concat(this.head);
+    this.head = [];
+    const sniffed = sniffEncoding(head);
+    this.encoding = sniffed.encoding;
+    this.binary = sniffed.binary;
+    this.decoder = new StringDecoder(this.encoding === "utf16be" ? "utf16le" : this.encoding);
+    this.decode(head);
+  }
+
+  private decode(bytes: Buffer): void {
+    const buffer = this.encoding === "utf16be" ? this.swapPairs(bytes) : bytes;
+    const decoder = this.decoder as StringDecoder;
     // Decoded in small pieces: a big decoded string lands in V8's large-object space, which only a
     // full collection frees, and the retired chunks of a 50 MB log would pile up there.
     for (let at = 0; at < buffer.length; at += DECODE_BYTES) {
-      this.pushText(this.decoder.write(buffer.subarray(at, Math.min(buffer.length, at + DECODE_BYTES))));
+      this.pushText(decoder.write(buffer.subarray(at, Math.min(buffer.length, at + DECODE_BYTES))));
     }
   }
 
+  /** UTF-16 BE as LE: a copy with the bytes of each pair swapped, an odd last byte kept for the next chunk. */
+  private swapPairs(chunk: Buffer): Buffer {
+    const bytes = this.pendingByte >= 0 ? Buffer.concat([Buffer.of(this.pendingByte), chunk]) : Buffer.from(chunk);
+    const even = bytes.length - (bytes.length % 2);
+    this.pendingByte = even < bytes.length ? bytes[even] : -1;
+    return bytes.subarray(0, even).swap16();
+  }
+
   end(): void {
-    this.pushText(this.decoder.end());
+    if (this.decoder === null && this.headBytes > 0) this.decideEncoding();
+    if (this.decoder !== null) this.pushText(this.decoder.end());
     if (this.carry.length > 0 || this.carryOverflow) this.onLine(this.carry);
     this.carry = "";
     this.carryOverflow = false;
@@ -86,8 +172,14 @@ export class LineSplitter {
 
 export type LogSource = string | Uint8Array | AsyncIterable<string | Buffer | Uint8Array> | NodeJS.ReadableStream;
 
-/** Feeds a log (text, bytes or a stream) to `onLine` line by line, consuming it once; returns the bytes read. */
-export async function readLines(source: LogSource, onLine: (line: string) => void): Promise<number> {
+export interface ReadSummary {
+  bytes: number;
+  encoding: TextEncoding;
+  binary: boolean;
+}
+
+/** Feeds a log (text, bytes or a stream) to `onLine` line by line, consuming it once. */
+export async function readLines(source: LogSource, onLine: (line: string) => void): Promise<ReadSummary> {
   const splitter = new LineSplitter(onLine);
   if (typeof source === "string" || source instanceof Uint8Array) {
     splitter.push(source);
@@ -95,12 +187,12 @@ export async function readLines(source: LogSource, onLine: (line: string) => voi
     for await (const chunk of source as AsyncIterable<string | Buffer | Uint8Array>) splitter.push(chunk);
   }
   splitter.end();
-  return splitter.bytes;
+  return { bytes: splitter.bytes, encoding: splitter.encoding, binary: splitter.binary };
 }
 
 /** `2024-05-01T12:00:00.1234567Z ` (Actions, Gitea) and GitLab's `… 00O+ ` stream prefix after it. */
 const TIMESTAMP_PREFIX = /^\uFEFF?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)? ?(?:\d\d[OE]\+? )?/;
-const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
+const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()*+][0-9A-Za-z]|\x1b[0-Z\\-~]/g;
 /** GitLab collapsible sections: `section_start:1714564800:step_script[collapsed=true]\r\e[0K`. */
 const GITLAB_SECTION = /section_(start|end):\d+:([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\r?(?:\x1b\[0K)?/g;
 

@@ -32,6 +32,8 @@ export interface FailureContext {
   /** True when something relevant did not fit the budget or the bounded buffers. */
   truncated: boolean;
   bytesRead: number;
+  /** How the input was read when that was not plain UTF-8 text (another encoding, binary data). */
+  notice?: string | null;
   /** True when a passing log of the same job was compared with (see ContextOptions.baseline). */
   baselineUsed?: boolean;
   /** Lines of the failing log left out because the passing log has them too. */
