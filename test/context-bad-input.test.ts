@@ -8,29 +8,16 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { Command } from "commander";
-import { afterAll, describe, expect, it, vi } from "vitest";
-import { registerContextCommand } from "../src/cli/context.js";
+import { afterAll, describe, expect, it } from "vitest";
 import { BaselineLines, buildFailureContext } from "../src/fix/context/index.js";
 import { sniffEncoding } from "../src/fix/context/lines.js";
+import { runContextCli } from "./support/context-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "fixloop-bad-input-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(args: string[]): Promise<Record<string, unknown>> {
-  const program = new Command().exitOverride();
-  registerContextCommand(program);
-  let out = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    return true;
-  });
-  try {
-    await program.parseAsync(["node", "fixloop", "context", ...args, "--json"]);
-  } finally {
-    write.mockRestore();
-  }
-  return JSON.parse(out) as Record<string, unknown>;
+  return JSON.parse(await runContextCli([...args, "--json"])) as Record<string, unknown>;
 }
 
 const FAILING = [

@@ -2,27 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command } from "commander";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { registerContextCommand } from "../src/cli/context.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { runContextCli } from "./support/context-cli.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/logs/${name}`, import.meta.url));
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerContextCommand(program);
-  let out = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    return true;
-  });
-  try {
-    await program.parseAsync(["node", "fixloop", "context", ...args]);
-  } finally {
-    write.mockRestore();
-  }
-  return out;
-}
+const run = runContextCli;
 
 describe("fixloop context", () => {
   let dir: string | null = null;
