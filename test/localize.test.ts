@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { evidenceOfFailure, filesToShow, importsOf, localize, readEvidence, RepoTree, type Evidence } from "../src/fix/localize/index.js";
+import { evidenceOfFailure, filesToShow, importsOf, localize, locateFiles, pythonReexports, readEvidence, RepoTree, type Evidence } from "../src/fix/localize/index.js";
 
 function targets(text: string) {
   return readEvidence(text).map((e) => ({ kind: e.kind, target: e.target, line: e.line }));
@@ -193,5 +193,54 @@ describe("paths outside any checkout layout: the tree decides", () => {
     // Without a tree an outside path is never shown as written.
     const ranked = localize({ evidence: readEvidence("/home/dev/app/lib/cart.rb:3:in `total'"), tree: null });
     expect(ranked.files).toEqual([]);
+  });
+});
+
+describe("Python packages: re-exports in __init__.py are followed to the defining module", () => {
+  const tree = new RepoTree(["shop/__init__.py", "shop/cart.py", "shop/money/__init__.py", "shop/money/currency.py", "shop/util.py", "tests/test_cart.py"]);
+  const INIT = "from .cart import (\n    Cart,\n    total as cart_total,\n)\nfrom shop.util import *\nfrom . import money\n";
+
+  test("pythonReexports reads relative, parenthesised, absolute and star imports with their lines", () => {
+    expect(pythonReexports("shop/__init__.py", INIT)).toEqual([
+      { paths: ["shop/cart.py", "shop/cart/__init__.py"], module: null, names: ["Cart", "total"], from: 1, to: 4 },
+      { paths: [], module: "shop.util", names: "*", from: 5, to: 5 },
+      { paths: ["shop/money.py", "shop/money/__init__.py"], module: null, names: ["money"], from: 6, to: 6 },
+    ]);
+    expect(pythonReexports("shop/money/__init__.py", "from ..util import fmt\n")[0].paths).toEqual(["shop/util.py", "shop/util/__init__.py"]);
+  });
+
+  test("`pkg.Name` resolves to the package's __init__.py; the import through it lands on the defining module once the init is read", async () => {
+    expect(tree.resolvePythonModule("shop.Cart")).toEqual(["shop/__init__.py"]);
+    const evidence = readEvidence("FAILED tests/test_cart.py::test_total - assert 1 == 2");
+    const sources = new Map([
+      ["tests/test_cart.py", "from shop import Cart, fmt\n\ndef test_total():\n    assert Cart().total() == 2\n"],
+      ["shop/__init__.py", INIT],
+    ]);
+    const reads: string[][] = [];
+    const located = await locateFiles(evidence, {
+      tree,
+      readContents: async (paths) => {
+        reads.push(paths);
+        return new Map(paths.map((p) => [p, sources.get(p)!] as const));
+      },
+    });
+    // One read of the test, then one of the package it imports from: within the read budget.
+    expect(reads).toEqual([["tests/test_cart.py"], ["shop/__init__.py"]]);
+    const cart = located.files.find((f) => f.path === "shop/cart.py")!;
+    expect(cart.why).toEqual(expect.arrayContaining([expect.stringMatching(/used by the failing test tests\/test_cart.py \(2 mentions; Cart re-exported by shop\/__init__.py\)/)]));
+    // `fmt` comes through the star import of shop.util.
+    expect(located.files.map((f) => f.path)).toContain("shop/util.py");
+    expect(located.files.map((f) => f.path)).not.toContain("shop/__init__.py");
+  });
+
+  test("a traceback frame on an import line of __init__.py points at the module it imports", () => {
+    const evidence = readEvidence(['Traceback (most recent call last):', '  File "shop/__init__.py", line 2, in <module>', "    Cart,", "ImportError: cannot import name 'Cart'"].join("\n"));
+    const first = localize({ evidence, tree });
+    expect(first.initsToRead).toEqual(["shop/__init__.py"]);
+    const { files } = localize({ evidence, tree, contents: new Map([["shop/__init__.py", INIT]]) });
+    expect(files.map((f) => [f.path, f.why[0]])).toEqual([
+      ["shop/__init__.py", expect.stringMatching(/innermost project frame/)],
+      ["shop/cart.py", "imported at shop/__init__.py:2, a frame of the failure"],
+    ]);
   });
 });

@@ -226,6 +226,47 @@ export function readEvidence(text: string, workspaceRoots: readonly string[] = [
   return reader.finish();
 }
 
+/** One `from … import …` of a package's `__init__.py`. */
+export interface Reexport {
+  /** Candidate files of the module imported from, in order (`.mod` → `pkg/mod.py`, `pkg/mod/__init__.py`). */
+  paths: string[];
+  /** An absolute module (`pkg.mod`) to resolve against the tree when `paths` is empty. */
+  module: string | null;
+  names: string[] | "*";
+  /** Lines the statement spans, 1-based. */
+  from: number;
+  to: number;
+}
+
+/**
+ * What a package's `__init__.py` imports from its modules: `from .mod import A, B`,
+ * `from .mod import (A,\n B)`, `from ..other import *`, `from pkg.mod import A as B`.
+ */
+export function pythonReexports(initPath: string, content: string): Reexport[] {
+  const out: Reexport[] = [];
+  const text = content.length > 200_000 ? content.slice(0, 200_000) : content;
+  const packageDir = initPath.includes("/") ? initPath.slice(0, initPath.lastIndexOf("/")).split("/") : [];
+  for (const m of text.matchAll(/^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]+)/gm)) {
+    const [, dots, dotted, imported] = m;
+    const from = text.slice(0, m.index).split("\n").length;
+    const to = from + (m[0].match(/\n/g)?.length ?? 0);
+    const names = imported.trim() === "*" ? "*" : imported.replace(/[()\\]/g, " ").split(",").map((n) => n.trim().split(/\s+/)[0]).filter((n) => /^\w+$/.test(n));
+    if (dots === "") {
+      out.push({ paths: [], module: dotted, names, from, to });
+      continue;
+    }
+    const base = packageDir.slice(0, Math.max(0, packageDir.length - (dots.length - 1)));
+    if (dotted === "") {
+      // `from . import mod`: each name is a module of the package.
+      if (names !== "*") for (const name of names) out.push({ paths: [[...base, `${name}.py`].join("/"), [...base, name, "__init__.py"].join("/")], module: null, names: [name], from, to });
+      continue;
+    }
+    const stem = [...base, ...dotted.split(".")];
+    out.push({ paths: [`${stem.join("/")}.py`, [...stem, "__init__.py"].join("/")], module: null, names, from, to });
+  }
+  return out;
+}
+
 export interface Imported {
   target: Target;
   /** How often the test uses the imported name: what it exercises most. */

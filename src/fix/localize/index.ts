@@ -8,7 +8,7 @@ import { readEvidence, type Evidence } from "./evidence.js";
 import { localize, type Localization, type LocalizeInput, type RankedFile } from "./rank.js";
 import type { RepoTree } from "./tree.js";
 
-export { EvidenceReader, importsOf, readEvidence, type Evidence, type EvidenceKind, type Target } from "./evidence.js";
+export { EvidenceReader, importsOf, pythonReexports, readEvidence, type Evidence, type EvidenceKind, type Reexport, type Target } from "./evidence.js";
 export { localize, type Localization, type LocalizeInput, type RankedFile } from "./rank.js";
 export { isProjectPath, isTestPath, RepoTree } from "./tree.js";
 
@@ -57,22 +57,36 @@ export function evidenceOfFailure(input: FailureEvidenceInput): Evidence[] {
 
 export interface LocateOptions extends Omit<LocalizeInput, "evidence" | "tree" | "contents"> {
   tree: RepoTree | null;
-  /** Reads the failing tests the first pass found, for their imports; at most `maxTestReads` of them. */
+  /** Reads the failing tests the first pass found, for their imports, and packages' `__init__.py` for their re-exports. */
   readContents?: (paths: string[]) => Promise<ReadonlyMap<string, string>>;
   maxTestReads?: number;
+  /** `__init__.py` files read to follow re-exports (Python): at most this many. */
+  maxInitReads?: number;
 }
 
 /**
- * Two passes: rank from the log and the changed files; then, when the failure
- * is a failing test, read that test and weigh in what it imports.
+ * Passes: rank from the log and the changed files; then, when the failure is a
+ * failing test, read that test and weigh in what it imports; when an import or a
+ * frame lands on a package's `__init__.py`, read it and follow the re-export to the
+ * module that defines the name. Reads stay within `maxTestReads` + `maxInitReads`.
  */
 export async function locateFiles(evidence: Evidence[], options: LocateOptions): Promise<Localization & { contents: ReadonlyMap<string, string> }> {
-  const { readContents, maxTestReads = 2, ...rest } = options;
-  const first = localize({ ...rest, evidence });
-  const toRead = first.testsToRead.slice(0, maxTestReads);
-  if (!readContents || toRead.length === 0 || !options.tree) return { ...first, contents: new Map() };
-  const contents = await readContents(toRead);
-  return { ...localize({ ...rest, evidence, contents }), contents };
+  const { readContents, maxTestReads = 2, maxInitReads = 2, ...rest } = options;
+  const contents = new Map<string, string>();
+  let result = localize({ ...rest, evidence });
+  let testReads = 0;
+  let initReads = 0;
+  // Round 1 reads the tests (and inits of frames); round 2 the inits their imports land on.
+  for (let round = 0; round < 2 && readContents && options.tree; round += 1) {
+    const tests = result.testsToRead.filter((p) => !contents.has(p)).slice(0, Math.max(0, maxTestReads - testReads));
+    const inits = result.initsToRead.filter((p) => !contents.has(p) && !tests.includes(p)).slice(0, Math.max(0, maxInitReads - initReads));
+    if (tests.length + inits.length === 0) break;
+    testReads += tests.length;
+    initReads += inits.length;
+    for (const [path, text] of await readContents([...tests, ...inits])) contents.set(path, text);
+    result = localize({ ...rest, evidence, contents });
+  }
+  return { ...result, contents };
 }
 
 /** Files the context text names are shown even beyond `max` (up to this many): the model reads about them. */

@@ -8,7 +8,7 @@
  * sources behind failing tests (by name, and by what the test imports) and the
  * files changed since the last green run or in the PR are weighed in.
  */
-import { importsOf, type Evidence, type Target } from "./evidence.js";
+import { importsOf, pythonReexports, type Evidence, type Target } from "./evidence.js";
 import { isOutsidePath, isTestPath, type RepoTree } from "./tree.js";
 
 export interface LocalizeInput {
@@ -47,6 +47,8 @@ export interface Localization {
   ambiguous: { text: string; candidates: string[] }[];
   /** Failing tests whose source could be read for their imports (the caller may fetch these). */
   testsToRead: string[];
+  /** Package `__init__.py` files whose re-exports would say which module defines a name (the caller may fetch these). */
+  initsToRead: string[];
 }
 
 const BASE: Record<Evidence["kind"], number> = { frame: 10, diagnostic: 10, "failing-test": 6, mention: 4 };
@@ -63,6 +65,8 @@ const CHANGED_WEIGHT = 3;
 const CHANGED_ALONE_WEIGHT = 6;
 const CHANGED_AND_EVIDENCED_BONUS = 5;
 const PR_WEIGHT = 2;
+/** The module a frame's `__init__.py` line imports: where the failing import most likely is. */
+const REEXPORT_FACTOR = 0.8;
 /** Evidence from the log outside the excerpt the prompt shows: real, but the context builder judged it less central. */
 const OUTSIDE_CONTEXT_FACTOR = 0.7;
 
@@ -142,6 +146,52 @@ function whyOf(e: Evidence, rank: number | undefined): string {
   }
 }
 
+function isPackageInit(path: string): boolean {
+  return path === "__init__.py" || path.endsWith("/__init__.py");
+}
+
+/** The first file of `paths` in the tree, or the absolute module resolved. */
+function reexportFile(tree: RepoTree, paths: string[], module: string | null): string | null {
+  for (const path of paths) if (tree.has(path)) return path;
+  if (module) {
+    const found = tree.resolvePythonModule(module);
+    if (found.length === 1) return found[0];
+  }
+  return null;
+}
+
+/** The module that defines `name` re-exported by the package `init` (one level: `from .mod import name` or `*`). */
+function definingModule(tree: RepoTree, init: string, content: string, name: string): string | null {
+  const reexports = pythonReexports(init, content);
+  const named = reexports.find((r) => r.names !== "*" && r.names.includes(name));
+  const candidates = named ? [named] : reexports.filter((r) => r.names === "*");
+  for (const r of candidates) {
+    const file = reexportFile(tree, r.paths, r.module);
+    if (file && file !== init) return file;
+  }
+  return null;
+}
+
+/** The module imported by the statement at `line` of a package's `__init__.py`, if that line is an import. */
+function moduleImportedAt(tree: RepoTree, init: string, content: string, line: number): string | null {
+  const statement = pythonReexports(init, content).find((r) => r.from <= line && line <= r.to);
+  if (!statement) return null;
+  const file = reexportFile(tree, statement.paths, statement.module);
+  return file && file !== init ? file : null;
+}
+
+/**
+ * A dotted import that resolved to a package's `__init__.py` through a prefix: the
+ * name after the package (`pkg.Name` → `Name`), or null when the import names the package itself.
+ */
+function nameAfterPackage(target: Target, init: string): string | null {
+  if (target.type !== "python-module") return null;
+  const parts = target.name.split(".");
+  const packagePath = init.slice(0, -"/__init__.py".length);
+  const prefix = parts.slice(0, -1).join("/");
+  return prefix !== "" && (packagePath === prefix || packagePath.endsWith(`/${prefix}`)) ? parts[parts.length - 1] : null;
+}
+
 export function localize(input: LocalizeInput): Localization {
   const { tree } = input;
   const changed = new Set(input.changedSinceGreen ?? []);
@@ -173,11 +223,21 @@ export function localize(input: LocalizeInput): Localization {
     counters.set(e.kind, n + 1);
   }
 
+  const initsToRead = new Set<string>();
   for (const [e, candidates] of resolved) {
     let weight = weightOf(e, rankInTrace, kindOrder);
     const why = whyOf(e, rankInTrace.get(e));
     if (candidates.length === 1) {
       scores.add(candidates[0], weight * (isTestPath(candidates[0]) ? TEST_FACTOR : 1), why, e.line, true, e.inContext !== false);
+      // A frame on an import line of a package's `__init__.py`: the module it imports is where it failed.
+      if (tree && e.kind === "frame" && e.line !== null && isPackageInit(candidates[0])) {
+        const content = input.contents?.get(candidates[0]);
+        if (content === undefined) initsToRead.add(candidates[0]);
+        else {
+          const module = moduleImportedAt(tree, candidates[0], content, e.line);
+          if (module) scores.add(module, weight * REEXPORT_FACTOR, `imported at ${candidates[0]}:${e.line}, a frame of the failure`, null, false);
+        }
+      }
       continue;
     }
     const fits = candidates.map((c) => ({ c, fit: affinity(c, settled, changed) })).sort((a, b) => b.fit - a.fit);
@@ -207,13 +267,31 @@ export function localize(input: LocalizeInput): Localization {
     const content = input.contents?.get(test.path);
     if (content === undefined) continue;
     const imported = new Map<string, number>();
+    const via = new Map<string, string>();
     for (const { target, uses } of importsOf(test.path, content)) {
       const found = target.type === "jvm-class" ? tree.resolveJvmClass(target.name, null) : tree.resolve(target);
       if (found.length !== 1 || found[0] === test.path || isTestPath(found[0])) continue;
-      imported.set(found[0], Math.max(imported.get(found[0]) ?? 0, uses));
+      let path = found[0];
+      // `from pkg import Name` lands on `pkg/__init__.py`: follow its re-export to the module defining Name.
+      const name = isPackageInit(path) ? nameAfterPackage(target, path) : null;
+      if (name) {
+        const init = input.contents?.get(path);
+        if (init === undefined) initsToRead.add(path);
+        else {
+          const module = definingModule(tree, path, init, name);
+          if (module && !isTestPath(module)) {
+            via.set(module, `${name} re-exported by ${path}`);
+            path = module;
+          }
+        }
+      }
+      imported.set(path, Math.max(imported.get(path) ?? 0, uses));
     }
     const most = Math.max(1, ...imported.values());
-    for (const [path, uses] of imported) scores.add(path, IMPORT_WEIGHT * Math.sqrt(uses / most), `used by the failing test ${test.path} (${uses} mention${uses > 1 ? "s" : ""})`, null, false);
+    for (const [path, uses] of imported) {
+      const through = via.has(path) ? `; ${via.get(path)}` : "";
+      scores.add(path, IMPORT_WEIGHT * Math.sqrt(uses / most), `used by the failing test ${test.path} (${uses} mention${uses > 1 ? "s" : ""}${through})`, null, false);
+    }
   }
 
   const hasLogEvidence = scores.byPath.size > 0;
@@ -233,5 +311,5 @@ export function localize(input: LocalizeInput): Localization {
   const files = [...scores.byPath.values()].sort((a, b) => b.score - a.score || Number(b.named) - Number(a.named) || a.path.localeCompare(b.path));
   for (const f of files) f.score = Math.round(f.score * 100) / 100;
   const testsToRead = tests.map((t) => t.path).filter((p) => !input.contents?.has(p));
-  return { files, unresolved, ambiguous, testsToRead };
+  return { files, unresolved, ambiguous, testsToRead, initsToRead: [...initsToRead].filter((p) => !input.contents?.has(p)) };
 }

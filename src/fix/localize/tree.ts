@@ -108,17 +108,16 @@ export class RepoTree {
     return [];
   }
 
-  /** `tests.test_x.TestCase` → `tests/test_x.py` (or a package's `__init__.py`), under any source root. */
+  /** `tests.test_x.TestCase` → `tests/test_x.py`; `pkg.Name` → `pkg/__init__.py` when `pkg` is a package; under any source root. */
   resolvePythonModule(name: string): string[] {
     const parts = name.split(".").filter(Boolean);
     for (let n = parts.length; n >= 1; n -= 1) {
       const stem = parts.slice(0, n).join("/");
       const found = this.endingWith(`${stem}.py`);
       if (found.length > 0) return found;
-      if (n === parts.length) {
-        const init = this.endingWith(`${stem}/__init__.py`);
-        if (init.length > 0) return init;
-      }
+      // A package: `pkg` itself, or `pkg.Name` for a name its `__init__.py` defines or re-exports.
+      const init = this.endingWith(`${stem}/__init__.py`);
+      if (init.length > 0) return init;
     }
     return [];
   }
