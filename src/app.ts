@@ -9,8 +9,10 @@ import { createAdminApiHandler } from "./http/api.js";
 import { createHealthHandler } from "./http/health.js";
 import { markLogged } from "./ops/log.js";
 import { createReadinessCheck, type ReadinessCheck } from "./ops/readiness.js";
+import { createBodyBudget, type BodyBudget } from "./http/body-budget.js";
 import { createDashboardHandler } from "./http/dashboard.js";
 import { createMcpHttpHandler } from "./http/mcp.js";
+import { createFailureLimiter, type FailureLimiter } from "./http/rate-limit.js";
 import { createInbox, type Inbox, type ReceiveAnswer } from "./inbox/index.js";
 import { createLibsqlQueue, type JobQueue } from "./queue/index.js";
 import type { Store } from "./store/db.js";
@@ -28,6 +30,10 @@ export interface FixloopDeps {
   inbox?: Inbox;
   /** What /readyz and the dashboard banner report; by default the database alone. */
   readiness?: ReadinessCheck;
+  /** Wrong admin tokens per client, one count for the admin API, /mcp and the dashboard login; built when not given. */
+  authLimiter?: FailureLimiter;
+  /** Memory for request bodies not yet verified, shared by every webhook route of the process; built when not given. */
+  bodyBudget?: BodyBudget;
 }
 
 /**
@@ -67,6 +73,8 @@ export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
   if (weakToken) throw new StartupConfigError(`fixloop cannot start: ${weakToken}`);
   const queue = deps.queue ?? createLibsqlQueue(deps.store);
   const readiness = deps.readiness ?? createReadinessCheck({ store: deps.store, gatewayUrl: null, githubApiUrl: null });
+  const routeDeps = { ...deps, authLimiter: deps.authLimiter ?? createFailureLimiter() };
+  const bodyBudget = deps.bodyBudget ?? createBodyBudget();
   return (app, options) => {
     const inbox = deps.inbox ?? createInbox({ store: deps.store, log: app.log, queue });
     // Deliveries handed to Probot directly (`probot receive`, replay, the Lambda adapter) are stored and processed before the answer.
@@ -78,13 +86,13 @@ export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
       // The inbox logged it with the delivery id already; Probot's own error log of it is dropped (ops/log.ts).
       if (answer.status === "failed" || answer.status === "retry") throw markLogged(new Error(answer.error));
     });
-    const forgeWebhooks = createForgeWebhookHandler({ inbox, secrets: deps.forgeSecrets ?? forgeSecretsFromEnv() });
+    const forgeWebhooks = createForgeWebhookHandler({ inbox, secrets: deps.forgeSecrets ?? forgeSecretsFromEnv(), bodyBudget });
     mountRoutes(options, [
-      createHealthHandler({ store: deps.store, adminToken: deps.adminToken, readiness }),
+      createHealthHandler({ store: deps.store, adminToken: deps.adminToken, readiness, authLimiter: routeDeps.authLimiter }),
       forgeWebhooks,
-      createAdminApiHandler(deps),
-      createMcpHttpHandler(deps),
-      createDashboardHandler({ ...deps, queue, inbox, readiness }),
+      createAdminApiHandler(routeDeps),
+      createMcpHttpHandler(routeDeps),
+      createDashboardHandler({ ...routeDeps, queue, inbox, readiness }),
     ]);
   };
 }

@@ -14,6 +14,7 @@ import { createLastGreenBaselines } from "./fix/last-green.js";
 import { createTensorZeroModelClient, type ModelClient } from "./fix/model.js";
 import { fixJobHandlers, type FixDeps, type Octokit } from "./fix/pipeline.js";
 import { DEFAULT_WEBHOOK_PATH } from "./http/ingress-core.js";
+import { createBodyBudget, type BodyBudget } from "./http/body-budget.js";
 import { createInbox, type Inbox } from "./inbox/index.js";
 import { startInboxThread } from "./inbox/thread.js";
 import type { ScheduledTask } from "./lambda/scheduled.js";
@@ -73,6 +74,8 @@ export interface Runtime {
   app: ApplicationFunction;
   /** The delivery inbox: the node ingress appends to it, its processor (started with the background) handles what was appended. */
   inbox: Inbox;
+  /** Memory for webhook bodies not yet verified, one for every webhook route of the process (FIXLOOP_UNVERIFIED_BODY_BYTES). */
+  bodyBudget: BodyBudget;
   /** An installation client; a job that names no installation fails once, with that reason, on every transport. */
   github(installationId: number | null): Promise<Octokit>;
   /** The handler of every job kind fixloop enqueues: the in-process worker and the SQS worker run these same ones. */
@@ -146,6 +149,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       ? await startInboxThread(localInbox, { databaseUrl: store.url, authToken: env.DATABASE_AUTH_TOKEN, logLevel: env.LOG_LEVEL || "info" })
       : null;
   const inbox: Inbox = threaded ?? localInbox;
+  const bodyBudget = createBodyBudget(nonNegativeNumber(env, "FIXLOOP_UNVERIFIED_BODY_BYTES") ?? undefined);
 
   const now = () => options.now?.() ?? new Date();
   const choresLog = log.child({ name: "periodic" }) as Logger;
@@ -205,8 +209,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     gateway,
     webhookPath: env.WEBHOOK_PATH || DEFAULT_WEBHOOK_PATH,
     readiness,
-    app: fixloopApp({ store, adminToken: env.FIXLOOP_ADMIN_TOKEN || undefined, queue: queue.queue, inbox, readiness }),
+    app: fixloopApp({ store, adminToken: env.FIXLOOP_ADMIN_TOKEN || undefined, queue: queue.queue, inbox, readiness, bodyBudget }),
     inbox,
+    bodyBudget,
     github,
     jobHandlers,
     periodicTasks,

@@ -11,6 +11,7 @@ import { Probot } from "probot";
 import { fixloopApp, type FixloopDeps } from "../src/app.js";
 import { createHttpServer, listen, type RunningServer } from "../src/http/server.js";
 import { createInbox, type Inbox } from "../src/inbox/index.js";
+import { createBodyBudget } from "../src/http/body-budget.js";
 import { createLibsqlQueue } from "../src/queue/index.js";
 import { openStore, type Store } from "../src/store/db.js";
 import { unthrottledOctokit } from "./faults/support/octokit.js";
@@ -89,7 +90,8 @@ export async function startTestServer(deps: Partial<FixloopDeps> = {}): Promise<
   const probot = createTestProbot();
   const queue = deps.queue ?? createLibsqlQueue(store);
   const inbox = deps.inbox ?? createInbox({ store, log: silentLog(), queue });
-  const server = await createHttpServer({ probot, app: fixloopApp({ store, adminToken: ADMIN_TOKEN, ...deps, queue, inbox }), inbox });
+  const bodyBudget = deps.bodyBudget ?? createBodyBudget();
+  const server = await createHttpServer({ probot, app: fixloopApp({ store, adminToken: ADMIN_TOKEN, ...deps, queue, inbox, bodyBudget }), inbox, bodyBudget });
   const running = await listen(server, 0, "127.0.0.1");
   const testServer: TestServer = {
     ...running,

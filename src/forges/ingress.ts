@@ -11,7 +11,8 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WebhookHeaders, WebhookResponse } from "../http/ingress-core.js";
 import { MAX_WEBHOOK_BYTES } from "../http/ingress-core.js";
-import { BodyTooLargeError, readBody, requestUrl, sendJson } from "../http/respond.js";
+import { budgetExceededAnswer, BodyBudgetExceededError, createBodyBudget, readBudgetedBody, type BodyBudget, type BudgetedBody } from "../http/body-budget.js";
+import { BodyTooLargeError, requestUrl, sendJson } from "../http/respond.js";
 import type { Inbox } from "../inbox/index.js";
 import { giteaSignatureMatches, gitlabTokenMatches } from "./verify.js";
 
@@ -39,6 +40,8 @@ export interface ForgeIngressDeps {
   inbox: Inbox;
   secrets: ForgeSecrets;
   maxBytes?: number;
+  /** Memory for bodies not yet verified, shared with the GitHub route (body-budget.ts). */
+  bodyBudget?: BodyBudget;
 }
 
 export interface ForgeRequest {
@@ -129,6 +132,7 @@ export async function handleForgeRequest(forge: Forge, request: ForgeRequest, de
 /** The node transport: matches the two paths, reads the body under the size cap, answers. */
 export function createForgeWebhookHandler(deps: ForgeIngressDeps) {
   const maxBytes = deps.maxBytes ?? MAX_WEBHOOK_BYTES;
+  const budget = deps.bodyBudget ?? createBodyBudget();
   const byPath = new Map<string, Forge>(Object.entries(FORGE_WEBHOOK_PATHS).map(([forge, path]) => [path, forge as Forge]));
   return async function forgeWebhookIngress(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const forge = byPath.get(requestUrl(req).pathname.replace(/\/+$/, ""));
@@ -139,14 +143,22 @@ export function createForgeWebhookHandler(deps: ForgeIngressDeps) {
       const answer = await handleForgeRequest(forge, { method, headers: req.headers, body: Buffer.alloc(0) }, deps);
       return sendJson(res, answer.status, answer.body, answer.headers);
     }
-    let body: Buffer;
+    let read: BudgetedBody;
     try {
-      body = await readBody(req, maxBytes);
+      read = await readBudgetedBody(req, maxBytes, budget);
     } catch (error) {
       if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
+      if (error instanceof BodyBudgetExceededError) {
+        const answer = budgetExceededAnswer(error);
+        return sendJson(res, answer.status, answer.body, answer.headers);
+      }
       throw error;
     }
-    const answer = await handleForgeRequest(forge, { method, headers: req.headers, body }, deps);
-    return sendJson(res, answer.status, answer.body, answer.headers);
+    try {
+      const answer = await handleForgeRequest(forge, { method, headers: req.headers, body: read.body }, deps);
+      return sendJson(res, answer.status, answer.body, answer.headers);
+    } finally {
+      read.release();
+    }
   };
 }

@@ -12,6 +12,7 @@ import { listCiRuns, listPrOutcomes, withoutRaw } from "../store/records.js";
 import { CI_STATUSES, PR_STATES, type CiStatus, type PrState } from "../store/schema.js";
 import { parseSince } from "../time.js";
 import { requestUrl, sendJson } from "./respond.js";
+import { createFailureLimiter, holdBack, type FailureLimiter } from "./rate-limit.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -149,16 +150,34 @@ export function matchRoute(routes: Record<string, Route>, pathname: string): { r
 /** Extra routes other modules mount under /api with the same auth. */
 export type ApiRoutes = Record<string, Route>;
 
-export function createAdminApiHandler(deps: { store: Store; adminToken?: string | undefined; routes?: ApiRoutes }): Handler {
+/** 429 for a client past its failed-token allowance (see rate-limit.ts). */
+export function sendTooManyFailures(res: ServerResponse, retryAfterSeconds: number): true {
+  return sendJson(res, 429, { error: `too many wrong tokens from this address: try again in ${retryAfterSeconds} s` }, { "retry-after": String(retryAfterSeconds) });
+}
+
+/**
+ * The bearer-token check of the admin API and /mcp: true when the request may
+ * go on; otherwise it has been answered (401, or 429 while the client is held
+ * back after too many wrong tokens).
+ */
+export function bearerAuthorized(req: IncomingMessage, res: ServerResponse, adminToken: string, limiter: FailureLimiter): boolean {
+  const gate = holdBack(limiter, req, (wait) => sendTooManyFailures(res, wait));
+  if (gate === true) return false;
+  const presented = bearerToken(req);
+  if (presented && tokenMatches(presented, adminToken)) return true;
+  gate();
+  sendJson(res, 401, { error: "unauthorized: send Authorization: Bearer <FIXLOOP_ADMIN_TOKEN>" }, { "www-authenticate": "Bearer" });
+  return false;
+}
+
+export function createAdminApiHandler(deps: { store: Store; adminToken?: string | undefined; routes?: ApiRoutes; authLimiter?: FailureLimiter }): Handler {
   const routes = { ...ROUTES, ...deps.routes };
+  const limiter = deps.authLimiter ?? createFailureLimiter();
   return async (req, res) => {
     const url = requestUrl(req);
     if (!url.pathname.startsWith("/api/") || url.pathname.startsWith("/api/github/")) return false;
     if (!deps.adminToken) return sendJson(res, 404, { error: "the admin API is off: set FIXLOOP_ADMIN_TOKEN to enable it" });
-    const presented = bearerToken(req);
-    if (!presented || !tokenMatches(presented, deps.adminToken)) {
-      return sendJson(res, 401, { error: "unauthorized: send Authorization: Bearer <FIXLOOP_ADMIN_TOKEN>" }, { "www-authenticate": "Bearer" });
-    }
+    if (!bearerAuthorized(req, res, deps.adminToken, limiter)) return true;
     const matched = matchRoute(routes, url.pathname);
     if (!matched) return sendJson(res, 404, { error: `no such route: ${url.pathname}` });
     if (req.method !== "GET") return sendJson(res, 405, { error: "use GET" }, { allow: "GET" });

@@ -28,6 +28,7 @@ import { jobRetryable, readinessBanners, type Frame } from "./dashboard/pages.js
 import { createSessionSigner, readCookie, SESSION_COOKIE, sessionCookie, type Session, type SessionSigner } from "./dashboard/session.js";
 import { renderLoginPage, renderMessagePage } from "./dashboard/views.js";
 import { BodyTooLargeError, readBody, requestUrl } from "./respond.js";
+import { createFailureLimiter, holdBack, type FailureLimiter } from "./rate-limit.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 
@@ -38,6 +39,8 @@ export interface DashboardDeps {
   store: Store;
   /** FIXLOOP_ADMIN_TOKEN; the dashboard is off when unset. */
   adminToken?: string | undefined;
+  /** Failed logins per client; shared with the admin API so a guesser gets one allowance, not one per door. */
+  authLimiter?: FailureLimiter;
   /** Clock for sessions and the chart window; tests inject one. */
   now?: () => Date;
   sessionTtlMs?: number;
@@ -142,6 +145,7 @@ function backTo(form: URLSearchParams): string {
 export function createDashboardHandler(deps: DashboardDeps): Handler {
   const now = deps.now ?? (() => new Date());
   const signer: SessionSigner | null = deps.adminToken ? createSessionSigner(deps.adminToken, { ttlMs: deps.sessionTtlMs }) : null;
+  const limiter = deps.authLimiter ?? createFailureLimiter();
 
   const setSession = (req: IncomingMessage, value: string, maxAgeSeconds: number) =>
     sessionCookie(value, { maxAgeSeconds, secure: cameOverHttps(req) });
@@ -177,8 +181,13 @@ export function createDashboardHandler(deps: DashboardDeps): Handler {
     if (req.method !== "POST") return methodNotAllowed(res, "GET, POST");
     const crossSite = crossSiteReason(req);
     if (crossSite) return sendHtml(res, 403, renderMessagePage("Refused", `Cross-site login refused (${crossSite}).`));
+    const gate = holdBack(limiter, req, (wait) =>
+      sendHtml(res, 429, renderLoginPage({ error: `Too many wrong tokens from this address: try again in ${wait} s.` }), { "retry-after": String(wait) }),
+    );
+    if (gate === true) return true;
     const token = (await readForm(req)).get("token") ?? "";
     if (!deps.adminToken || token === "" || !tokenMatches(token, deps.adminToken)) {
+      gate();
       return sendHtml(res, 401, renderLoginPage({ error: "That token is not right." }));
     }
     const { value } = signer.issue(now());

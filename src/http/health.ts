@@ -9,6 +9,7 @@ import { sql } from "drizzle-orm";
 import type { Store } from "../store/db.js";
 import { publicReadiness, type ReadinessCheck } from "../ops/readiness.js";
 import { bearerToken, tokenMatches } from "./api.js";
+import { clientOf, createFailureLimiter, type FailureLimiter } from "./rate-limit.js";
 import { requestUrl, sendJson } from "./respond.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -42,23 +43,36 @@ export function checkHealth(store: Store): Promise<HealthAnswer> {
   return answer;
 }
 
-function isAdmin(req: IncomingMessage, adminToken: string | undefined): boolean {
+/**
+ * The detail is an answer to "is this the token?", so a wrong token counts
+ * against the client like one at /api; a client held back gets the public
+ * verdict whatever it presents (a probe never sees 429).
+ */
+function isAdmin(req: IncomingMessage, adminToken: string | undefined, limiter: FailureLimiter): boolean {
   const presented = bearerToken(req);
-  return Boolean(adminToken && presented && tokenMatches(presented, adminToken));
+  if (!adminToken || !presented) return false;
+  const client = clientOf(req);
+  if (limiter.retryAfter(client) !== null) return false;
+  if (tokenMatches(presented, adminToken)) return true;
+  limiter.fail(client);
+  return false;
 }
 
 export interface HealthDeps {
   store: Store;
   adminToken?: string | undefined;
   readiness: ReadinessCheck;
+  /** Wrong tokens per client, shared with the admin API (rate-limit.ts). */
+  authLimiter?: FailureLimiter;
 }
 
 export function createHealthHandler(deps: HealthDeps): Handler {
+  const limiter = deps.authLimiter ?? createFailureLimiter();
   return async (req, res) => {
     const path = requestUrl(req).pathname;
     if (path !== "/healthz" && path !== "/readyz") return false;
     if (req.method !== "GET" && req.method !== "HEAD") return sendJson(res, 405, { error: "use GET" }, { allow: "GET, HEAD" });
-    const admin = isAdmin(req, deps.adminToken);
+    const admin = isAdmin(req, deps.adminToken, limiter);
     if (path === "/healthz") {
       const health = await checkHealth(deps.store);
       return sendJson(res, health.status, admin ? { ...health.body, ...health.detail } : health.body, { "cache-control": "no-store" });

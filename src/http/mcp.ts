@@ -6,19 +6,18 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Store } from "../store/db.js";
-import { bearerToken, tokenMatches } from "./api.js";
+import { bearerAuthorized } from "./api.js";
+import { createFailureLimiter, type FailureLimiter } from "./rate-limit.js";
 import { requestUrl, sendJson } from "./respond.js";
 
 export const MCP_PATH = "/mcp";
 
-export function createMcpHttpHandler(deps: { store: Store; adminToken?: string | undefined }) {
+export function createMcpHttpHandler(deps: { store: Store; adminToken?: string | undefined; authLimiter?: FailureLimiter }) {
+  const limiter = deps.authLimiter ?? createFailureLimiter();
   return async function mcpHttp(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     if (requestUrl(req).pathname.replace(/\/+$/, "") !== MCP_PATH) return false;
     if (!deps.adminToken) return sendJson(res, 404, { error: "the MCP endpoint is off: set FIXLOOP_ADMIN_TOKEN to enable it" });
-    const presented = bearerToken(req);
-    if (!presented || !tokenMatches(presented, deps.adminToken)) {
-      return sendJson(res, 401, { error: "unauthorized: send Authorization: Bearer <FIXLOOP_ADMIN_TOKEN>" }, { "www-authenticate": "Bearer" });
-    }
+    if (!bearerAuthorized(req, res, deps.adminToken, limiter)) return true;
     // The SDK is loaded on the first MCP request, not at every start of the app.
     const [{ StreamableHTTPServerTransport }, { createFixloopMcpServer }] = await Promise.all([
       import("@modelcontextprotocol/sdk/server/streamableHttp.js"),

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { ApplicationFunction, Probot } from "probot";
 import type { Inbox } from "../inbox/index.js";
+import type { BodyBudget } from "./body-budget.js";
 import { BadRequestUrlError, sendJson } from "./respond.js";
 import { createWebhookIngress } from "./webhooks.js";
 
@@ -17,6 +18,8 @@ export interface HttpServerOptions {
   webhookPath?: string;
   /** Where verified deliveries go before the answer; without one they are processed before it. */
   inbox?: Inbox;
+  /** Memory for unverified webhook bodies; pass the app's (FixloopDeps.bodyBudget) so every webhook route shares one. */
+  bodyBudget?: BodyBudget;
 }
 
 export interface RunningServer {
@@ -26,7 +29,7 @@ export interface RunningServer {
 }
 
 export async function createHttpServer(options: HttpServerOptions): Promise<Server> {
-  const handlers: Handler[] = [createWebhookIngress({ probot: options.probot, path: options.webhookPath, inbox: options.inbox })];
+  const handlers: Handler[] = [createWebhookIngress({ probot: options.probot, path: options.webhookPath, inbox: options.inbox, bodyBudget: options.bodyBudget })];
   await options.probot.load(options.app, { cwd: process.cwd(), addHandler: (handler: Handler) => handlers.push(handler) });
   const log = options.probot.log;
   return createServer(async (req, res) => {

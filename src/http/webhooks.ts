@@ -2,13 +2,15 @@
  * The webhook ingress on node's HTTP server: the transport around
  * ingress-core.ts, which decides every answer (the Lambda handler uses the
  * same core). Cheap checks run before the body is read; the body is read with
- * GitHub's size cap and never buffered past it.
+ * GitHub's size cap and never buffered past it, within the process's budget
+ * for unverified bodies (body-budget.ts).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Probot } from "probot";
 import type { Inbox } from "../inbox/index.js";
 import { DEFAULT_WEBHOOK_PATH, handleWebhookRequest, MAX_WEBHOOK_BYTES, precheckWebhookRequest, type WebhookResponse } from "./ingress-core.js";
-import { BodyTooLargeError, readBody, requestUrl, sendJson } from "./respond.js";
+import { budgetExceededAnswer, BodyBudgetExceededError, createBodyBudget, readBudgetedBody, type BodyBudget, type BudgetedBody } from "./body-budget.js";
+import { BodyTooLargeError, requestUrl, sendJson } from "./respond.js";
 
 export { DEFAULT_WEBHOOK_PATH, MAX_WEBHOOK_BYTES };
 
@@ -16,21 +18,28 @@ function send(res: ServerResponse, answer: WebhookResponse): true {
   return sendJson(res, answer.status, answer.body, answer.headers);
 }
 
-export function createWebhookIngress(options: { probot: Probot; path?: string; maxBytes?: number; inbox?: Inbox }) {
+export function createWebhookIngress(options: { probot: Probot; path?: string; maxBytes?: number; inbox?: Inbox; bodyBudget?: BodyBudget }) {
   const path = (options.path ?? DEFAULT_WEBHOOK_PATH).replace(/\/+$/, "");
+  const budget = options.bodyBudget ?? createBodyBudget();
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   return async function webhookIngress(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     if (requestUrl(req).pathname.replace(/\/+$/, "") !== path) return false;
     const request = { method: req.method ?? "GET", headers: req.headers };
     const refused = precheckWebhookRequest(request);
     if (refused) return send(res, refused);
-    let body: string;
+    let read: BudgetedBody;
     try {
-      body = (await readBody(req, maxBytes)).toString("utf8");
+      read = await readBudgetedBody(req, maxBytes, budget);
     } catch (error) {
       if (error instanceof BodyTooLargeError) return sendJson(res, 413, { error: error.message });
+      if (error instanceof BodyBudgetExceededError) return send(res, budgetExceededAnswer(error));
       throw error;
     }
-    return send(res, await handleWebhookRequest(options.probot, { ...request, body }, { maxBytes, inbox: options.inbox }));
+    try {
+      const body = read.body.toString("utf8");
+      return send(res, await handleWebhookRequest(options.probot, { ...request, body }, { maxBytes, inbox: options.inbox }));
+    } finally {
+      read.release();
+    }
   };
 }
