@@ -39,6 +39,7 @@ import {
 import { recordAuthoredLink } from "../outcomes/attribution.js";
 import { recordFeedback } from "../outcomes/outbox.js";
 import { METRICS } from "../tensorzero/metrics.js";
+import { estimateInferenceTokens, releaseTokens, reserveInference } from "./budget.js";
 import { collectFailure, sameFailure, type CollectedFailure } from "./collect.js";
 import type { GreenRunQuery, LastGreenBaselines } from "./last-green.js";
 import { selectRankedFiles } from "./context/files.js";
@@ -49,6 +50,7 @@ import { readAnswerEdits } from "./patch/answer.js";
 import { diffStat, explanationOf, renderPatchComment, renderPrBody, type PrBodyInput } from "./pr-body.js";
 import { buildPatchRequestArguments, buildPatchSystemArguments, DEFAULT_PROMPT_TOKEN_BUDGET, PROMPT_VERSION } from "./prompt.js";
 import { commentReason, provenanceOf } from "./fork.js";
+import { postRefusal } from "./refusal.js";
 import { chainIdOf, FIX_JOB, type FixTrigger } from "./trigger.js";
 import { stoppedOrSuperseded, type CommandRequest } from "./held.js";
 import { commandJobHandlers } from "../commands/run.js";
@@ -364,31 +366,41 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
       budgetTokens: Math.floor(DEFAULT_PROMPT_TOKEN_BUDGET * INSTRUCTIONS_SHARE),
     });
     attempt = await updateAttempt(db, attempt.id, { status: "prompting", reason: null, instructionFiles: instructions.files });
+    const system = buildPatchSystemArguments({ maxFiles: config.max_files, maxChangedLines: config.max_changed_lines, protectedPaths: config.paths.exclude });
+    const user = (factor: number) =>
+      buildPatchRequestArguments(
+        {
+          repo: trigger.repo,
+          workflow: trigger.workflowName ?? "CI",
+          job: failure.jobs.map((j) => j.name).join(", ") || (trigger.workflowName ?? "CI"),
+          failingStep: failure.context.failingStep,
+          failureClass: failure.context.class,
+          errorLines: failure.context.errorLines,
+          logExcerpt: failure.context.context,
+          files: promptFiles.map((f) => ({ path: f.path, content: f.content, startLine: f.startLine, truncated: f.truncated, ...(f.why ? { why: f.why } : {}) })),
+          attempt: attempt.attemptNumber,
+          maxAttempts: config.max_attempts,
+          previousAttempt: previous?.diff ? { diff: previous.diff, error: failure.context.errorLines.join("\n") || failure.context.context.slice(-2000) } : null,
+          sameFailureJobs: failure.sameFailureJobs.map((j) => j.name),
+          repoInstructions: instructions.docs,
+          personHint: trigger.command?.hint ? { author: trigger.command.author, text: trigger.command.hint } : null,
+        },
+        { tokenBudget: Math.floor(DEFAULT_PROMPT_TOKEN_BUDGET * factor) },
+      );
+    // Reserved before the call and settled after (the usage below replaces it), so concurrent jobs cannot all pass the cap.
+    const overBudget = await reserveInference(db, attempt.id, estimateInferenceTokens(system, user(1)), {
+      repo: trigger.repo,
+      since: startOfUtcDay(deps.now?.() ?? new Date()),
+      perRepo: config.max_tokens_per_day,
+      global: deps.globalTokensPerDay ?? null,
+    });
+    if (overBudget) return skip(deps, attempt, overBudget);
     try {
       const result = await deps.model.proposePatch({
         episodeId: attempt.episodeId!,
         tags: { repo: trigger.repo, run: trigger.runId, attempt: String(attempt.attemptNumber), chain: attempt.chainId },
-        system: buildPatchSystemArguments({ maxFiles: config.max_files, maxChangedLines: config.max_changed_lines, protectedPaths: config.paths.exclude }),
-        user: (factor) =>
-          buildPatchRequestArguments(
-            {
-              repo: trigger.repo,
-              workflow: trigger.workflowName ?? "CI",
-              job: failure.jobs.map((j) => j.name).join(", ") || (trigger.workflowName ?? "CI"),
-              failingStep: failure.context.failingStep,
-              failureClass: failure.context.class,
-              errorLines: failure.context.errorLines,
-              logExcerpt: failure.context.context,
-              files: promptFiles.map((f) => ({ path: f.path, content: f.content, startLine: f.startLine, truncated: f.truncated, ...(f.why ? { why: f.why } : {}) })),
-              attempt: attempt.attemptNumber,
-              maxAttempts: config.max_attempts,
-              previousAttempt: previous?.diff ? { diff: previous.diff, error: failure.context.errorLines.join("\n") || failure.context.context.slice(-2000) } : null,
-              sameFailureJobs: failure.sameFailureJobs.map((j) => j.name),
-              repoInstructions: instructions.docs,
-              personHint: trigger.command?.hint ? { author: trigger.command.author, text: trigger.command.hint } : null,
-            },
-            { tokenBudget: Math.floor(DEFAULT_PROMPT_TOKEN_BUDGET * factor) },
-          ),
+        system,
+        user,
       });
       // SQLite text stops at a NUL: keep the answer whole in storage and refuse it (no patch carries NULs).
       if (result.content.includes("\u0000")) {
@@ -408,6 +420,8 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
       });
       answer = result;
     } catch (error) {
+      // No answer, so no usage to settle: the room goes back (a retry reserves again).
+      await releaseTokens(db, attempt.id);
       if (error instanceof GatewayUnavailableError) {
         await setAttemptStatus(db, attempt.id, "queued", `waiting for the TensorZero gateway: ${error.message}`);
         return { status: "wait", delayMs: error.retryAfterMs, reason: `gateway unavailable (${error.reason})` };
@@ -435,7 +449,12 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     await fetchInto(octokit, trigger, needed, files, located.listing);
     violations = [...unsafeKinds(files, needed), ...checkPatchSafety(parsed, rules, textOriginals(files)).map(describe)];
   }
-  if (violations.length > 0) return refusePatch(deps, attempt, `patch refused: ${violations.join("; ")}`, diff);
+  if (violations.length > 0) {
+    // Said on the PR before the attempt is closed: a retry after a failed comment finds the attempt open and says it again.
+    const workflow = trigger.workflowName ?? "CI";
+    await postRefusal(octokit, { owner, repo, prNumber: pr.number, attempt, violations, maxAttempts: config.max_attempts, workflow, runId: trigger.runId, dryRun, log: deps.log });
+    return refusePatch(deps, attempt, `patch refused: ${violations.join("; ")}`, diff);
+  }
   const originals = textOriginals(files);
   const applied = applyPatch(parsed, originals);
   if (!applied.ok) {
