@@ -50,6 +50,7 @@ import { readAnswerEdits } from "./patch/answer.js";
 import { diffStat, explanationOf, renderPatchComment, renderPrBody, type PrBodyInput } from "./pr-body.js";
 import { buildPatchRequestArguments, buildPatchSystemArguments, DEFAULT_PROMPT_TOKEN_BUDGET, PROMPT_VERSION } from "./prompt.js";
 import { commentReason, provenanceOf } from "./fork.js";
+import { MOVED_ON_JOB, runMovedOnJob, type MovedOnPayload } from "./moved-on.js";
 import { postRefusal } from "./refusal.js";
 import { chainIdOf, FIX_JOB, type FixTrigger } from "./trigger.js";
 import { stoppedOrSuperseded, type CommandRequest } from "./held.js";
@@ -614,6 +615,7 @@ export function fixJobHandlers(deps: FixDeps) {
   return {
     [FIX_JOB]: withSummaryComment(summaryDeps, (payload: FixJobPayload, ctx) => runFixJob(deps, payload, ctx)),
     "fix-follow-up": withSummaryComment(summaryDeps, (payload: FixTrigger, ctx) => runFollowUpJob(deps, payload, ctx)),
+    [MOVED_ON_JOB]: (payload: MovedOnPayload) => runMovedOnJob(deps, payload),
     ...commandJobHandlers(deps),
   };
 }

@@ -1,5 +1,7 @@
 import { ACTIONS_PROVIDER, CHECKS_PROVIDER, type CheckSuitePayload, type WorkflowRunPayload } from "../ingest/map.js";
 import { markChainFlaky } from "../fix/attempts.js";
+import { isFixBranch } from "../fix/attempts.js";
+import { MOVED_ON_JOB, staleFixPrsOf, type MovedOnPayload } from "../fix/moved-on.js";
 import { decideOnCompletedRun, FIX_JOB, FOLLOW_UP_JOB, type FixTrigger } from "../fix/trigger.js";
 import { installationIdOf, type HandlerResult, type IngestContext } from "./types.js";
 
@@ -57,6 +59,13 @@ export function triggerFromCheckSuite(payload: Record<string, unknown>, suite: C
 /** After the run is recorded: enqueue a fix or a follow-up, or mark a flaky chain. Never calls GitHub. */
 export async function reactToCompletedRun(ctx: IngestContext, trigger: FixTrigger): Promise<HandlerResult> {
   const decision = decideOnCompletedRun(trigger);
+  // A run on a branch with an open fix PR for an older commit decides that PR's fate first (fix/moved-on.ts).
+  const decides = decision.action === "fix" || (decision.action === "none" && trigger.conclusion === "success" && !isFixBranch(trigger.headBranch));
+  if (decides && ctx.queue && (await staleFixPrsOf(ctx.store.db, trigger)).length > 0) {
+    const payload: MovedOnPayload = { trigger, fixDedupKey: decision.action === "fix" ? decision.dedupKey : null };
+    const job = await ctx.queue.enqueue(MOVED_ON_JOB, payload, { dedupKey: `moved-on:${trigger.repo.toLowerCase()}:${trigger.provider}:${trigger.runId}:${trigger.runAttempt}` });
+    return { status: "processed", note: `${MOVED_ON_JOB} job ${job.id}${job.created ? " enqueued" : " already enqueued"}` };
+  }
   switch (decision.action) {
     case "none":
       return { status: "processed" };
