@@ -81,7 +81,7 @@ describe("job kinds", () => {
     const { kinds, unresolved } = enqueuedKinds();
     // A kind the scan cannot name would slip past this test: enqueue with a *_JOB constant or a literal.
     expect(unresolved).toEqual([]);
-    expect([...kinds].sort()).toEqual(["command", "fix", "fix-follow-up", "outcome-backfill", "outcome-held-up", "outcome-merged"]);
+    expect([...kinds].sort()).toEqual(["command", "fix", "fix-follow-up", "fix-moved-on", "outcome-backfill", "outcome-held-up", "outcome-merged"]);
 
     // The payload is nonsense on purpose: each handler refuses it in its own way, and none may be missing.
     const noHandler = (error: string | null) => /no handler for job kind/.test(error ?? "");
