@@ -10,7 +10,6 @@ import { promisify } from "node:util";
 import { eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { validate as isUuid, version as uuidVersion } from "uuid";
 import { tokensSpentSince } from "../src/fix/attempts.js";
 import { ANSWER_TOKEN_ALLOWANCE, TEMPLATE_TOKEN_ALLOWANCE } from "../src/fix/budget.js";
 import { createLastGreenBaselines } from "../src/fix/last-green.js";
@@ -32,6 +31,8 @@ const HEAD = "8f4c2a1d9e3b7c6a5f4e3d2c1b0a9f8e7d6c5b4a";
 const TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 const JOB_ID = 25550001;
 const INFERENCE = "0192e5a4-2222-7000-8000-00000000beef";
+/** The episode the gateway creates for a chain's first inference (the request names none). */
+const GATEWAY_EPISODE = "0192e5a4-2222-7000-8000-0000000e9150";
 
 const PARSER_SOURCE = 'export function parseWidgets(input: string): string[] {\n  return input.split(",").map((s) => s.trim());\n}\n';
 const PARSER_TEST = 'import { expect, test } from "vitest";\nimport { parseWidgets } from "./parser";\n\ndescribe("parseWidgets", () => {\n  test("splits", () => {\n    expect(parseWidgets("a, b")).toEqual(["a", "b"]);\n  });\n  test("returns an empty list for empty input", () => {\n    const result = parseWidgets("");\n    expect(result).toEqual([]);\n  });\n});\n';
@@ -218,7 +219,7 @@ function mockModel(answer = MODEL_ANSWER, status = 200) {
         ? { error: "gateway overloaded" }
         : {
             id: INFERENCE,
-            episode_id: (body as Record<string, string>)["tensorzero::episode_id"],
+            episode_id: (body as Record<string, string>)["tensorzero::episode_id"] ?? GATEWAY_EPISODE,
             object: "chat.completion",
             created: 1_714_651_000,
             model: "tensorzero::function_name::fixloop_patch::variant_name::gpt_5_mini_v1",
@@ -345,7 +346,8 @@ describe("red CI → draft fix PR", () => {
     const body = inferenceBodies[0] as Record<string, any>;
     expect(body.model).toBe("tensorzero::function_name::fixloop_patch");
     expect(body["tensorzero::deny_unknown_fields"]).toBe(true);
-    expect(isUuid(body["tensorzero::episode_id"]) && uuidVersion(body["tensorzero::episode_id"])).toBe(7);
+    // A new chain names no episode: the gateway creates it (its clock, so never "in the future") and the attempt keeps its id.
+    expect(body).not.toHaveProperty(["tensorzero::episode_id"]);
     expect(body["tensorzero::tags"]).toMatchObject({ repo: "acme/widgets", run: String(RUN_ID), attempt: "1", prompt_version: "v2" });
     const [system, user] = body.messages;
     expect(system.content[0]).toMatchObject({ type: "tensorzero::template", name: "system", arguments: { max_files: 10, max_changed_lines: 200 } });
@@ -391,7 +393,7 @@ describe("red CI → draft fix PR", () => {
       failureClass: "code",
       promptVersion: "v2",
       inferenceId: INFERENCE,
-      episodeId: body["tensorzero::episode_id"],
+      episodeId: GATEWAY_EPISODE,
       variant: "gpt_5_mini_v1",
       inputTokens: 1812,
       outputTokens: 96,
@@ -688,7 +690,8 @@ describe("follow-up on the fix branch's CI", () => {
     const payload = next.payload as { continuation: { attemptNumber: number; episodeId: string; baseBranch: string; chainRunId: string } };
     const first = await theAttempt();
     expect(next.status).toBe("queued");
-    expect(payload.continuation).toMatchObject({ attemptNumber: 2, episodeId: first.episodeId, baseBranch: "fix-widget-parser", chainRunId: String(RUN_ID) });
+    expect(payload.continuation).toMatchObject({ attemptNumber: 2, episodeId: GATEWAY_EPISODE, baseBranch: "fix-widget-parser", chainRunId: String(RUN_ID) });
+    expect(first.episodeId).toBe(GATEWAY_EPISODE);
     expect(first.status).toBe("ci_failed");
   });
 });

@@ -190,7 +190,7 @@ describe("TensorZeroModelClient response", () => {
 describe("TensorZeroModelClient retries", () => {
   it("retries a 503 with exponential backoff and jitter, then succeeds", async () => {
     nock(GATEWAY).post(PATH).reply(503, { error: { message: "Service Unavailable" } });
-    nock(GATEWAY).post(PATH).reply(502, { error: { message: "All variants failed with errors: upstream 500" } });
+    nock(GATEWAY).post(PATH).reply(504, { error: { message: "Gateway Timeout" } });
     nock(GATEWAY).post(PATH).reply(200, completion());
     const { instance, sleeps, events } = client();
     const result = await instance.proposePatch(request());
@@ -314,9 +314,105 @@ describe("TensorZeroModelClient context length", () => {
     expect(classifyGatewayError(make(502, "Anthropic: prompt is too long: 210000 tokens > 200000 maximum")).kind).toBe("context_length");
     expect(classifyGatewayError(make(413, "payload too large")).kind).toBe("context_length");
     expect(classifyGatewayError(make(429, "Request too large: too many tokens per min")).kind).toBe("transient");
-    expect(classifyGatewayError(make(502, "All variants failed with errors: timeout")).kind).toBe("transient");
+    expect(classifyGatewayError(make(502, "All variants failed with errors: timeout")).kind).toBe("all_variants_failed");
+    expect(classifyGatewayError(make(502, "Bad Gateway")).kind).toBe("transient");
+    expect(classifyGatewayError(make(400, "Invalid Episode ID: Timestamp is in the future")).kind).toBe("clock_skew");
+    expect(classifyGatewayError(make(400, "UUID is in the future: 0192e5a4-1111-7000-8000-000000000001")).kind).toBe("clock_skew");
     expect(classifyGatewayError(make(401, "Unauthorized")).kind).toBe("request");
     expect(classifyGatewayError(new TypeError("bug")).kind).toBe("unknown");
+  });
+});
+
+describe("TensorZeroModelClient episodes", () => {
+  const GATEWAY_EPISODE = "0192e5a4-3333-7000-8000-0000000e9150";
+
+  it("lets the gateway create a chain's episode on its first inference, then sends that id on the next", async () => {
+    const bodies: Record<string, unknown>[] = [];
+    const capture = (b: Record<string, unknown>) => {
+      bodies.push(b);
+      return true;
+    };
+    nock(GATEWAY).post(PATH, capture).reply(200, { ...completion(), episode_id: GATEWAY_EPISODE });
+    nock(GATEWAY).post(PATH, capture).reply(200, { ...completion(), id: "0192e5a4-1111-7000-8000-000000000002", episode_id: GATEWAY_EPISODE });
+    const { instance } = client();
+
+    const first = await instance.proposePatch(request({ episodeId: null }));
+    expect(bodies[0]).not.toHaveProperty(["tensorzero::episode_id"]);
+    expect(bodies[0]).toMatchObject({ model: PATCH_MODEL, "tensorzero::deny_unknown_fields": true });
+    expect(first.episodeId).toBe(GATEWAY_EPISODE);
+
+    const second = await instance.proposePatch(request({ episodeId: first.episodeId, tags: { repo: "acme/widgets", run: "9002", attempt: "2" } }));
+    expect(bodies[1]["tensorzero::episode_id"]).toBe(GATEWAY_EPISODE);
+    expect(second.episodeId).toBe(GATEWAY_EPISODE);
+  });
+
+  it("refuses an answer that names no episode when the request named none", async () => {
+    const { episode_id: _dropped, ...noEpisode } = completion();
+    nock(GATEWAY).post(PATH).reply(200, noEpisode);
+    await expect(client().instance.proposePatch(request({ episodeId: undefined }))).rejects.toThrow(/no episode id/);
+  });
+
+  it("retries an episode id refused as 'in the future' (clock skew), with the same body, without counting it against the gateway", async () => {
+    const bodies: unknown[] = [];
+    const capture = (b: unknown) => {
+      bodies.push(b);
+      return true;
+    };
+    // TensorZero's InvalidTensorzeroUuid, in its OpenAI-compatible error shape.
+    nock(GATEWAY).post(PATH, capture).reply(400, { error: { message: "Invalid Episode ID: Timestamp is in the future" } });
+    nock(GATEWAY).post(PATH, capture).reply(200, completion());
+    const { instance, sleeps, events } = client();
+    const result = await instance.proposePatch(request());
+    expect(result.requests).toBe(2);
+    expect(bodies[1]).toEqual(bodies[0]);
+    expect((bodies[0] as Record<string, unknown>)["tensorzero::episode_id"]).toBe(EPISODE);
+    expect(sleeps).toEqual([2_000]);
+    expect(events).toMatchObject([{ type: "retry", status: 400, message: "Invalid Episode ID: Timestamp is in the future" }]);
+    expect(instance.breaker.consecutiveFailures).toBe(0);
+  });
+
+  it("hands a skew that does not pass to the job as a wait, not a failure", async () => {
+    nock(GATEWAY).post(PATH).times(3).reply(400, { error: { message: "UUID is in the future: " + EPISODE } });
+    const { instance, sleeps } = client({ retry: { maxRetries: 2, baseDelayMs: 100, maxDelayMs: 1_000 } });
+    const error = await instance.proposePatch(request()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GatewayUnavailableError);
+    expect((error as GatewayUnavailableError).reason).toBe("clock_skew");
+    expect((error as GatewayUnavailableError).retryAfterMs).toBe(60_000);
+    expect(sleeps).toHaveLength(2);
+  });
+});
+
+describe("TensorZeroModelClient AllVariantsFailed", () => {
+  // TensorZero's AllVariantsFailed after every candidate and the fallback failed: 502, the providers' errors inside.
+  const allVariantsFailed = {
+    error: {
+      message:
+        "All variants failed with errors: gpt_5_mini_v2: All model providers failed to infer with errors: openai::gpt-5-mini: Error 503 Service Unavailable from openai client\n" +
+        "claude_haiku_4_5_v2: All model providers failed to infer with errors: anthropic::claude-haiku-4-5: Error 529 from anthropic client: overloaded_error",
+    },
+  };
+
+  it("does not ask again inside the call: the job waits out the outage, and the breaker counts it", async () => {
+    const scope = nock(GATEWAY).post(PATH).once().reply(502, allVariantsFailed);
+    const { instance, sleeps } = client({ allVariantsFailedWaitMs: 300_000 });
+    const error = await instance.proposePatch(request()).catch((e: unknown) => e);
+    expect(scope.isDone()).toBe(true);
+    expect(error).toBeInstanceOf(GatewayUnavailableError);
+    expect((error as GatewayUnavailableError).reason).toBe("all_variants_failed");
+    expect((error as GatewayUnavailableError).retryAfterMs).toBe(300_000);
+    expect((error as Error).message).toContain("claude_haiku_4_5_v2");
+    expect(sleeps).toEqual([]);
+    expect(instance.breaker.consecutiveFailures).toBe(1);
+  });
+
+  it("still reads a context-length error wrapped in AllVariantsFailed as context length", () => {
+    const wrapped = APIError.generate(
+      502,
+      { error: { message: "All variants failed with errors: gpt_5_mini_v2: … maximum context length is 128000 tokens" } },
+      undefined,
+      new Headers(),
+    );
+    expect(classifyGatewayError(wrapped).kind).toBe("context_length");
   });
 });
 

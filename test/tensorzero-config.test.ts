@@ -48,7 +48,15 @@ describe("tensorzero.toml against the code", () => {
     expect(fn.experimentation?.type).toBe("adaptive");
     const defined = fn.variants.map((v) => v.name);
     for (const candidate of fn.experimentation!.candidateVariants) expect(defined).toContain(candidate);
-    for (const name of defined.filter((n) => n.endsWith(`_${PROMPT_VERSION}`))) expect(fn.experimentation!.candidateVariants).toContain(name);
+    const { candidateVariants, fallbackVariants } = fn.experimentation!;
+    for (const fallback of fallbackVariants) expect(defined).toContain(fallback);
+    // TensorZero refuses a variant listed as both.
+    expect(candidateVariants.filter((name) => fallbackVariants.includes(name))).toEqual([]);
+    // A provider outage must not fail every attempt of an episode: a fallback, on a model no candidate uses.
+    expect(fallbackVariants.length).toBeGreaterThanOrEqual(1);
+    const candidateModels = new Set(fn.variants.filter((v) => candidateVariants.includes(v.name)).map((v) => v.model));
+    for (const fallback of fallbackVariants) expect(candidateModels.has(fn.variants.find((v) => v.name === fallback)!.model)).toBe(false);
+    for (const name of defined.filter((n) => n.endsWith(`_${PROMPT_VERSION}`))) expect([...candidateVariants, ...fallbackVariants]).toContain(name);
     expect(Object.keys(METRIC_DEFINITIONS)).toContain(fn.experimentation!.metric);
   });
 
@@ -81,6 +89,20 @@ describe("tensorzero.toml against the code", () => {
       const firstUse = user.search(new RegExp(`\\b${key}\\b`));
       expect(user.slice(firstUse).startsWith(`${key} is defined`)).toBe(true);
     }
+  });
+});
+
+describe("tensorzero.toml's gateway settings", () => {
+  it("pins the observability backend to Postgres and requires it (the default 'auto' would move to ClickHouse once its URL is set)", async () => {
+    const { gateway } = await readTensorZeroConfig();
+    expect(gateway).toEqual({ observabilityEnabled: true, observabilityBackend: "postgres" });
+  });
+
+  it("gives the compose file's UI the Postgres URL (its API-keys page is off without it)", () => {
+    const compose = readFileSync(join(CONFIG_DIR, "docker-compose.yml"), "utf8");
+    const ui = /\n  ui:\n([\s\S]*?)\n  \w[\w-]*:\n/.exec(compose)?.[1] ?? "";
+    expect(ui).toMatch(/TENSORZERO_GATEWAY_URL:/);
+    expect(ui).toMatch(/TENSORZERO_POSTGRES_URL: \*postgres-url/);
   });
 });
 

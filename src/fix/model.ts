@@ -25,8 +25,13 @@ export interface InferenceTags {
 }
 
 export interface PatchInferenceRequest {
-  /** UUIDv7 shared by every attempt of one fix chain (`import { v7 } from "uuid"`). */
-  episodeId: string;
+  /**
+   * The chain's TensorZero episode: absent on a chain's first inference, where the gateway
+   * creates the episode and returns its id (PatchInferenceResult.episodeId), which the chain
+   * keeps for its later attempts. Ids made by the gateway carry the gateway's clock, so a
+   * fixloop clock running ahead cannot make them "in the future".
+   */
+  episodeId?: string | null;
   tags: InferenceTags;
   system: PatchSystemArguments;
   /**
@@ -72,7 +77,12 @@ export class GatewayUnavailableError extends Error {
   constructor(
     message: string,
     readonly retryAfterMs: number,
-    readonly reason: "circuit_open" | "retries_exhausted" | "retry_later" | "unreachable",
+    /**
+     * `unreachable`: DNS, refused, TLS; `all_variants_failed`: the gateway is up but every
+     * variant's provider failed (an outage the fallback variant did not cover either);
+     * `clock_skew`: the gateway kept refusing the episode id as "in the future".
+     */
+    readonly reason: "circuit_open" | "retries_exhausted" | "retry_later" | "unreachable" | "all_variants_failed" | "clock_skew",
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -140,6 +150,8 @@ export interface TensorZeroModelClientOptions {
   breaker?: CircuitBreakerOptions | CircuitBreaker;
   /** Budget factor for the single retry after a context-length error. Default 0.5. */
   contextRetryBudgetFactor?: number;
+  /** How long a job waits after the gateway said every variant failed (a provider outage). Default 5 min. */
+  allVariantsFailedWaitMs?: number;
   sleep?: Sleep;
   /** Source of jitter in [0, 1). */
   random?: () => number;
@@ -151,6 +163,9 @@ export interface TensorZeroModelClientOptions {
 const UNREACHABLE_WAIT_MS = 60_000;
 
 const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, baseDelayMs: 1_000, maxDelayMs: 30_000 };
+const DEFAULT_ALL_VARIANTS_FAILED_WAIT_MS = 5 * 60_000;
+/** An episode id "in the future" is clock skew between fixloop and the gateway: a few seconds, usually. */
+const CLOCK_SKEW_RETRY_MS = 2_000;
 
 /**
  * Counts consecutive gateway failures across calls. Closed: requests flow. Open: calls
@@ -244,6 +259,7 @@ export class TensorZeroModelClient implements ModelClient {
   private readonly openai: OpenAI;
   private readonly retry: RetryPolicy;
   private readonly contextRetryBudgetFactor: number;
+  private readonly allVariantsFailedWaitMs: number;
   private readonly sleep: Sleep;
   private readonly random: () => number;
   private readonly onEvent: (event: ModelClientEvent) => void;
@@ -267,19 +283,21 @@ export class TensorZeroModelClient implements ModelClient {
     if (!(this.contextRetryBudgetFactor > 0 && this.contextRetryBudgetFactor < 1)) {
       throw new RangeError("contextRetryBudgetFactor must be between 0 and 1");
     }
+    this.allVariantsFailedWaitMs = options.allVariantsFailedWaitMs ?? DEFAULT_ALL_VARIANTS_FAILED_WAIT_MS;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.onEvent = options.onEvent ?? (() => {});
   }
 
   async proposePatch(request: PatchInferenceRequest): Promise<PatchInferenceResult> {
-    assertEpisodeId(request.episodeId);
+    if (request.episodeId) assertEpisodeId(request.episodeId);
     assertTags(request.tags);
 
     let budgetFactor = 1;
     let userArguments = request.user(budgetFactor);
     let contextRetried = false;
     let transientFailures = 0;
+    let skewRetries = 0;
     let requests = 0;
 
     for (;;) {
@@ -294,6 +312,27 @@ export class TensorZeroModelClient implements ModelClient {
         if (failure.kind === "unknown") {
           this.breaker.releaseProbe();
           throw error;
+        }
+
+        if (failure.kind === "all_variants_failed") {
+          // The gateway already tried every candidate and the fallback: asking again now meets the same outage.
+          const opened = this.breaker.recordFailure();
+          if (opened) this.onEvent({ type: "breaker_opened", retryAfterMs: this.breaker.retryAfterMs() });
+          const retryAfterMs = Math.max(this.allVariantsFailedWaitMs, this.breaker.retryAfterMs(), failure.retryAfterMs ?? 0);
+          throw new GatewayUnavailableError(`every TensorZero variant failed (${failure.message})`, retryAfterMs, "all_variants_failed", { cause: error });
+        }
+
+        if (failure.kind === "clock_skew") {
+          // The gateway answered, so it is up; its clock is behind the one that made the episode id.
+          this.breaker.recordSuccess();
+          skewRetries += 1;
+          const waitMs = Math.max(CLOCK_SKEW_RETRY_MS, this.backoffDelay(skewRetries));
+          if (skewRetries > this.retry.maxRetries) {
+            throw new GatewayUnavailableError(`TensorZero still refuses the episode id as in the future: ${failure.message}`, 60_000, "clock_skew", { cause: error });
+          }
+          this.onEvent({ type: "retry", retry: skewRetries, delayMs: waitMs, status: failure.status, message: failure.message });
+          await this.sleep(waitMs);
+          continue;
         }
 
         if (failure.kind === "transient") {
@@ -386,7 +425,8 @@ export function buildPatchRequestBody(request: PatchInferenceRequest, userArgume
       { role: "system", content: [{ type: "tensorzero::template", name: "system", arguments: redactDeep(request.system) }] },
       { role: "user", content: [{ type: "tensorzero::template", name: "user", arguments: redactDeep(userArguments) }] },
     ],
-    "tensorzero::episode_id": request.episodeId,
+    // Absent on a chain's first inference: the gateway creates the episode (TensorZero's own advice).
+    ...(request.episodeId ? { "tensorzero::episode_id": request.episodeId } : {}),
     "tensorzero::tags": redactDeep({ ...request.tags, prompt_version: PROMPT_VERSION }),
     // A typo in a tensorzero:: field must fail loudly instead of being ignored with a gateway-side warning.
     "tensorzero::deny_unknown_fields": true,
@@ -404,7 +444,7 @@ export function parseVariantName(model: string): string | null {
   return null;
 }
 
-function parseCompletion(response: ChatCompletion, requestedEpisodeId: string): Omit<PatchInferenceResult, "budgetFactor" | "requests"> {
+function parseCompletion(response: ChatCompletion, requestedEpisodeId: string | null | undefined): Omit<PatchInferenceResult, "budgetFactor" | "requests"> {
   const raw = response as ChatCompletion & { episode_id?: unknown };
   if (typeof raw.id !== "string" || raw.id === "") {
     throw new GatewayRequestError("TensorZero response has no inference id", null);
@@ -412,9 +452,11 @@ function parseCompletion(response: ChatCompletion, requestedEpisodeId: string): 
   const choice = raw.choices?.[0];
   if (!choice) throw new GatewayRequestError("TensorZero response has no choices", null);
   const model = typeof raw.model === "string" ? raw.model : "";
+  const episodeId = typeof raw.episode_id === "string" && raw.episode_id !== "" ? raw.episode_id : requestedEpisodeId;
+  if (!episodeId) throw new GatewayRequestError("TensorZero response has no episode id (the request let the gateway create the episode)", null);
   return {
     inferenceId: raw.id,
-    episodeId: typeof raw.episode_id === "string" && raw.episode_id !== "" ? raw.episode_id : requestedEpisodeId,
+    episodeId,
     variant: parseVariantName(model),
     model,
     content: typeof choice.message?.content === "string" ? choice.message.content : "",
@@ -427,7 +469,11 @@ function parseCompletion(response: ChatCompletion, requestedEpisodeId: string): 
 }
 
 export interface GatewayFailure {
-  kind: "transient" | "context_length" | "request" | "unknown";
+  /**
+   * `all_variants_failed`: TensorZero's AllVariantsFailed (502), every candidate and the fallback
+   * failed; `clock_skew`: the episode id is "in the future" for the gateway's clock (400).
+   */
+  kind: "transient" | "context_length" | "request" | "unknown" | "all_variants_failed" | "clock_skew";
   status: number | null;
   message: string;
   /** From Retry-After / retry-after-ms, when the gateway sent one. */
@@ -437,6 +483,11 @@ export interface GatewayFailure {
 // Provider wording as relayed by TensorZero (it returns 502 "All variants failed…" with the
 // provider's own message inside): OpenAI "maximum context length" / context_length_exceeded,
 // Anthropic "prompt is too long", and the usual variations of other providers.
+/** TensorZero's AllVariantsFailed: "All variants failed with errors: <variant>: <error>…". */
+const ALL_VARIANTS_FAILED = /^All variants failed with errors/i;
+/** InvalidTensorzeroUuid ("Invalid Episode ID: Timestamp is in the future") and UuidInFuture ("UUID is in the future: …"). */
+const UUID_IN_FUTURE = /\b(timestamp|uuid) is in the future\b/i;
+
 const CONTEXT_LENGTH =
   /context[_ ]length|context window|maximum context|prompt is too long|input is too long|too many (input )?tokens|reduce the length of the (messages|prompt|input)/i;
 
@@ -452,9 +503,12 @@ export function classifyGatewayError(error: unknown): GatewayFailure {
   const message = apiErrorMessage(error);
   if (status === null || status === 408 || status === 429 || status >= 500) {
     if (status !== 429 && CONTEXT_LENGTH.test(message)) return { kind: "context_length", status, message, retryAfterMs: null };
+    // A 429 inside it is surfaced by the gateway as 429 (rate limit: the usual retry); a 502 is an outage.
+    if (status === 502 && ALL_VARIANTS_FAILED.test(message)) return { kind: "all_variants_failed", status, message, retryAfterMs: retryAfterFrom(error.headers) };
     return { kind: "transient", status, message, retryAfterMs: retryAfterFrom(error.headers) };
   }
   if (status === 413 || CONTEXT_LENGTH.test(message)) return { kind: "context_length", status, message, retryAfterMs: null };
+  if (status === 400 && UUID_IN_FUTURE.test(message)) return { kind: "clock_skew", status, message, retryAfterMs: null };
   return { kind: "request", status, message, retryAfterMs: null };
 }
 

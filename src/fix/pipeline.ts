@@ -8,7 +8,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { ProbotOctokit } from "probot";
-import { v7 as uuidv7 } from "uuid";
 import {
   InvalidConfigError,
   isWatchedBranch,
@@ -136,7 +135,8 @@ async function openAttempt(deps: FixDeps, trigger: FixJobPayload): Promise<FixAt
     headSha: trigger.headSha,
     headBranch: continuation?.baseBranch ?? trigger.headBranch,
     status: "queued",
-    episodeId: continuation?.episodeId ?? uuidv7(),
+    // A new chain has no episode until its first inference: the gateway creates it and the attempt keeps its id.
+    episodeId: continuation?.episodeId ?? null,
     promptVersion: PROMPT_VERSION,
     requestedBy: trigger.command?.author ?? null,
     hint: trigger.command?.hint ?? null,
@@ -398,7 +398,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
     if (overBudget) return skip(deps, attempt, overBudget);
     try {
       const result = await deps.model.proposePatch({
-        episodeId: attempt.episodeId!,
+        episodeId: attempt.episodeId,
         tags: { repo: trigger.repo, run: trigger.runId, attempt: String(attempt.attemptNumber), chain: attempt.chainId },
         system,
         user,

@@ -39,7 +39,15 @@ export interface ConfiguredFunction {
   /** Schema name → path relative to the config file. */
   schemaPaths: Record<string, string>;
   variants: ConfiguredVariant[];
-  experimentation: { type: string | undefined; candidateVariants: string[]; metric: string | undefined } | null;
+  experimentation: { type: string | undefined; candidateVariants: string[]; fallbackVariants: string[]; metric: string | undefined } | null;
+}
+
+/** The `[gateway]` settings fixloop depends on. */
+export interface ConfiguredGateway {
+  /** `observability.enabled`: true makes the gateway refuse to start without its database. */
+  observabilityEnabled: boolean | undefined;
+  /** `observability.backend`: "postgres", "clickhouse" or "auto" (TensorZero's default, which prefers ClickHouse when both are set). */
+  observabilityBackend: string | undefined;
 }
 
 /** tensorzero/tensorzero.toml at the repository root (works from src/ under tsx and from dist/). */
@@ -48,9 +56,19 @@ export const DEFAULT_TENSORZERO_CONFIG_PATH = fileURLToPath(new URL("../../tenso
 export async function readTensorZeroConfig(path: string = DEFAULT_TENSORZERO_CONFIG_PATH): Promise<{
   metrics: ConfiguredMetric[];
   functions: ConfiguredFunction[];
+  gateway: ConfiguredGateway;
 }> {
   const text = await readFile(path, "utf8");
-  return { metrics: readMetricsFromToml(text), functions: readFunctionsFromToml(text) };
+  return { metrics: readMetricsFromToml(text), functions: readFunctionsFromToml(text), gateway: readGatewayFromToml(text) };
+}
+
+export function readGatewayFromToml(text: string): ConfiguredGateway {
+  const section = parseTomlSections(text).find((s) => s.path.length === 1 && s.path[0] === "gateway");
+  const enabled = section?.entries.get("observability.enabled");
+  return {
+    observabilityEnabled: typeof enabled === "boolean" ? enabled : undefined,
+    observabilityBackend: section ? stringEntry(section, "observability.backend") : undefined,
+  };
 }
 
 export function readMetricsFromToml(text: string): ConfiguredMetric[] {
@@ -91,10 +109,10 @@ export function readFunctionsFromToml(text: string): ConfiguredFunction[] {
         templatePaths: namedPaths(section, "templates", "_template"),
       });
     } else if (section.path.length === 3 && sub === "experimentation") {
-      const candidates = section.entries.get("candidate_variants");
       fn(name).experimentation = {
         type: stringEntry(section, "type"),
-        candidateVariants: Array.isArray(candidates) ? candidates.filter((c): c is string => typeof c === "string") : [],
+        candidateVariants: stringList(section, "candidate_variants"),
+        fallbackVariants: stringList(section, "fallback_variants"),
         metric: stringEntry(section, "metric"),
       };
     }
@@ -114,6 +132,11 @@ function namedPaths(section: TomlSection, kind: string, legacySuffix: string): R
     }
   }
   return paths;
+}
+
+function stringList(section: TomlSection, key: string): string[] {
+  const value = section.entries.get(key);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 }
 
 function stringEntry(section: TomlSection, key: string): string | undefined {

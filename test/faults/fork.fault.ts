@@ -23,7 +23,7 @@ const model: ModelClient = {
   async proposePatch(request) {
     return {
       inferenceId: uuidv7(),
-      episodeId: request.episodeId,
+      episodeId: request.episodeId ?? uuidv7(),
       variant: "fork-case",
       model: "tensorzero::function_name::fixloop_patch::variant_name::fork-case",
       content: MODEL_ANSWER,

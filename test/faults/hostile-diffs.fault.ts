@@ -38,7 +38,7 @@ const model: ModelClient = {
     if (content === undefined) throw new Error(`no answer for run ${request.tags.run}`);
     return {
       inferenceId: uuidv7(),
-      episodeId: request.episodeId,
+      episodeId: request.episodeId ?? uuidv7(),
       variant: "hostile",
       model: "tensorzero::function_name::fixloop_patch::variant_name::hostile",
       content,
