@@ -71,42 +71,88 @@ function resource(type: string, predicate: (r: any) => boolean = () => true) {
 }
 
 describe("npm run package:lambda (osls package, no AWS account)", () => {
-  test("three functions on nodejs22.x, each pointing into the one bundle", () => {
+  test("four functions on nodejs22.x, each pointing into the one bundle", () => {
     const functions = resource("AWS::Lambda::Function");
-    expect(functions.map((f) => f.Properties.Handler).sort()).toEqual(["src/lambda.scheduled", "src/lambda.webhook", "src/lambda.worker"]);
+    expect(functions.map((f) => f.Properties.Handler).sort()).toEqual(["src/lambda.ingest", "src/lambda.scheduled", "src/lambda.webhook", "src/lambda.worker"]);
     for (const f of functions) expect(f.Properties.Runtime).toBe("nodejs22.x");
     expect([...packaged.files.keys()].sort()).toEqual(["src/lambda.mjs", "src/lambda.mjs.map"]);
     // No native module: the remote store speaks libSQL over HTTP.
     expect(packaged.files.get("src/lambda.mjs")!.toString("utf8")).not.toMatch(/@libsql\/linux-|\.node["']\)/);
   });
 
-  test("the events: HTTP API routes, SQS with partial batch responses, a 5-minute schedule", () => {
+  test("the events: HTTP API routes (GitHub, GitLab, Gitea, MCP, health), two SQS sources with partial batch responses, a 5-minute schedule", () => {
     const routes = resource("AWS::ApiGatewayV2::Route").map((r) => r.Properties.RouteKey).sort();
-    expect(routes).toEqual(["GET /healthz", "POST /api/github/webhooks"]);
-    const [mapping] = resource("AWS::Lambda::EventSourceMapping");
-    expect(mapping.Properties).toMatchObject({ BatchSize: 2, FunctionResponseTypes: ["ReportBatchItemFailures"], EventSourceArn: { "Fn::GetAtt": ["JobsQueue", "Arn"] } });
+    expect(routes).toEqual(["GET /healthz", "POST /api/github/webhooks", "POST /api/webhooks/gitea", "POST /api/webhooks/gitlab", "POST /mcp"]);
+    const mappings = Object.fromEntries(resource("AWS::Lambda::EventSourceMapping").map((m) => [m.Properties.EventSourceArn["Fn::GetAtt"][0], m.Properties]));
+    expect(mappings.JobsQueue).toMatchObject({ BatchSize: 2, FunctionResponseTypes: ["ReportBatchItemFailures"] });
+    expect(mappings.DeliveriesQueue).toMatchObject({ BatchSize: 10, FunctionResponseTypes: ["ReportBatchItemFailures"] });
     const [rule] = resource("AWS::Events::Rule");
     expect(rule.Properties.ScheduleExpression).toBe("rate(5 minutes)");
   });
 
-  test("the queue has a dead-letter queue, and its visibility timeout outlasts the worker", () => {
-    const queues = packaged.template.Resources;
-    expect(queues.JobsQueue.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { "Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"] }, maxReceiveCount: 10 });
-    const worker = resource("AWS::Lambda::Function", (f) => f.Properties.Handler === "src/lambda.worker")[0];
-    expect(queues.JobsQueue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * worker.Properties.Timeout);
+  test("each queue has a dead-letter queue that keeps messages longer than it, an alarm on it, and a visibility timeout that outlasts its consumer", () => {
+    const resources = packaged.template.Resources;
+    const consumers = { JobsQueue: "src/lambda.worker", DeliveriesQueue: "src/lambda.ingest" };
+    for (const [queue, handler] of Object.entries(consumers)) {
+      const dlq = resources[queue].Properties.RedrivePolicy.deadLetterTargetArn["Fn::GetAtt"][0];
+      expect(resources[queue].Properties.RedrivePolicy.maxReceiveCount).toBe(10);
+      expect(resources[dlq].Properties.MessageRetentionPeriod).toBeGreaterThan(resources[queue].Properties.MessageRetentionPeriod);
+      const consumer = resource("AWS::Lambda::Function", (f) => f.Properties.Handler === handler)[0];
+      expect(resources[queue].Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * consumer.Properties.Timeout);
+      const [alarm] = resource("AWS::CloudWatch::Alarm", (a) => a.Properties.Dimensions[0].Value["Fn::GetAtt"]?.[0] === dlq);
+      expect(alarm.Properties).toMatchObject({ Namespace: "AWS/SQS", MetricName: "ApproximateNumberOfMessagesVisible", Threshold: 0, ComparisonOperator: "GreaterThanThreshold" });
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: "AlarmTopic" }]);
+    }
   });
 
-  test("secrets are CloudFormation dynamic references, never values in the template", () => {
+  test("one role per function, least privilege: queue actions and secrets each function needs, nothing more", () => {
+    const resources = packaged.template.Resources;
+    const statements = (fn: string) => {
+      const role = resource("AWS::Lambda::Function", (f) => f.Properties.Handler === `src/lambda.${fn}`)[0].Properties.Role["Fn::GetAtt"][0];
+      return resources[role].Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement) as { Action: string | string[]; Resource: any }[];
+    };
+    const actionsOn = (fn: string) =>
+      statements(fn).flatMap((st) => [st.Action].flat().map((action) => `${action} ${st.Resource["Fn::GetAtt"]?.[0] ?? (Array.isArray(st.Resource) ? "parameters" : "logs")}`)).sort();
+    expect(actionsOn("webhook")).toEqual(["logs:CreateLogStream logs", "logs:PutLogEvents logs", "sqs:SendMessage DeliveriesQueue", "ssm:GetParameters parameters"]);
+    expect(actionsOn("ingest")).toEqual([
+      "logs:CreateLogStream logs", "logs:PutLogEvents logs",
+      "sqs:ChangeMessageVisibility DeliveriesQueue", "sqs:DeleteMessage DeliveriesQueue", "sqs:GetQueueAttributes DeliveriesQueue", "sqs:ReceiveMessage DeliveriesQueue",
+      "sqs:SendMessage JobsQueue", "ssm:GetParameters parameters",
+    ]);
+    expect(actionsOn("worker")).toEqual([
+      "logs:CreateLogStream logs", "logs:PutLogEvents logs",
+      "sqs:ChangeMessageVisibility JobsQueue", "sqs:DeleteMessage JobsQueue", "sqs:GetQueueAttributes JobsQueue", "sqs:ReceiveMessage JobsQueue", "sqs:SendMessage JobsQueue",
+      "ssm:GetParameters parameters",
+    ]);
+    expect(actionsOn("scheduled")).toEqual(["logs:CreateLogStream logs", "logs:PutLogEvents logs", "sqs:SendMessage JobsQueue", "ssm:GetParameters parameters"]);
+    // Each role may read exactly the parameters its function's FIXLOOP_SECRETS names.
+    for (const fn of ["webhook", "ingest", "worker", "scheduled"]) {
+      const f = resource("AWS::Lambda::Function", (x) => x.Properties.Handler === `src/lambda.${fn}`)[0];
+      const names = f.Properties.Environment.Variables.FIXLOOP_SECRETS.split(",").sort();
+      const parameters = statements(fn)
+        .filter((st) => st.Action === "ssm:GetParameters")
+        .flatMap((st) => st.Resource.map((arn: any) => (arn["Fn::Join"][1].at(-1) as string).replace(":parameter/fixloop/prod/", "")))
+        .sort();
+      expect(parameters).toEqual(names);
+    }
+    expect(resource("AWS::Lambda::Function", (f) => f.Properties.Handler === "src/lambda.webhook")[0].Properties.Environment.Variables.FIXLOOP_SECRETS).not.toMatch(/PRIVATE_KEY|TENSORZERO/);
+  });
+
+  test("secrets are read at run time: the template names parameters, never values, and no secret is resolved at deploy time", () => {
     const text = JSON.stringify(packaged.template);
     expect(text).not.toMatch(/BEGIN (RSA )?PRIVATE KEY/);
+    expect(text).not.toMatch(/resolve:secretsmanager/);
     const env = resource("AWS::Lambda::Function")[0].Properties.Environment.Variables;
     expect(env).toMatchObject({
       FIXLOOP_QUEUE: "sqs",
       FIXLOOP_SQS_QUEUE_URL: { Ref: "JobsQueue" },
-      PRIVATE_KEY: expect.stringMatching(/^\{\{resolve:secretsmanager:fixloop\/prod:SecretString:private_key\}\}$/),
-      WEBHOOK_SECRET: expect.stringMatching(/^\{\{resolve:secretsmanager:/),
+      FIXLOOP_SQS_DELIVERY_QUEUE_URL: { Ref: "DeliveriesQueue" },
+      FIXLOOP_SECRETS_SSM_PREFIX: "/fixloop/prod/",
       DATABASE_URL: expect.stringMatching(/^\{\{resolve:ssm:/),
     });
+    for (const f of resource("AWS::Lambda::Function")) {
+      for (const name of ["PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_AUTH_TOKEN", "TENSORZERO_API_KEY"]) expect(f.Properties.Environment.Variables).not.toHaveProperty(name);
+    }
   });
 
   test("the bundle from the zip loads in a fresh Node and answers events", { timeout: 60_000 }, async () => {
@@ -123,9 +169,11 @@ describe("npm run package:lambda (osls package, no AWS account)", () => {
       const out = {};
       out.badSignature = (await m.webhook(ev({ ...base, "X-Hub-Signature-256": "sha256=00" }))).statusCode;
       out.missingHeaders = (await m.webhook(ev({ "content-type": "application/json" }))).statusCode;
-      // Signed and valid, but the database is unreachable: the delivery fails and says so.
+      // Signed and valid, but the deliveries queue is unreachable: nothing is stored, 503 so GitHub shows it failed.
       const failed = await m.webhook(ev({ ...base, "X-Hub-Signature-256": ${JSON.stringify(signature)} }));
-      out.unreachableDb = [failed.statusCode, JSON.parse(failed.body).status];
+      out.queueDown = [failed.statusCode, failed.headers["retry-after"]];
+      out.health = JSON.parse((await m.webhook({ version: "2.0", rawPath: "/healthz", requestContext: { http: { method: "GET" } } })).body);
+      out.ingest = await m.ingest({ Records: [{ messageId: "y", receiptHandle: "r", body: "not ours" }] }, { getRemainingTimeInMillis: () => 60000 });
       out.worker = await m.worker({ Records: [{ messageId: "x", receiptHandle: "r", body: "not ours" }] }, { getRemainingTimeInMillis: () => 60000 });
       out.scheduled = await m.scheduled({}).then(() => "ok", (e) => e.name);
       process.stdout.write(JSON.stringify(out));
@@ -144,14 +192,22 @@ describe("npm run package:lambda (osls package, no AWS account)", () => {
         DATABASE_URL: "http://127.0.0.1:9",
         FIXLOOP_QUEUE: "sqs",
         FIXLOOP_SQS_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/fixloop-test-jobs",
+        FIXLOOP_SQS_DELIVERY_QUEUE_URL: "https://sqs.eu-west-1.amazonaws.com/123456789012/fixloop-test-deliveries",
         AWS_REGION: "eu-west-1",
+        // Credentials that sign, and an SQS endpoint where nothing listens: the send fails at once, offline.
+        AWS_ACCESS_KEY_ID: "test",
+        AWS_SECRET_ACCESS_KEY: "test",
+        AWS_ENDPOINT_URL_SQS: "http://127.0.0.1:9",
+        AWS_MAX_ATTEMPTS: "1",
         NODE_NO_WARNINGS: "1",
       },
     });
     expect(JSON.parse(stdout)).toEqual({
       badSignature: 401,
       missingHeaders: 400,
-      unreachableDb: [500, "failed"],
+      queueDown: [503, "30"],
+      health: { ok: true },
+      ingest: { batchItemFailures: [{ itemIdentifier: "y" }] },
       worker: { batchItemFailures: [{ itemIdentifier: "x" }] },
       scheduled: "ScheduledTasksFailedError",
     });

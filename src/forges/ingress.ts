@@ -37,7 +37,7 @@ export function forgeSecretsFromEnv(env: NodeJS.ProcessEnv = process.env): Forge
 
 export interface ForgeIngressDeps {
   /** The delivery inbox; its processor knows the forge handlers (src/forges/handlers.ts). */
-  inbox: Inbox;
+  inbox: Pick<Inbox, "receiveNow">;
   secrets: ForgeSecrets;
   maxBytes?: number;
   /** Memory for bodies not yet verified, shared with the GitHub route (body-budget.ts). */

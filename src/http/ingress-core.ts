@@ -78,7 +78,7 @@ export interface WebhookRequestOptions {
    * neighbours) and answered 202 at once; the processor takes it from there.
    * Without one the delivery is handed to Probot and answered when processed.
    */
-  inbox?: Inbox;
+  inbox?: Pick<Inbox, "accept">;
   deliver?: (delivery: Delivered) => Promise<unknown>;
 }
 
@@ -118,7 +118,7 @@ export async function handleWebhookRequest(
   return { status, body: { id, ...answer } };
 }
 
-async function appendToInbox(inbox: Inbox, delivery: Parameters<Inbox["accept"]>[0]): Promise<WebhookResponse> {
+async function appendToInbox(inbox: Pick<Inbox, "accept">, delivery: Parameters<Inbox["accept"]>[0]): Promise<WebhookResponse> {
   try {
     const result = await inbox.accept(delivery);
     return result === "accepted" ? { status: 202, body: { id: delivery.id, status: "accepted" } } : { status: 200, body: { id: delivery.id, status: "duplicate" } };
