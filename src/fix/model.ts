@@ -159,9 +159,6 @@ export interface TensorZeroModelClientOptions {
   onEvent?: (event: ModelClientEvent) => void;
 }
 
-/** How long a job waits when the gateway's address cannot be reached at all. */
-const UNREACHABLE_WAIT_MS = 60_000;
-
 const DEFAULT_RETRY: RetryPolicy = { maxRetries: 3, baseDelayMs: 1_000, maxDelayMs: 30_000 };
 const DEFAULT_ALL_VARIANTS_FAILED_WAIT_MS = 5 * 60_000;
 /** An episode id "in the future" is clock skew between fixloop and the gateway: a few seconds, usually. */
@@ -337,11 +334,12 @@ export class TensorZeroModelClient implements ModelClient {
 
         if (failure.kind === "transient") {
           const opened = this.breaker.recordFailure();
-          // DNS, refused, TLS: retrying in a second will not help; wait like an open breaker.
+          // DNS, refused, TLS: retrying in a second will not help; wait a full cool-down, like an open breaker.
           const unreachable = unreachableCause(error);
           if (unreachable) {
             reachability.failed("TensorZero", unreachable);
-            const retryAfterMs = Math.max(this.breaker.retryAfterMs(), UNREACHABLE_WAIT_MS);
+            const retryAfterMs = Math.max(this.breaker.retryAfterMs(), this.breaker.coolDownMs);
+            if (opened) this.onEvent({ type: "breaker_opened", retryAfterMs });
             throw new GatewayUnavailableError(`TensorZero gateway unreachable: ${unreachable.message}`, retryAfterMs, "unreachable", { cause: error });
           }
           if (this.breaker.state === "open") {
