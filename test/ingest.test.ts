@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { ciRunRawJson } from "../src/store/records.js";
 import { ciRuns, deliveries, prOutcomes } from "../src/store/schema.js";
-import { fixture, startTestServer, type TestServer } from "./helpers.js";
+import { fixture, sign, startTestServer, type TestServer } from "./helpers.js";
 
 let server: TestServer;
 beforeEach(async () => {
@@ -196,6 +196,18 @@ describe("check_suite", () => {
 });
 
 describe("deliveries", () => {
+  test("a delivery POSTed to the site root (where Probot's setup page registers the webhook) is taken like one at the webhook path", async () => {
+    const body = JSON.stringify(fixture("pull_request.opened.json"));
+    const headers = { "content-type": "application/json", "x-github-event": "pull_request", "x-github-delivery": "at-root", "x-hub-signature-256": sign(body) };
+    const response = await fetch(`${server.url}/`, { method: "POST", headers, body });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({ id: "at-root", status: "accepted" });
+    // Without GitHub's headers the root is not a webhook route.
+    expect((await fetch(`${server.url}/`, { method: "POST", body: "{}" })).status).not.toBe(202);
+    const [row] = await db().select().from(deliveries).where(eq(deliveries.id, "at-root"));
+    expect(row).toMatchObject({ event: "pull_request", status: "received" });
+  });
+
   test("each delivery is recorded with event, action, repo, installation and raw payload", async () => {
     await deliver("workflow_run", "workflow_run.completed.json", "d-1");
     const [row] = await db().select().from(deliveries);

@@ -23,7 +23,10 @@ export function createWebhookIngress(options: { probot: Probot; path?: string; m
   const budget = options.bodyBudget ?? createBodyBudget();
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   return async function webhookIngress(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    if (requestUrl(req).pathname.replace(/\/+$/, "") !== path) return false;
+    const pathname = requestUrl(req).pathname.replace(/\/+$/, "");
+    // Probot's setup page registers the new app's webhook at the site root (`https://host/`): take GitHub deliveries there too.
+    const atRoot = pathname === "" && req.method === "POST" && req.headers["x-github-event"] !== undefined;
+    if (pathname !== path && !atRoot) return false;
     const request = { method: req.method ?? "GET", headers: req.headers };
     const refused = precheckWebhookRequest(request);
     if (refused) return send(res, refused);
