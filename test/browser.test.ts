@@ -4,12 +4,16 @@
  * goes Overview → Attempts (filtered) → an attempt → its run and its PR →
  * Deliveries → replays a failed delivery, retries a dead job, and checks the
  * chart, rates and phone layout (the phone chart whole on a 390 px screen).
- * Screenshots of each page at 1280 px and 390 px go to test-artifacts/.
+ * Screenshots of each page at 1280 px and 390 px are taken on every run; with
+ * FIXLOOP_SCREENSHOTS=1 they replace the committed ones in test-artifacts/,
+ * otherwise they go to a temporary directory (a test run leaves the tree clean).
  *
  * Without /usr/bin/chromium this fails under CI (which installs it) and skips
  * elsewhere, so `npm test` on a laptop without Chromium still passes.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { eq } from "drizzle-orm";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -23,7 +27,8 @@ import { ADMIN_TOKEN, startTestServer, type TestServer } from "./helpers.js";
 const CHROMIUM = "/usr/bin/chromium";
 // No network here: keep Chromium from reaching for it (QUIC probes, component and sync updates).
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
+const ARTIFACTS =
+  process.env.FIXLOOP_SCREENSHOTS === "1" ? fileURLToPath(new URL("../test-artifacts/", import.meta.url)) : `${mkdtempSync(join(tmpdir(), "fixloop-screenshots-"))}/`;
 const haveChromium = existsSync(CHROMIUM);
 const inCi = Boolean(process.env.CI) && process.env.CI !== "false";
 
