@@ -14,6 +14,7 @@ import { jobs } from "../../src/store/schema.js";
 import { ADMIN_TOKEN, fixture, startTestServer, type TestServer } from "../helpers.js";
 import { rawRequest, type RawResponse } from "./support/http.js";
 import { report } from "./support/scenario.js";
+import { createFailureLimiter } from "../../src/http/rate-limit.js";
 
 let server: TestServer;
 let deadJobId: number;
@@ -90,7 +91,9 @@ function leaks(response: RawResponse): string | null {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // Every credential variant must meet a 401 here, so the guesser is never held back; holding back
+  // (429 after 10 wrong tokens a minute) has its own tests in test/auth-limit.test.ts.
+  server = await startTestServer({ authLimiter: createFailureLimiter({ maxFailures: Number.MAX_SAFE_INTEGER }) });
   // Data an intruder would want: a PR, a red run, a dead job.
   expect((await server.post("pull_request", fixture("pull_request.opened.json"))).status).toBe(202);
   expect((await server.post("workflow_run", fixture("workflow_run.completed.json"))).status).toBe(202);

@@ -30,6 +30,8 @@ const answers = new Map<string, string>();
 const attemptsByCase = new Map<string, FixAttempt>();
 const feedbackByCase = new Map<string, { metric: string; value: unknown }[]>();
 const writesByCase = new Map<string, string[]>();
+/** The one write a refusal makes: its reasons as a comment on the PR whose run failed (#42 in the scenario). */
+const REFUSAL_COMMENT = "POST /repos/acme/widgets/issues/42/comments";
 let writesDuringCorpus: string[] = [];
 
 const model: ModelClient = {
@@ -85,17 +87,20 @@ describe(`hostile diffs (${HOSTILE_DIFFS.length})`, () => {
     const writes = writesByCase.get(name) ?? [];
     const outcome = attempt?.status === "failed" ? `refused: ${attempt.reason}` : `NOT refused: attempt ${attempt?.status}, PR #${attempt?.prNumber}, ${writes.length} GitHub writes`;
     report(`hostile diff "${name}"`, outcome);
-    expect(writes).toEqual([]);
+    // A safety refusal is explained on the PR whose run failed, once; nothing else reaches GitHub.
+    expect(writes.filter((w) => w !== REFUSAL_COMMENT)).toEqual([]);
+    expect(writes.filter((w) => w === REFUSAL_COMMENT).length).toBeLessThanOrEqual(1);
     expect(attempt?.status).toBe("failed");
     expect(attempt?.reason).toMatch(REFUSAL);
     expect(attempt?.prNumber).toBeNull();
     expect(feedbackByCase.get(name)).toEqual([{ metric: "fixloop_patch_applied", value: false }]);
   });
 
-  test("nothing was written to GitHub for any of them", () => {
+  test("nothing but the refusal comments was written to GitHub for any of them", () => {
     const refused = [...attemptsByCase.values()].filter((a) => a.status === "failed" && REFUSAL.test(a.reason ?? "")).length;
     report("hostile diffs", `${HOSTILE_DIFFS.length} answers, ${refused} refused, ${HOSTILE_DIFFS.length - refused} not refused; GitHub writes during the corpus: ${writesDuringCorpus.length}${writesDuringCorpus.length ? ` (${writesDuringCorpus.join(", ")})` : ""}; unexpected GitHub requests: ${github.unexpected.length}`);
-    expect(writesDuringCorpus).toEqual([]);
+    expect(writesDuringCorpus.filter((w) => w !== REFUSAL_COMMENT)).toEqual([]);
+    expect(writesDuringCorpus.length).toBeLessThanOrEqual(HOSTILE_DIFFS.length);
     expect(github.unexpected).toEqual([]);
   });
 
