@@ -8,6 +8,9 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import type { ProbotOctokit } from "probot";
+import type { RepoRef } from "./repo.js";
+/** Kept here too: most GitHub helpers take it with their other inputs. */
+export type { RepoRef };
 
 /** The HTTP status an Octokit call failed with, if it failed with one. */
 export function httpStatusOf(error: unknown): number | undefined {
@@ -16,10 +19,6 @@ export function httpStatusOf(error: unknown): number | undefined {
   return typeof status === "number" ? status : undefined;
 }
 
-export interface RepoRef {
-  owner: string;
-  repo: string;
-}
 
 /** Job and step conclusions that mean "this did not pass". */
 const FAILED_CONCLUSIONS = new Set(["failure", "timed_out", "cancelled"]);

@@ -6,7 +6,7 @@
  */
 import type { ProbotOctokit } from "probot";
 import { redactText } from "../fix/redact.js";
-import type { RepoRef } from "./actions.js";
+import type { RepoRef } from "./repo.js";
 
 /** GitHub's limit on a comment body is 65,536 characters; leave room for the marker and the note. */
 const MAX_COMMENT_CHARS = 65_000;

@@ -12,7 +12,8 @@
  * symlinks to their target's content.
  */
 import type { ProbotOctokit } from "probot";
-import { httpStatusOf, type RepoRef } from "./actions.js";
+import { httpStatusOf } from "./actions.js";
+import type { RepoRef } from "./repo.js";
 
 export type FileMode = "100644" | "100755";
 

@@ -3,7 +3,8 @@
  * and the failing one, and a pull request's files. One request each.
  */
 import type { ProbotOctokit } from "probot";
-import { httpStatusOf, type RepoRef } from "./actions.js";
+import { httpStatusOf } from "./actions.js";
+import type { RepoRef } from "./repo.js";
 
 /** Files of a comparison or PR beyond this are a rename sweep or a merge, not evidence. */
 export const MAX_CHANGED_FILES = 300;

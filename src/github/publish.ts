@@ -11,7 +11,8 @@
  */
 import type { ProbotOctokit } from "probot";
 import { redactText } from "../fix/redact.js";
-import { httpStatusOf, type RepoRef } from "./actions.js";
+import { httpStatusOf } from "./actions.js";
+import type { RepoRef } from "./repo.js";
 import { assertSafeRepoPaths, type FileMode } from "./files.js";
 
 /** Every branch fixloop writes starts with this; it never writes anywhere else. */

@@ -4,17 +4,9 @@
  * on a branch that touched given paths in a time window.
  */
 import type { ProbotOctokit } from "probot";
+import type { RepoRef } from "../github/repo.js";
 import { commitFromApi, type ApiCommit, type PushedCommit } from "./commits.js";
 
-export interface RepoRef {
-  owner: string;
-  repo: string;
-}
-
-export function splitRepo(slug: string): RepoRef {
-  const [owner, repo] = slug.split("/");
-  return { owner, repo };
-}
 
 /** The PR's unified diff (`application/vnd.github.diff`), as GitHub renders it. */
 export async function pullRequestDiff(octokit: ProbotOctokit, input: RepoRef & { prNumber: number }): Promise<string> {

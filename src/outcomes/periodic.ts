@@ -12,7 +12,8 @@ import type { ProbotOctokit } from "probot";
 import { createLibsqlQueue, type JobQueue } from "../queue/index.js";
 import type { Store } from "../store/db.js";
 import { METRICS } from "../tensorzero/metrics.js";
-import { commitsTouchingPaths, splitRepo } from "./api.js";
+import { commitsTouchingPaths } from "./api.js";
+import { splitRepo } from "../github/repo.js";
 import { closedFixPrs, fixPrByNumber, hasFeedback, mergedFixOf, mergedFixPrsWithout, mergedRevertPrs, pushSeenSince, type FixPr } from "./store.js";
 import { outcomeWindowDays, windowEnd, type HeldUpVerdict } from "./touches.js";
 import {
