@@ -4,7 +4,9 @@ import nock from "nock";
 import { v7 } from "uuid";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { registerFeedbackCommand } from "../src/cli/feedback.js";
-import { COMMENT_METRIC, drainFeedbackOutbox, getFeedback, recordFeedback } from "../src/outcomes/outbox.js";
+import { COMMENT_METRIC, recordFeedback } from "../src/store/feedback.js";
+import { drainFeedbackOutbox } from "../src/outcomes/outbox.js";
+import { getFeedback } from "../src/outcomes/outbox-admin.js";
 import { METRICS } from "../src/tensorzero/metrics.js";
 import { createTempStore, silentLog, type TempStore } from "./helpers.js";
 

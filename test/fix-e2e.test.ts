@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { tokensSpentSince } from "../src/fix/attempts.js";
+import { tokensSpentSince } from "../src/store/attempts.js";
 import { ANSWER_TOKEN_ALLOWANCE, TEMPLATE_TOKEN_ALLOWANCE } from "../src/fix/budget.js";
 import { createLastGreenBaselines } from "../src/fix/last-green.js";
 import { createTensorZeroModelClient, type ModelClient } from "../src/fix/model.js";

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createAttempt, updateAttempt } from "../src/fix/attempts.js";
+import { createAttempt, updateAttempt } from "../src/store/attempts.js";
 import { ciRuns, deliveries, feedback, prOutcomes } from "../src/store/schema.js";
 import { countDeliveries } from "../src/store/records.js";
 import { fixture, startTestServer, type TestServer } from "./helpers.js";

@@ -16,7 +16,7 @@ import { createLambdaHandlers, type LambdaHandlers } from "../src/lambda.js";
 import type { HttpApiEvent, SqsEvent } from "../src/lambda/events.js";
 import { createScheduledHandler, ScheduledTasksFailedError } from "../src/lambda/scheduled.js";
 import { createSqsWorkerHandler } from "../src/lambda/worker.js";
-import { recordFeedback } from "../src/outcomes/outbox.js";
+import { recordFeedback } from "../src/store/feedback.js";
 import { getJob, listJobs, PermanentJobError, type JobHandler } from "../src/queue/index.js";
 import { createSqsQueue, type SqsJobQueue } from "../src/queue/sqs.js";
 import { deliveries, jobs } from "../src/store/schema.js";

@@ -5,22 +5,9 @@ import { eq, sql } from "drizzle-orm";
 import nock from "nock";
 import { v7 } from "uuid";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  COMMENT_METRIC,
-  DEMONSTRATION_METRIC,
-  FEEDBACK_LEVELS,
-  InvalidFeedbackError,
-  claimNextFeedback,
-  createFeedbackSender,
-  drainFeedbackOutbox,
-  feedbackCounts,
-  getFeedback,
-  listFeedback,
-  recordFeedback,
-  retryFeedback,
-  type DrainDeps,
-  type FeedbackItem,
-} from "../src/outcomes/outbox.js";
+import { COMMENT_METRIC, DEMONSTRATION_METRIC, FEEDBACK_LEVELS, InvalidFeedbackError, recordFeedback, type FeedbackItem } from "../src/store/feedback.js";
+import { claimNextFeedback, createFeedbackSender, drainFeedbackOutbox, type DrainDeps } from "../src/outcomes/outbox.js";
+import { feedbackCounts, getFeedback, listFeedback, retryFeedback } from "../src/outcomes/outbox-admin.js";
 import { MIGRATIONS_FOLDER, openStore, type Store } from "../src/store/db.js";
 import { feedback, fixAttempts } from "../src/store/schema.js";
 import { readTensorZeroConfig } from "../src/tensorzero/config.js";

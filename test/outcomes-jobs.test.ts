@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { asc, eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createAttempt, updateAttempt } from "../src/fix/attempts.js";
+import { createAttempt, updateAttempt } from "../src/store/attempts.js";
 import { pullRequestSchema, toPrOutcomeRow } from "../src/ingest/map.js";
 import { checkMergedDiff, outcomeJobHandlers } from "../src/outcomes/jobs.js";
 import { runPeriodicOutcomeChecks, type OutcomeDeps } from "../src/outcomes/periodic.js";

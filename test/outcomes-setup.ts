@@ -5,7 +5,7 @@
  */
 import { asc } from "drizzle-orm";
 import { ProbotOctokit } from "probot";
-import { createAttempt, updateAttempt } from "../src/fix/attempts.js";
+import { createAttempt, updateAttempt } from "../src/store/attempts.js";
 import type { Db } from "../src/store/db.js";
 import { commitLinks, feedback, jobs, prOutcomes, type FixAttempt } from "../src/store/schema.js";
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createAttempt } from "../src/fix/attempts.js";
+import { createAttempt } from "../src/store/attempts.js";
 import { drainFeedbackOutbox } from "../src/outcomes/outbox.js";
 import { downstreamTouches, feedback, jobs, prOutcomes } from "../src/store/schema.js";
 import { fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";

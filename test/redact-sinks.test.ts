@@ -6,7 +6,7 @@
 import nock from "nock";
 import { ProbotOctokit } from "probot";
 import { afterEach, describe, expect, test } from "vitest";
-import { createAttempt, getAttempt, updateAttempt } from "../src/fix/attempts.js";
+import { createAttempt, getAttempt, updateAttempt } from "../src/store/attempts.js";
 import { buildPatchRequestBody } from "../src/fix/model.js";
 import { commentBody } from "../src/github/comments.js";
 import { publishFix } from "../src/github/publish.js";

@@ -4,7 +4,7 @@
  */
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createAttempt, tokensSpentSince } from "../src/fix/attempts.js";
+import { createAttempt, tokensSpentSince } from "../src/store/attempts.js";
 import { join } from "node:path";
 import { estimateInferenceTokens, releaseTokens, reserveInference, reserveTokens, ANSWER_TOKEN_ALLOWANCE, TEMPLATE_TOKEN_ALLOWANCE } from "../src/fix/budget.js";
 import { openStore } from "../src/store/db.js";

@@ -1,16 +1,10 @@
 /** `fixloop feedback list|retry|drain`: look into the outbox to TensorZero, revive dead rows, send now. */
 import type { Command } from "commander";
 import { pino } from "pino";
-import {
-  countDueFeedback,
-  drainFeedbackOutbox,
-  feedbackCounts,
-  getFeedback,
-  listFeedback,
-  retryFeedback,
-  type FeedbackRow,
-  type FeedbackStatus,
-} from "../outcomes/outbox.js";
+import { countDueFeedback, drainFeedbackOutbox } from "../outcomes/outbox.js";
+import { feedbackCounts, getFeedback, listFeedback, retryFeedback } from "../outcomes/outbox-admin.js";
+import type { FeedbackRow } from "../store/schema.js";
+import type { FeedbackStatus } from "../store/feedback.js";
 import { FEEDBACK_STATUSES } from "../store/schema.js";
 import { gatewayConfigFromEnv } from "../tensorzero/gateway.js";
 import { choice, oneLine, positiveInt, printJson, printTable, withStore } from "./shared.js";

@@ -9,7 +9,7 @@
  * call that never happened gives the room back.
  */
 import { sql } from "drizzle-orm";
-import type { DbHandle } from "./attempts.js";
+import type { DbHandle } from "../store/db.js";
 import { fixAttempts } from "../store/schema.js";
 
 export interface TokenCaps {

@@ -20,7 +20,7 @@ import { closePullRequest } from "../github/publish.js";
 import type { JobOutcome, JobQueue } from "../queue/index.js";
 import type { Db, Store } from "../store/db.js";
 import { fixAttempts, type FailureSummary, type FixAttempt } from "../store/schema.js";
-import { attemptsOfChain, updateAttempt } from "./attempts.js";
+import { attemptsOfChain, updateAttempt } from "../store/attempts.js";
 import { collectFailure } from "./collect.js";
 import { normaliseErrorLine } from "./matrix.js";
 import { FIX_JOB, type FixTrigger } from "./trigger.js";

@@ -10,12 +10,11 @@ import { InvalidConfigError, loadRepoConfig, type RepoConfig } from "../config/r
 import { upsertComment } from "../github/comments.js";
 import { markReadyForReview } from "../github/publish.js";
 import { splitRepo } from "../github/repo.js";
-import { recordFeedback } from "../outcomes/outbox.js";
 import type { JobContext, JobOutcome } from "../queue/index.js";
 import type { FixAttempt } from "../store/schema.js";
 import { METRICS } from "../tensorzero/metrics.js";
 import { commandJobHandlers } from "../commands/run.js";
-import { attemptsOfChain, AWAITING_RERUN, createAttempt, findAttemptByFixBranch, getAttempt, setAttemptStatus, updateAttempt } from "./attempts.js";
+import { attemptsOfChain, AWAITING_RERUN, createAttempt, findAttemptByFixBranch, getAttempt, recordAttemptOutcome, setAttemptStatus, updateAttempt } from "../store/attempts.js";
 import { failureSummaryOf } from "./matrix.js";
 import { PROMPT_VERSION } from "./prompt.js";
 import { loadConfigForJob, withSummaryComment } from "./summary.js";
@@ -66,31 +65,6 @@ async function openAttempt(deps: FixDeps, trigger: FixJobPayload): Promise<FixAt
   });
 }
 
-/**
- * Changes an attempt and records its outcome metric in one transaction: the
- * outbox then reports it to TensorZero, once.
- */
-async function recordOutcome(
-  deps: FixDeps,
-  attempt: FixAttempt,
-  changes: Partial<FixAttempt>,
-  metric: { name: string; value: boolean } | null,
-): Promise<FixAttempt> {
-  return deps.store.db.transaction(async (tx) => {
-    const updated = await updateAttempt(tx, attempt.id, changes);
-    if (metric && attempt.inferenceId) {
-      await recordFeedback(tx, {
-        attemptId: attempt.id,
-        metricName: metric.name,
-        target: { type: "inference", id: attempt.inferenceId },
-        value: metric.value,
-        tags: { repo: attempt.repoSlug, attempt: String(attempt.attemptNumber) },
-      });
-    }
-    return updated;
-  });
-}
-
 /** Writes a step's decision onto the attempt and says how the job ended. */
 async function settle(deps: FixDeps, attempt: FixAttempt, decision: FixEnd): Promise<JobOutcome> {
   const db = deps.store.db;
@@ -107,7 +81,7 @@ async function settle(deps: FixDeps, attempt: FixAttempt, decision: FixEnd): Pro
     case "refuse": {
       // fixloop_patch_applied = false, for the inference that proposed it.
       const refused = decision.attempt ?? attempt;
-      await recordOutcome(deps, refused, { status: "failed", reason: decision.reason, ...(decision.diff ? { diff: decision.diff } : {}) }, { name: METRICS.patchApplied, value: false });
+      await recordAttemptOutcome(deps.store.db, refused, { status: "failed", reason: decision.reason, ...(decision.diff ? { diff: decision.diff } : {}) }, { name: METRICS.patchApplied, value: false });
       deps.log.warn({ attempt: refused.id, reason: decision.reason }, "patch refused");
       return { status: "done", result: { attemptId: refused.id, failed: decision.reason } };
     }
@@ -159,7 +133,7 @@ export async function runFixJob(deps: FixDeps, trigger: FixJobPayload, job: JobC
   attempt = await setAttemptStatus(db, attempt.id, "patching");
   const patch = await patchFiles(deps, octokit, { trigger, attempt, config, content: answer.content, files: localized.files, listing: localized.located.listing, promptFiles: localized.promptFiles, prNumber: pr.number, dryRun });
   if (isEnd(patch)) return settle(deps, attempt, patch);
-  attempt = await recordOutcome(deps, attempt, { diff: patch.diff, changedFiles: patch.changes.map((c) => c.path) }, { name: METRICS.patchApplied, value: true });
+  attempt = await recordAttemptOutcome(deps.store.db, attempt, { diff: patch.diff, changedFiles: patch.changes.map((c) => c.path) }, { name: METRICS.patchApplied, value: true });
 
   // 7. publish
   const published = await publish(deps, octokit, { trigger, attempt, config, pr, failure, patch, files: localized.files, dryRun, previous, publishedBefore });
@@ -188,7 +162,7 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger, job?: J
         await upsertComment(octokit, { owner, repo, issueNumber: attempt.prNumber, marker: `ci-passed-${attempt.id}`, body: `CI passed on this fix (${trigger.workflowName ?? "CI"}, run ${trigger.runId}). Marked ready for review.` });
       }
     }
-    await recordOutcome(deps, attempt, { status: "ci_passed", reason: null }, { name: METRICS.ciPassed, value: true });
+    await recordAttemptOutcome(deps.store.db, attempt, { status: "ci_passed", reason: null }, { name: METRICS.ciPassed, value: true });
     return { status: "done", result: { attemptId: attempt.id, verdict: "ci_passed" } };
   }
   // Side effects first (each idempotent), the verdict last: a retry after a crash redoes what is missing.
@@ -198,7 +172,7 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger, job?: J
     config = await loadConfigForJob(job, () => loadRepoConfig(octokit as never, owner, repo));
   } catch (error) {
     if (error instanceof InvalidConfigError) {
-      await recordOutcome(deps, attempt, { status: "ci_failed", reason: `${verdict}; ${error.message}` }, { name: METRICS.ciPassed, value: false });
+      await recordAttemptOutcome(deps.store.db, attempt, { status: "ci_failed", reason: `${verdict}; ${error.message}` }, { name: METRICS.ciPassed, value: false });
       return { status: "skipped", reason: error.message };
     }
     throw error;
@@ -216,7 +190,7 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger, job?: J
     const next = await deps.queue.enqueue(FIX_JOB, { ...trigger, continuation } satisfies FixJobPayload, {
       dedupKey: `fix:${attempt.chainId}:attempt:${continuation.attemptNumber}`,
     });
-    await recordOutcome(deps, attempt, { status: "ci_failed", reason: verdict }, { name: METRICS.ciPassed, value: false });
+    await recordAttemptOutcome(deps.store.db, attempt, { status: "ci_failed", reason: verdict }, { name: METRICS.ciPassed, value: false });
     return { status: "done", result: { attemptId: attempt.id, verdict: "ci_failed", nextJob: next.id } };
   }
   if (attempt.prNumber) {
@@ -228,7 +202,7 @@ export async function runFollowUpJob(deps: FixDeps, trigger: FixTrigger, job?: J
       body: `CI still fails with this fix, and this was attempt ${attempt.attemptNumber} of ${config.max_attempts} (\`max_attempts\` in .github/fixloop.yml). fixloop stops here; the branch is yours to continue or close.`,
     });
   }
-  await recordOutcome(deps, attempt, { status: "ci_failed", reason: `${verdict}; max_attempts reached` }, { name: METRICS.ciPassed, value: false });
+  await recordAttemptOutcome(deps.store.db, attempt, { status: "ci_failed", reason: `${verdict}; max_attempts reached` }, { name: METRICS.ciPassed, value: false });
   return { status: "done", result: { attemptId: attempt.id, verdict: "ci_failed", gaveUp: true } };
 }
 

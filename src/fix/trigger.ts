@@ -4,7 +4,7 @@
  * calls — the handler stores, enqueues and answers at once.
  */
 import { ACTIONS_PROVIDER, CHECKS_PROVIDER } from "../ingest/map.js";
-import { chainKey, isFixBranch } from "./attempts.js";
+import { isFixBranch } from "../github/fix-branch.js";
 
 /** Conclusions that mean "the code is red". timed_out is classified later (usually infra). */
 export const RED_CONCLUSIONS = new Set(["failure", "timed_out", "startup_failure"]);
@@ -62,4 +62,9 @@ export function decideOnCompletedRun(trigger: FixTrigger): TriggerDecision {
   if (!red) return { action: "none", reason: `conclusion ${trigger.conclusion}` };
   // One job per run attempt: the first may only re-run the failed jobs; the re-run's failure then fixes.
   return { action: "fix", dedupKey: `fix:${chainIdOf(trigger)}:${trigger.provider}:${trigger.runId}:${trigger.runAttempt}`, trigger };
+}
+
+/** The chain key: at most one chain per (repo, head SHA, workflow). */
+function chainKey(repo: string, headSha: string, workflowKey: string): string {
+  return `${repo.toLowerCase()}@${headSha}#${workflowKey}`;
 }

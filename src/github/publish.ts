@@ -12,11 +12,11 @@
 import type { ProbotOctokit } from "probot";
 import { redactText } from "../fix/redact.js";
 import { httpStatusOf } from "./actions.js";
+import { FIX_BRANCH_PREFIX } from "./fix-branch.js";
 import type { RepoRef } from "./repo.js";
 import { assertSafeRepoPaths, type FileMode } from "./files.js";
 
 /** Every branch fixloop writes starts with this; it never writes anywhere else. */
-export const FIX_BRANCH_PREFIX = "fixloop/";
 
 /** Always on a fix PR, so outcomes can find fixloop's PRs and people can filter them. */
 export const FIX_LABEL = "fixloop";

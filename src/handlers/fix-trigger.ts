@@ -1,6 +1,6 @@
 import { ACTIONS_PROVIDER, CHECKS_PROVIDER, type CheckSuitePayload, type WorkflowRunPayload } from "../ingest/map.js";
-import { markChainFlaky } from "../fix/attempts.js";
-import { isFixBranch } from "../fix/attempts.js";
+import { markChainFlaky } from "../store/attempts.js";
+import { isFixBranch } from "../github/fix-branch.js";
 import { MOVED_ON_JOB, staleFixPrsOf, type MovedOnPayload } from "../fix/moved-on.js";
 import { decideOnCompletedRun, FIX_JOB, FOLLOW_UP_JOB, type FixTrigger } from "../fix/trigger.js";
 import { installationIdOf, type HandlerResult, type IngestContext } from "./types.js";

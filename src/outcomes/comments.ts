@@ -3,9 +3,10 @@
  * fix's inference: what a reviewer said about the model's change, once per
  * review or review comment.
  */
-import { findAttemptByFixBranch, isFixBranch } from "../fix/attempts.js";
+import { findAttemptByFixBranch } from "../store/attempts.js";
+import { isFixBranch } from "../github/fix-branch.js";
 import type { Db } from "../store/db.js";
-import { COMMENT_METRIC, recordFeedback } from "./outbox.js";
+import { COMMENT_METRIC, recordFeedback } from "../store/feedback.js";
 
 export interface ReviewText {
   repo: string;

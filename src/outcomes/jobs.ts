@@ -12,7 +12,7 @@ import { METRICS } from "../tensorzero/metrics.js";
 import { pullRequestDiff } from "./api.js";
 import { splitRepo } from "../github/repo.js";
 import { demonstrationValue, diffsDiffer } from "./diffs.js";
-import { DEMONSTRATION_METRIC, recordFeedback } from "./outbox.js";
+import { DEMONSTRATION_METRIC, recordFeedback } from "../store/feedback.js";
 import { backfillFixPr, checkFixPrOutcome, type OutcomeDeps } from "./periodic.js";
 import { fixPrByNumber, mergedFixOf, mergedFixPrsWithout } from "./store.js";
 import { outcomeWindowDays, windowEnd } from "./touches.js";

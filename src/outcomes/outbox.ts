@@ -1,6 +1,7 @@
 /**
  * The feedback outbox to TensorZero. Outcome code writes a `feedback` row in
- * the same transaction as the outcome it reports (`recordFeedback`); a sender
+ * the same transaction as the outcome it reports (`recordFeedback`, in
+ * store/feedback.ts; listing and retrying rows is outbox-admin.ts); a sender
  * drains the table into `POST /feedback` with backoff (`drainFeedbackOutbox`,
  * `createFeedbackSender`). Nothing is lost while the gateway is down: a row
  * leaves `pending` only when the gateway took it (`sent`) or said it never
@@ -18,17 +19,15 @@
  * and the row is sent again after the lease (at least once; a crash between
  * the gateway's answer and the settle is the only path to a duplicate).
  */
-import type { ResultSet } from "@libsql/client";
-import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
-import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
+import { and, count, eq, sql, type SQL } from "drizzle-orm";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino, type Logger } from "pino";
 import { backoffDelayMs } from "../queue/backoff.js";
 import { describeError } from "../queue/run-job.js";
 import type { BackoffPolicy } from "../queue/types.js";
-import type { Db, Store } from "../store/db.js";
-import type * as schema from "../store/schema.js";
-import { FEEDBACK_STATUSES, feedback, type FeedbackRow } from "../store/schema.js";
+import type { Store } from "../store/db.js";
+import { InvalidFeedbackError } from "../store/feedback.js";
+import { feedback, type FeedbackRow } from "../store/schema.js";
 import {
   FeedbackError,
   FeedbackGatewayUnavailableError,
@@ -38,150 +37,6 @@ import {
   type FeedbackInput,
 } from "../tensorzero/feedback.js";
 import type { GatewayConfig } from "../tensorzero/gateway.js";
-import { METRIC_DEFINITIONS, isMetricName, type MetricLevel } from "../tensorzero/metrics.js";
-
-export type { FeedbackRow } from "../store/schema.js";
-
-/** A Drizzle transaction on the fixloop store, as `db.transaction(async (tx) => …)` hands it over. */
-export type DbTransaction = Parameters<Parameters<Db["transaction"]>[0]>[0];
-type Queryable = BaseSQLiteDatabase<"async", ResultSet, typeof schema>;
-
-export type FeedbackStatus = (typeof FEEDBACK_STATUSES)[number];
-export type FeedbackTarget = { type: "inference"; id: string } | { type: "episode"; id: string };
-export type FeedbackItemValue = boolean | number | string | Record<string, unknown> | unknown[];
-
-export interface FeedbackItem {
-  attemptId: string | null;
-  metricName: string;
-  target: FeedbackTarget;
-  value: FeedbackItemValue;
-  /** Flat string tags TensorZero stores with the feedback (repo, PR number…). */
-  tags?: Record<string, string>;
-  /**
-   * Separates several feedbacks of one metric on one target, e.g. the review
-   * comment's id for `comment`. Default '' (once per target and metric).
-   */
-  dedupKey?: string;
-}
-
-/** TensorZero's built-in feedback kinds (no `[metrics.*]` section in tensorzero.toml). */
-export const DEMONSTRATION_METRIC = "demonstration";
-export const COMMENT_METRIC = "comment";
-
-/** The item is malformed: a programming error in the caller, thrown at record time. */
-export class InvalidFeedbackError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InvalidFeedbackError";
-  }
-}
-
-/** The levels each accepted metric name may target: the configured metrics, plus TensorZero's built-in kinds. */
-export const FEEDBACK_LEVELS: Readonly<Record<string, readonly MetricLevel[]>> = Object.freeze({
-  ...Object.fromEntries(Object.values(METRIC_DEFINITIONS).map((definition) => [definition.name, [definition.level]])),
-  // TensorZero: demonstrations are inference-level only; comments may target either.
-  [DEMONSTRATION_METRIC]: ["inference"],
-  [COMMENT_METRIC]: ["inference", "episode"],
-});
-
-const MAX_DEDUP_KEY_CHARS = 200;
-
-/** Checks an item against the metric's level and value type; returns the problem, or null. */
-export function feedbackItemProblem(item: FeedbackItem): string | null {
-  const name = item.metricName;
-  const levels = Object.hasOwn(FEEDBACK_LEVELS, name) ? FEEDBACK_LEVELS[name] : undefined;
-  if (!levels) return `unknown metric "${name}" (not in tensorzero.toml, not demonstration or comment)`;
-  const target = item.target as { type?: unknown; id?: unknown } | undefined;
-  if (!target || (target.type !== "inference" && target.type !== "episode")) return `${name}: target type must be "inference" or "episode"`;
-  if (typeof target.id !== "string" || target.id.trim() === "") return `${name}: target ${String(target.type)} id is empty`;
-  if (!levels.includes(target.type)) return `${name} is ${levels.join("/")}-level feedback, but the target is an ${target.type}`;
-
-  const value: unknown = item.value;
-  if (name === DEMONSTRATION_METRIC) {
-    // The demonstrated output: text, or TensorZero content blocks for a chat function.
-    if (!((typeof value === "string" && value !== "") || (Array.isArray(value) && value.length > 0))) {
-      return "demonstration value must be the demonstrated output (a non-empty string or content-block array)";
-    }
-  } else if (name === COMMENT_METRIC) {
-    if (typeof value !== "string" || value.trim() === "") return "comment value must be a non-empty string";
-  } else if (isMetricName(name)) {
-    const type: string = METRIC_DEFINITIONS[name].type;
-    if (type === "boolean" && typeof value !== "boolean") return `${name} is a boolean metric, got ${describeValue(value)}`;
-    if (type === "float" && !(typeof value === "number" && Number.isFinite(value))) return `${name} is a float metric, got ${describeValue(value)}`;
-  }
-  if (!isJson(value)) return `${name}: value is not JSON-serialisable`;
-
-  if (item.tags !== undefined) {
-    if (item.tags === null || typeof item.tags !== "object" || Array.isArray(item.tags)) return `${name}: tags must be an object of strings`;
-    for (const [key, tagValue] of Object.entries(item.tags)) {
-      if (key === "") return `${name}: tag names must not be empty`;
-      // The gateway reserves this prefix for its own tags and refuses feedback that sets them.
-      if (key.startsWith("tensorzero::")) return `${name}: tag "${key}" uses the reserved tensorzero:: prefix`;
-      if (typeof tagValue !== "string") return `${name}: tag "${key}" must be a string, got ${describeValue(tagValue)}`;
-    }
-  }
-  if (item.dedupKey !== undefined && (typeof item.dedupKey !== "string" || item.dedupKey.length > MAX_DEDUP_KEY_CHARS)) {
-    return `${name}: dedupKey must be a string of at most ${MAX_DEDUP_KEY_CHARS} characters`;
-  }
-  return null;
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "string" ? `the string ${JSON.stringify(value.slice(0, 40))}` : `${typeof value} ${String(value).slice(0, 40)}`;
-}
-
-function isJson(value: unknown): boolean {
-  try {
-    return JSON.stringify(value) !== undefined;
-  } catch {
-    return false;
-  }
-}
-
-function iso(date: Date): string {
-  return date.toISOString();
-}
-
-/**
- * Writes one feedback row, due now. Pass the transaction that writes the outcome
- * so both commit (or roll back) together. The same (target, metric, dedup key)
- * again creates nothing and returns the existing row's id with `created: false`.
- * Throws InvalidFeedbackError for an unknown metric, a target at the wrong level
- * or a value of the wrong type.
- */
-export async function recordFeedback(db: Db | DbTransaction, item: FeedbackItem, now: Date = new Date()): Promise<{ created: boolean; id: number }> {
-  const problem = feedbackItemProblem(item);
-  if (problem) throw new InvalidFeedbackError(problem);
-  const handle: Queryable = db;
-  const dedupKey = item.dedupKey ?? "";
-  const at = iso(now);
-  const inserted = await handle
-    .insert(feedback)
-    .values({
-      attemptId: item.attemptId,
-      metricName: item.metricName,
-      dedupKey,
-      targetType: item.target.type,
-      targetId: item.target.id,
-      value: item.value,
-      tags: item.tags ?? {},
-      status: "pending",
-      tries: 0,
-      nextTryAt: at,
-      createdAt: at,
-    })
-    .onConflictDoNothing({ target: [feedback.targetId, feedback.metricName, feedback.dedupKey] })
-    .returning({ id: feedback.id });
-  if (inserted.length > 0) return { created: true, id: inserted[0].id };
-  const [existing] = await handle
-    .select({ id: feedback.id })
-    .from(feedback)
-    .where(and(eq(feedback.targetId, item.target.id), eq(feedback.metricName, item.metricName), eq(feedback.dedupKey, dedupKey)));
-  if (!existing) throw new Error(`recordFeedback ${item.metricName}: insert refused and no row holds its key`);
-  return { created: false, id: existing.id };
-}
 
 /** How long rows wait between tries, and when they give up. */
 export interface FeedbackRetryPolicy {
@@ -485,58 +340,11 @@ export function createFeedbackSender(deps: DrainDeps & { intervalMs?: number }):
   };
 }
 
+function iso(date: Date): string {
+  return date.toISOString();
+}
+
 function defaultLog(): Logger {
   return pino({ level: process.env.LOG_LEVEL ?? "info" });
 }
 
-export interface FeedbackFilter {
-  status?: FeedbackStatus | FeedbackStatus[];
-  metric?: string;
-  /** Most recent first; default 100. */
-  limit?: number;
-}
-
-export async function listFeedback(store: Store, filter: FeedbackFilter = {}): Promise<FeedbackRow[]> {
-  const conditions: SQL[] = [];
-  if (filter.status !== undefined) {
-    const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
-    conditions.push(inArray(feedback.status, statuses));
-  }
-  if (filter.metric !== undefined) conditions.push(eq(feedback.metricName, filter.metric));
-  return store.db
-    .select()
-    .from(feedback)
-    .where(and(...conditions))
-    .orderBy(desc(feedback.id))
-    .limit(filter.limit ?? 100);
-}
-
-export async function getFeedback(store: Store, id: number): Promise<FeedbackRow | null> {
-  const [row] = await store.db.select().from(feedback).where(eq(feedback.id, id));
-  return row ?? null;
-}
-
-/** Rows per status, every status present (0 when none). */
-export async function feedbackCounts(store: Store): Promise<Record<FeedbackStatus, number>> {
-  const rows = await store.db.select({ status: feedback.status, n: count() }).from(feedback).groupBy(feedback.status);
-  const counts = Object.fromEntries(FEEDBACK_STATUSES.map((status) => [status, 0])) as Record<FeedbackStatus, number>;
-  for (const row of rows) counts[row.status] = row.n;
-  return counts;
-}
-
-/**
- * Makes dead and pending rows (one, with `id`) due now with a fresh count of
- * tries and a fresh wait for a missing target. Sent rows are never touched,
- * and a live claim stays in force, so a row in flight is not sent twice.
- * Returns how many rows changed.
- */
-export async function retryFeedback(store: Store, options: { id?: number } = {}, now: Date = new Date()): Promise<number> {
-  const conditions: SQL[] = [inArray(feedback.status, ["pending", "dead"])];
-  if (options.id !== undefined) conditions.push(eq(feedback.id, options.id));
-  const changed = await store.db
-    .update(feedback)
-    .set({ status: "pending", nextTryAt: iso(now), tries: 0, targetMissingSince: null })
-    .where(and(...conditions))
-    .returning({ id: feedback.id });
-  return changed.length;
-}

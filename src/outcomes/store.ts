@@ -8,19 +8,12 @@
  * commit), so a commit is counted once however often it is seen, and the
  * count on the PR row is always recomputed from those rows.
  */
-import type { ResultSet } from "@libsql/client";
 import { and, desc, eq, gt, gte, inArray, isNotNull, lte, ne, or, sql, type SQL } from "drizzle-orm";
-import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
-import type { Db } from "../store/db.js";
-import type * as schema from "../store/schema.js";
+import type { Db, DbHandle, Queryable } from "../store/db.js";
 import { commitLinks, downstreamTouches, feedback, fixAttempts, prOutcomes, type FixAttempt, type PrOutcome } from "../store/schema.js";
 import { GITHUB_PROVIDER } from "../ingest/map.js";
-import type { DbTransaction } from "./outbox.js";
 import { windowEnd, type MergedFix } from "./touches.js";
 
-/** The store or a transaction on it: reads inside a transaction see its own writes. */
-export type Queryable = BaseSQLiteDatabase<"async", ResultSet, typeof schema>;
-export type DbLike = Db | DbTransaction;
 
 export interface FixPr {
   pr: PrOutcome;
@@ -36,7 +29,7 @@ export interface FixPr {
 /** The forge whose PR rows an attempt's fix PR is among: the fix loop's trigger provider names it (github-actions → github). */
 const FORGE_OF_ATTEMPT = sql`(CASE WHEN ${fixAttempts.triggerProvider} LIKE 'gitlab%' THEN 'gitlab' WHEN ${fixAttempts.triggerProvider} LIKE 'gitea%' THEN 'gitea' ELSE ${GITHUB_PROVIDER} END)`;
 
-async function selectFixPrs(db: DbLike, where: SQL | undefined): Promise<FixPr[]> {
+async function selectFixPrs(db: DbHandle, where: SQL | undefined): Promise<FixPr[]> {
   const handle: Queryable = db;
   const rows = await handle
     .select({ pr: prOutcomes, attempt: fixAttempts })
@@ -70,17 +63,17 @@ export function mergedFixOf(fix: FixPr): MergedFix | null {
   };
 }
 
-export async function fixPrByNumber(db: DbLike, repo: string, prNumber: number): Promise<FixPr | undefined> {
+export async function fixPrByNumber(db: DbHandle, repo: string, prNumber: number): Promise<FixPr | undefined> {
   const [row] = await selectFixPrs(db, and(eq(fixAttempts.repoSlug, repo), eq(prOutcomes.prNumber, prNumber)));
   return row;
 }
 
-export async function fixPrByHeadRef(db: DbLike, repo: string, headRef: string): Promise<FixPr | undefined> {
+export async function fixPrByHeadRef(db: DbHandle, repo: string, headRef: string): Promise<FixPr | undefined> {
   const [row] = await selectFixPrs(db, and(eq(fixAttempts.repoSlug, repo), eq(prOutcomes.headRef, headRef)));
   return row;
 }
 
-export async function prRow(db: DbLike, repo: string, prNumber: number, provider: string = GITHUB_PROVIDER): Promise<PrOutcome | undefined> {
+export async function prRow(db: DbHandle, repo: string, prNumber: number, provider: string = GITHUB_PROVIDER): Promise<PrOutcome | undefined> {
   const handle: Queryable = db;
   const [row] = await handle
     .select()
@@ -90,7 +83,7 @@ export async function prRow(db: DbLike, repo: string, prNumber: number, provider
 }
 
 /** Fix PRs merged into `branch` between two instants (inclusive). */
-export async function mergedFixPrsOnBranch(db: DbLike, repo: string, branch: string, mergedFrom: string, mergedTo: string): Promise<FixPr[]> {
+export async function mergedFixPrsOnBranch(db: DbHandle, repo: string, branch: string, mergedFrom: string, mergedTo: string): Promise<FixPr[]> {
   return selectFixPrs(
     db,
     and(
@@ -104,7 +97,7 @@ export async function mergedFixPrsOnBranch(db: DbLike, repo: string, branch: str
 }
 
 /** Merged fix PRs whose merge, head or fix commit starts with one of these SHAs (full or abbreviated). */
-export async function mergedFixPrsByShas(db: DbLike, repo: string, shas: string[]): Promise<FixPr[]> {
+export async function mergedFixPrsByShas(db: DbHandle, repo: string, shas: string[]): Promise<FixPr[]> {
   const hex = shas.filter((sha) => /^[0-9a-f]{7,40}$/.test(sha));
   if (hex.length === 0) return [];
   const matches = hex.flatMap((sha) => [
@@ -116,7 +109,7 @@ export async function mergedFixPrsByShas(db: DbLike, repo: string, shas: string[
 }
 
 /** Merged fix PRs with this exact title, merged before `before`, latest first. */
-export async function mergedFixPrsByTitle(db: DbLike, repo: string, title: string, before: string): Promise<FixPr[]> {
+export async function mergedFixPrsByTitle(db: DbHandle, repo: string, title: string, before: string): Promise<FixPr[]> {
   const rows = await selectFixPrs(
     db,
     and(eq(fixAttempts.repoSlug, repo), eq(prOutcomes.state, "merged"), eq(prOutcomes.title, title), lte(prOutcomes.mergedAt, before)),
@@ -125,12 +118,12 @@ export async function mergedFixPrsByTitle(db: DbLike, repo: string, title: strin
 }
 
 /** Fix PRs that are merged or closed (candidates for the merged verdict), of one repo or all. */
-export async function closedFixPrs(db: DbLike, repo?: string): Promise<FixPr[]> {
+export async function closedFixPrs(db: DbHandle, repo?: string): Promise<FixPr[]> {
   return selectFixPrs(db, and(inArray(prOutcomes.state, ["merged", "closed"]), repo ? eq(fixAttempts.repoSlug, repo) : undefined));
 }
 
 /** Merged fix PRs (of one repo and base branch, or all) that have no feedback of `metric` yet. */
-export async function mergedFixPrsWithout(db: DbLike, metric: string, filter: { repo?: string; branch?: string } = {}): Promise<FixPr[]> {
+export async function mergedFixPrsWithout(db: DbHandle, metric: string, filter: { repo?: string; branch?: string } = {}): Promise<FixPr[]> {
   return selectFixPrs(
     db,
     and(
@@ -143,7 +136,7 @@ export async function mergedFixPrsWithout(db: DbLike, metric: string, filter: { 
 }
 
 /** Whether feedback of `metric` exists for this attempt (any target, any dedup key). */
-export async function hasFeedback(db: DbLike, attemptId: string, metric: string): Promise<boolean> {
+export async function hasFeedback(db: DbHandle, attemptId: string, metric: string): Promise<boolean> {
   const handle: Queryable = db;
   const [row] = await handle
     .select({ id: feedback.id })
@@ -154,7 +147,7 @@ export async function hasFeedback(db: DbLike, attemptId: string, metric: string)
 }
 
 /** Merged PRs whose title or body looks like a revert (candidates for revert-by-PR). */
-export async function mergedRevertPrs(db: DbLike, repo?: string): Promise<PrOutcome[]> {
+export async function mergedRevertPrs(db: DbHandle, repo?: string): Promise<PrOutcome[]> {
   const handle: Queryable = db;
   return handle
     .select()
@@ -173,7 +166,7 @@ export async function mergedRevertPrs(db: DbLike, repo?: string): Promise<PrOutc
  * Adds the attempt to the PR row's linked sessions, kept as a sorted set (the
  * form attribution's refreshPrLinks writes), and writes only on change.
  */
-export async function linkSession(db: DbLike, prId: number, attemptId: string): Promise<void> {
+export async function linkSession(db: DbHandle, prId: number, attemptId: string): Promise<void> {
   const handle: Queryable = db;
   const [row] = await handle.select({ ids: prOutcomes.linkedSessionIds }).from(prOutcomes).where(eq(prOutcomes.id, prId));
   const stored = Array.isArray(row?.ids) ? row.ids : [];
@@ -182,7 +175,7 @@ export async function linkSession(db: DbLike, prId: number, attemptId: string): 
 }
 
 /** A later attempt of the same chain opened its own PR: this one was superseded, not rejected. */
-export async function supersededBy(db: DbLike, attempt: FixAttempt): Promise<FixAttempt | undefined> {
+export async function supersededBy(db: DbHandle, attempt: FixAttempt): Promise<FixAttempt | undefined> {
   const handle: Queryable = db;
   const [row] = await handle
     .select()
@@ -197,7 +190,7 @@ export async function supersededBy(db: DbLike, attempt: FixAttempt): Promise<Fix
  * Sets reverted_at/by to this revert unless an earlier one is recorded: the
  * earliest revert wins whatever order the events arrive in. True when written.
  */
-export async function markReverted(db: DbLike, prId: number, at: string, by: string): Promise<boolean> {
+export async function markReverted(db: DbHandle, prId: number, at: string, by: string): Promise<boolean> {
   const handle: Queryable = db;
   const rows = await handle
     .update(prOutcomes)
@@ -211,7 +204,7 @@ export async function markReverted(db: DbLike, prId: number, at: string, by: str
  * When another fix chain of the repository first changed one of these files
  * after the merge and within the window ("fixed again"), or null.
  */
-export async function refixedAt(db: DbLike, fix: FixPr, windowDays: number): Promise<string | null> {
+export async function refixedAt(db: DbHandle, fix: FixPr, windowDays: number): Promise<string | null> {
   const merged = mergedFixOf(fix);
   if (!merged || merged.files.length === 0) return null;
   const handle: Queryable = db;
@@ -238,7 +231,7 @@ export interface TouchRecord {
 }
 
 /** Records the commit as a touch of the fix; true when it was not recorded yet. */
-export async function recordTouch(db: DbLike, fix: FixPr, touch: TouchRecord, now: Date): Promise<boolean> {
+export async function recordTouch(db: DbHandle, fix: FixPr, touch: TouchRecord, now: Date): Promise<boolean> {
   const handle: Queryable = db;
   const rows = await handle
     .insert(downstreamTouches)
@@ -257,7 +250,7 @@ export async function recordTouch(db: DbLike, fix: FixPr, touch: TouchRecord, no
 }
 
 /** downstream_touch_count and last_downstream_touch_ts recomputed from the recorded touches. */
-export async function recountTouches(db: DbLike, fix: FixPr): Promise<{ count: number; last: string | null }> {
+export async function recountTouches(db: DbHandle, fix: FixPr): Promise<{ count: number; last: string | null }> {
   const handle: Queryable = db;
   const touches = sql`FROM downstream_touches WHERE attempt_id = ${fix.attempt.id}`;
   const [row] = await handle
@@ -272,7 +265,7 @@ export async function recountTouches(db: DbLike, fix: FixPr): Promise<{ count: n
 }
 
 /** Whether any push delivery of this repository was recorded at or after `since`. */
-export async function pushSeenSince(db: DbLike, repo: string, since: string): Promise<boolean> {
+export async function pushSeenSince(db: DbHandle, repo: string, since: string): Promise<boolean> {
   const handle: Queryable = db;
   const rows = await handle.all<{ one: number }>(
     sql`SELECT 1 AS one FROM deliveries WHERE event = 'push' AND repo_slug = ${repo} AND received_at >= ${since} LIMIT 1`,

@@ -6,14 +6,14 @@
  * same feedback, once.
  */
 import type { Logger } from "pino";
-import { isFixBranch } from "../fix/attempts.js";
+import { isFixBranch } from "../github/fix-branch.js";
 import { GITHUB_PROVIDER } from "../ingest/map.js";
 import type { JobQueue } from "../queue/index.js";
-import type { Db, Store } from "../store/db.js";
+import type { Db, DbHandle, Store } from "../store/db.js";
 import type { PrOutcome } from "../store/schema.js";
 import { METRICS } from "../tensorzero/metrics.js";
 import type { PushedCommit } from "./commits.js";
-import { recordFeedback } from "./outbox.js";
+import { recordFeedback } from "../store/feedback.js";
 import { revertedPrFromPr, revertedShas } from "./reverts.js";
 import {
   fixPrByHeadRef,
@@ -29,7 +29,6 @@ import {
   recountTouches,
   refixedAt,
   supersededBy,
-  type DbLike,
   type FixPr,
 } from "./store.js";
 import { refreshPrLinks } from "./attribution.js";
@@ -81,7 +80,7 @@ export async function settleFixPr(db: Db, fix: FixPr, now: Date = new Date()): P
 // ---- held up -------------------------------------------------------------------
 
 /** Records the held-up verdict once it is known (false at once, true after the window). */
-export async function recordHeldUpVerdict(db: DbLike, fix: FixPr, windowDays: number, now: Date): Promise<HeldUpVerdict & { feedbackCreated: boolean }> {
+export async function recordHeldUpVerdict(db: DbHandle, fix: FixPr, windowDays: number, now: Date): Promise<HeldUpVerdict & { feedbackCreated: boolean }> {
   const merged = mergedFixOf(fix);
   if (!merged) return { verdict: null, reason: "not merged", feedbackCreated: false };
   const current = (await prRow(db, fix.pr.repoSlug, fix.pr.prNumber)) ?? fix.pr;
@@ -144,7 +143,7 @@ export async function recordRevert(db: Db, fix: FixPr, revert: RevertFact, windo
  * A merged PR that says it reverts a merged fix PR of the same repository and
  * base branch (`Reverts owner/repo#N`, or the title `Revert "<title>"`).
  */
-export async function revertTargetOfPr(db: DbLike, pr: PrOutcome): Promise<FixPr | null> {
+export async function revertTargetOfPr(db: DbHandle, pr: PrOutcome): Promise<FixPr | null> {
   if (pr.state !== "merged" || !pr.mergedAt) return null;
   const body = (pr.rawJson as { body?: unknown } | null)?.body;
   const ref = revertedPrFromPr({ title: pr.title, body: typeof body === "string" ? body : null }, pr.repoSlug);

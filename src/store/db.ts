@@ -1,9 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createClient, type Client } from "@libsql/client";
+import { createClient, type Client, type ResultSet } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
+import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema.js";
 import { serializeClient } from "./serialized-client.js";
 
@@ -12,6 +13,13 @@ export const DEFAULT_DATABASE_URL = "file:./data/fixloop.db";
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
 export type Db = LibSQLDatabase<typeof schema>;
+
+/** A Drizzle transaction on the fixloop store, as `db.transaction(async (tx) => …)` hands it over. */
+export type DbTransaction = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** The db or a transaction, so writes that belong together commit together. */
+export type DbHandle = Db | DbTransaction;
+/** What both have in common, for query building (reads inside a transaction see its own writes). */
+export type Queryable = BaseSQLiteDatabase<"async", ResultSet, typeof schema>;
 
 export interface Store {
   db: Db;

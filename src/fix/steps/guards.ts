@@ -10,7 +10,7 @@ import { unsupportedConfigReason } from "../../github/permissions.js";
 import { splitRepo } from "../../github/repo.js";
 import type { JobContext } from "../../queue/index.js";
 import { prOutcomes } from "../../store/schema.js";
-import { tokensSpentSince } from "../attempts.js";
+import { tokensSpentSince } from "../../store/attempts.js";
 import type { StoredPullRequest } from "../fork.js";
 import { stoppedOrSuperseded } from "../held.js";
 import { loadConfigForJob } from "../summary.js";

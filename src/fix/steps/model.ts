@@ -8,7 +8,7 @@
 import type { RepoConfig } from "../../config/repo-config.js";
 import { splitRepo } from "../../github/repo.js";
 import type { FixAttempt } from "../../store/schema.js";
-import { updateAttempt } from "../attempts.js";
+import { updateAttempt } from "../../store/attempts.js";
 import { estimateInferenceTokens, releaseTokens, reserveInference } from "../budget.js";
 import type { CollectedFailure } from "../collect.js";
 import { INSTRUCTIONS_SHARE, readRepoInstructions } from "../instructions.js";

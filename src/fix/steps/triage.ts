@@ -9,7 +9,7 @@ import { httpStatusOf, latestRunOnBranch, rerunFailedJobs } from "../../github/a
 import { isPermissionRefusal, permissionRefusalReason } from "../../github/permissions.js";
 import { splitRepo } from "../../github/repo.js";
 import type { FixAttempt } from "../../store/schema.js";
-import { AWAITING_RERUN } from "../attempts.js";
+import { AWAITING_RERUN } from "../../store/attempts.js";
 import { collectFailure, sameFailure, type CollectedFailure } from "../collect.js";
 import type { FixTrigger } from "../trigger.js";
 import type { Guarded } from "./guards.js";

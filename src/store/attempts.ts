@@ -1,31 +1,16 @@
 /**
  * fix_attempts: one row per proposed fix, the unit of attribution. A chain is
  * the sequence of attempts for one failing (repo, head SHA, workflow); a red
- * run on a fixloop branch continues its chain instead of starting one.
+ * run on a fixloop branch continues its chain instead of starting one. The fix
+ * job writes attempts and outcome tracking reads them: both come here.
  */
 import { and, desc, eq, gte, inArray, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
-import type { DbTransaction } from "../outcomes/outbox.js";
-import type { Db } from "../store/db.js";
-import { fixAttempts, type FixAttempt, type FixStatus } from "../store/schema.js";
+import { redactText } from "../fix/redact.js";
 import { nowIso } from "../time.js";
-import { redactText } from "./redact.js";
-
-export const FIX_BRANCH_PREFIX = "fixloop/";
-
-export function isFixBranch(branch: string | null | undefined): boolean {
-  return Boolean(branch?.startsWith(FIX_BRANCH_PREFIX));
-}
-
-/** `fixloop/run-<run_id>` for the first attempt, `fixloop/run-<run_id>-<n>` after. */
-export function fixBranchName(chainRunId: string, attemptNumber: number): string {
-  return attemptNumber <= 1 ? `${FIX_BRANCH_PREFIX}run-${chainRunId}` : `${FIX_BRANCH_PREFIX}run-${chainRunId}-${attemptNumber}`;
-}
-
-/** The chain key: at most one chain per (repo, head SHA, workflow). */
-export function chainKey(repo: string, headSha: string, workflowKey: string): string {
-  return `${repo.toLowerCase()}@${headSha}#${workflowKey}`;
-}
+import type { Db, DbHandle } from "./db.js";
+import { recordFeedback } from "./feedback.js";
+import { fixAttempts, type FixAttempt, type FixStatus } from "./schema.js";
 
 export type NewAttempt = Omit<typeof fixAttempts.$inferInsert, "id" | "createdAt" | "updatedAt">;
 
@@ -37,9 +22,6 @@ export async function createAttempt(db: Db, attempt: NewAttempt): Promise<FixAtt
     .returning();
   return row;
 }
-
-/** The db or a transaction, so an attempt's status and its feedback row commit together. */
-export type DbHandle = Db | DbTransaction;
 
 /** Texts of an attempt that are shown or sent on (reasons, the PR body, the model's explanation): stored redacted. */
 const SHOWN_TEXTS = ["reason", "prBody", "explanation"] as const;
@@ -101,4 +83,29 @@ export async function markChainFlaky(db: Db, chainId: string): Promise<number> {
     .where(and(eq(fixAttempts.chainId, chainId), eq(fixAttempts.reason, AWAITING_RERUN), inArray(fixAttempts.status, ["queued"])))
     .returning({ id: fixAttempts.id });
   return rows.length;
+}
+
+/**
+ * Changes an attempt and records its outcome metric for the attempt's
+ * inference in one transaction: the outbox then reports it to TensorZero, once.
+ */
+export async function recordAttemptOutcome(
+  db: Db,
+  attempt: FixAttempt,
+  changes: Partial<typeof fixAttempts.$inferInsert>,
+  metric: { name: string; value: boolean } | null,
+): Promise<FixAttempt> {
+  return db.transaction(async (tx) => {
+    const updated = await updateAttempt(tx, attempt.id, changes);
+    if (metric && attempt.inferenceId) {
+      await recordFeedback(tx, {
+        attemptId: attempt.id,
+        metricName: metric.name,
+        target: { type: "inference", id: attempt.inferenceId },
+        value: metric.value,
+        tags: { repo: attempt.repoSlug, attempt: String(attempt.attemptNumber) },
+      });
+    }
+    return updated;
+  });
 }
