@@ -26,7 +26,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { applyPatch, PatchParseError, readEdits, shownFilesFrom } from "../src/fix/patch/index.js";
+import { applyPatch, PatchParseError, readEdits, shownFilesFrom } from "../src/patch/index.js";
 import { FLAWS, buildRealCorpus, type Format, type RealCase } from "./patch-real-corpus.js";
 
 const TARGET_OVERALL = 0.97;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyPatch, extractDiff, parsePatch, type ApplyResult } from "../src/fix/patch/index.js";
+import { applyPatch, extractDiff, parsePatch, type ApplyResult } from "../src/patch/index.js";
 
 const SOURCE = [
   'import { readFile } from "node:fs/promises";',

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { FLAWS, buildCorpus, findSourceFiles } from "../bench/patch-corpus.js";
-import { applyPatch, parsePatch } from "../src/fix/patch/index.js";
+import { applyPatch, parsePatch } from "../src/patch/index.js";
 
 const NODE_MODULES = fileURLToPath(new URL("../node_modules", import.meta.url));
 

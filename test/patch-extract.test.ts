@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { extractDiff, parsePatch } from "../src/fix/patch/index.js";
+import { extractDiff, parsePatch } from "../src/patch/index.js";
 
 const DIFF = ["--- a/src/app.ts", "+++ b/src/app.ts", "@@ -1,3 +1,3 @@", " one", "-two", "+TWO", " three", ""].join("\n");
 

@@ -8,8 +8,8 @@ import {
   renderChangesAsDiff,
   shownFilesFrom,
   type EditsRead,
-} from "../src/fix/patch/index.js";
-import { readAnswerEdits } from "../src/fix/patch/answer.js";
+} from "../src/patch/index.js";
+import { readAnswerEdits } from "../src/patch/answer.js";
 
 const APP = ["import { a } from './a'", "", "function first() {", "  const x = 1", "  return x", "}", "", "function second() {", "  const x = 1", "  return x", "}", ""].join("\n");
 const UTIL = ["export function util() {", "  return 42", "}", ""].join("\n");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PatchParseError, parsePatch, pathsToFetch, type PatchFile } from "../src/fix/patch/index.js";
+import { PatchParseError, parsePatch, pathsToFetch, type PatchFile } from "../src/patch/index.js";
 
 const BODY = [" one", "-two", "+TWO", " three"];
 const LINES = [

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { buildCorpus, createRandom, findSourceFiles } from "../bench/patch-corpus.js";
-import { PatchParseError, applyPatch, extractDiff, parsePatch, type PatchHunk } from "../src/fix/patch/index.js";
+import { PatchParseError, applyPatch, extractDiff, parsePatch, type PatchHunk } from "../src/patch/index.js";
 
 const NODE_MODULES = fileURLToPath(new URL("../node_modules", import.meta.url));
 

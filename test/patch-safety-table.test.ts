@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { CLI_SAFETY_LIMITS, runApply } from "../src/cli/apply.js";
 import { DEFAULT_REPO_CONFIG, parseRepoConfig, safetyRulesFor } from "../src/config/repo-config.js";
-import { changesOfPatch, checkChangeSafety, checkPatchSafety, normaliseRepoPath, parsePatch } from "../src/fix/patch/index.js";
+import { changesOfPatch, checkChangeSafety, checkPatchSafety, normaliseRepoPath, parsePatch } from "../src/patch/index.js";
 import { SAFETY_CASES } from "./support/unsafe-changes.js";
 
 const work = mkdtempSync(join(tmpdir(), "fixloop-safety-"));

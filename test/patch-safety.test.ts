@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SAFETY_RULES, checkPatchSafety, parsePatch, type SafetyRules } from "../src/fix/patch/index.js";
+import { DEFAULT_SAFETY_RULES, checkPatchSafety, parsePatch, type SafetyRules } from "../src/patch/index.js";
 
 function edit(path: string, removed = ["old"], added = ["new"]): string {
   return [`--- a/${path}`, `+++ b/${path}`, "@@ -1 +1 @@", ...removed.map((l) => `-${l}`), ...added.map((l) => `+${l}`), ""].join("\n");

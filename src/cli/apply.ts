@@ -20,7 +20,7 @@ import {
   type SafetyRules,
   type SafetyViolation,
   type ShownFiles,
-} from "../fix/patch/index.js";
+} from "../patch/index.js";
 
 export interface ApplyCommandOptions {
   dir: string;

@@ -5,7 +5,7 @@
  */
 import picomatch from "picomatch";
 import { z } from "zod";
-import type { SafetyRules } from "../fix/patch/types.js";
+import type { SafetyRules } from "../patch/types.js";
 
 export const CONFIG_FILE = "fixloop.yml";
 

@@ -4,7 +4,7 @@
  * in order. Hunk headers, line numbers, context and indentation (the applier
  * may re-indent a retyped hunk) do not count.
  */
-import { parsePatch, PatchParseError, type PatchFile } from "../fix/patch/index.js";
+import { parsePatch, PatchParseError, type PatchFile } from "../patch/index.js";
 
 export interface FileChanges {
   removed: string[];

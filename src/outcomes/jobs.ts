@@ -5,7 +5,7 @@
  * a repository that sends no push events).
  */
 import { z } from "zod";
-import { PatchParseError } from "../fix/patch/index.js";
+import { PatchParseError } from "../patch/index.js";
 import { httpStatusOf } from "../github/actions.js";
 import { PermanentJobError, type JobHandler, type JobOutcome } from "../queue/index.js";
 import { METRICS } from "../tensorzero/metrics.js";

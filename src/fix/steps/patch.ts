@@ -10,8 +10,8 @@ import { repoPathProblem, type FetchedFiles, type RepoListing } from "../../gith
 import { splitRepo } from "../../github/repo.js";
 import type { FixAttempt } from "../../store/schema.js";
 import type { PromptFile } from "../context/files.js";
-import { readAnswerEdits } from "../patch/answer.js";
-import { applyPatch, checkPatchSafety, pathsToFetch, renderChangesAsDiff, type FileChange, type PatchFile, type SafetyRules } from "../patch/index.js";
+import { readAnswerEdits } from "../../patch/answer.js";
+import { applyPatch, checkPatchSafety, pathsToFetch, renderChangesAsDiff, type FileChange, type PatchFile, type SafetyRules } from "../../patch/index.js";
 import { postRefusal } from "../refusal.js";
 import type { FixTrigger } from "../trigger.js";
 import { fetchInto, textOriginals } from "./localize.js";
