@@ -14,6 +14,7 @@
 import type { ProbotOctokit } from "probot";
 import { httpStatusOf } from "./actions.js";
 import type { RepoRef } from "./repo.js";
+import { mapLimited } from "./map-limited.js";
 
 export type FileMode = "100644" | "100755";
 
@@ -120,18 +121,6 @@ async function readBlob(octokit: ProbotOctokit, repo: RepoRef, sha: string): Pro
   return Buffer.from(data.content, "utf8");
 }
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
 
 function parentOf(path: string): { dir: string; name: string } {
   const slash = path.lastIndexOf("/");

@@ -15,6 +15,7 @@ import { httpStatusOf } from "./actions.js";
 import { FIX_BRANCH_PREFIX } from "./fix-branch.js";
 import type { RepoRef } from "./repo.js";
 import { assertSafeRepoPaths, type FileMode } from "./files.js";
+import { mapLimited } from "./map-limited.js";
 
 /** Every branch fixloop writes starts with this; it never writes anywhere else. */
 
@@ -127,19 +128,6 @@ function validateInput(input: PublishFixInput): void {
   }
 }
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await work(items[index]);
-      }
-    }),
-  );
-  return results;
-}
 
 /** The commit a branch points at, or null when there is no such branch. */
 async function branchHead(octokit: ProbotOctokit, repo: RepoRef, branch: string): Promise<{ sha: string; type: string } | null> {
