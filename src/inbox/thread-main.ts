@@ -49,6 +49,8 @@ async function main(): Promise<void> {
       case "drain":
         return inbox.processor.drain();
       case "stop":
+        // Background shutdown and the runtime's close() may both ask: the store is closed once.
+        if (stopped) return undefined;
         stopped = true;
         await inbox.writer.flush();
         await inbox.processor.stop();
