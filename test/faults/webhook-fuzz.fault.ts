@@ -167,12 +167,30 @@ function signatureHeader(c: FuzzCase): string | string[] | null {
   }
 }
 
-/** Whether the path names the webhook route; a request target no URL parser accepts names no route at all. */
-function isWebhookPath(path: string): boolean {
+/** The route a request target names, without trailing slashes; null for one no URL parser accepts (it names no route at all). */
+function routeOf(path: string): string | null {
   try {
-    return new URL(`http://fixloop.test${path}`).pathname.replace(/\/+$/, "") === DEFAULT_WEBHOOK_PATH;
+    return new URL(`http://fixloop.test${path}`).pathname.replace(/\/+$/, "");
   } catch {
-    return false;
+    return null;
+  }
+}
+
+const isWebhookPath = (path: string) => routeOf(path) === DEFAULT_WEBHOOK_PATH;
+
+/** One request; its status and the `status` field of a JSON answer (HTML pages and HEAD answers have none), or the client error. */
+async function send(url: string, request: Parameters<typeof rawRequest>[1]): Promise<{ status: number; answer: string | null; error: string | null }> {
+  try {
+    const response = await rawRequest(url, request);
+    let answer: { status?: string } = {};
+    try {
+      answer = JSON.parse(response.body.toString("utf8")) as { status?: string };
+    } catch {
+      // not JSON
+    }
+    return { status: response.status, answer: answer.status ?? null, error: null };
+  } catch (error) {
+    return { status: 0, answer: null, error: (error as Error).message };
   }
 }
 const isUtf8 = (bytes: Buffer) => Buffer.from(bytes.toString("utf8"), "utf8").equals(bytes);
@@ -181,11 +199,7 @@ type Expected = { status: number; accepted: false; why: string } | { status: num
 
 /** The site root takes GitHub deliveries too (Probot's setup page registers the webhook there): POSTs that carry an event header. */
 function isRootDelivery(c: FuzzCase): boolean {
-  try {
-    return new URL(`http://fixloop.test${c.path}`).pathname.replace(/\/+$/, "") === "" && c.method === "POST" && c.event !== null;
-  } catch {
-    return false;
-  }
+  return routeOf(c.path) === "" && c.method === "POST" && c.event !== null;
 }
 
 /** What the ingress promises for this request. */
@@ -232,18 +246,7 @@ test(`${RUNS} generated webhook requests: only the documented answers, nothing s
     const signature = signatureHeader(c);
     if (signature !== null) headers["x-hub-signature-256"] = signature;
     for (const [name, value] of c.extraHeaders) headers[name] = value;
-    try {
-      const response = await rawRequest(server.url, { method: c.method, path: c.path, headers, body: c.body, agent });
-      let answer: { status?: string } = {};
-      try {
-        answer = JSON.parse(response.body.toString("utf8")) as { status?: string };
-      } catch {
-        // HTML pages (dashboard) and HEAD answers have no JSON.
-      }
-      return { status: response.status, answer: answer.status ?? null, error: null };
-    } catch (error) {
-      return { status: 0, answer: null, error: (error as Error).message };
-    }
+    return send(server.url, { method: c.method, path: c.path, headers, body: c.body, agent });
   });
   const elapsedMs = performance.now() - started;
 
@@ -472,18 +475,7 @@ test(`${FORGE_RUNS} generated GitLab and Gitea/Forgejo webhook requests: only th
       if (c.delivery !== null) headers[c.forge === "gitlab" ? "idempotency-key" : `${prefix}-delivery`] = c.delivery;
       const credential = forgeCredentialHeader(c);
       if (credential !== null) headers[c.forge === "gitlab" ? "x-gitlab-token" : `${prefix}-signature`] = credential;
-      try {
-        const response = await rawRequest(forgeServer.url, { method: c.method, path: c.path, headers, body: c.body, agent: forgeAgent });
-        let answer: { status?: string } = {};
-        try {
-          answer = JSON.parse(response.body.toString("utf8")) as { status?: string };
-        } catch {
-          // HEAD answers have no body.
-        }
-        return { status: response.status, answer: answer.status ?? null, error: null };
-      } catch (error) {
-        return { status: 0, answer: null, error: (error as Error).message };
-      }
+      return send(forgeServer.url, { method: c.method, path: c.path, headers, body: c.body, agent: forgeAgent });
     });
     const elapsedMs = performance.now() - started;
 

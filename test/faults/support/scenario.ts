@@ -115,20 +115,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T | null | u
   }
 }
 
-/** Runs `work` over `items`, at most `limit` at once, results in input order. */
-export async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await work(items[index], index);
-      }
-    }),
-  );
-  return results;
-}
+/** Runs `work` over `items`, at most `limit` at once, results in input order (the app's own helper). */
+export { mapLimited } from "../../../src/github/map-limited.js";
 
 /** Deterministic shuffle (mulberry32), so a failing order can be replayed. */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
