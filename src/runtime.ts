@@ -26,6 +26,7 @@ import { createWorker, PermanentJobError, type JobHandler } from "./queue/index.
 import { queueFromEnv, type SelectedQueue } from "./queue/select.js";
 import { redispatchStrandedJobs } from "./queue/sqs.js";
 import type { Store } from "./store/db.js";
+import type { TaskBudget } from "./time.js";
 import { gatewayConfigFromEnv, type GatewayConfig } from "./tensorzero/gateway.js";
 import { apiBaseUrlFromEnv } from "./github/auth.js";
 import { createReadinessCheck, type ReadinessCheck } from "./ops/readiness.js";
@@ -158,9 +159,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       ? [{ name: "resend-stranded-jobs", run: async (at: Date) => ({ resent: await redispatchStrandedJobs(store, queue.queue, { now: at }) }) }]
       : []),
     // Deliveries a dead process left half-done (its lease ran out), or waiting for a retry; a server's processor does this continuously.
-    { name: "drain-delivery-inbox", run: async () => ({ processed: await inbox.processor.drain() }) },
+    { name: "drain-delivery-inbox", run: async (_at: Date, budget?: TaskBudget) => ({ processed: await inbox.processor.drain(budget) }) },
     { name: "drain-feedback-outbox", run: (at: Date) => drainFeedbackOutbox({ store, gateway, log: choresLog, now: () => at }) },
-    { name: "periodic-outcome-checks", run: (at: Date) => runPeriodicOutcomeChecks({ store, github, log: choresLog, queue: queue.queue, now: at }) },
+    { name: "periodic-outcome-checks", run: (at: Date, budget?: TaskBudget) => runPeriodicOutcomeChecks({ store, github, log: choresLog, queue: queue.queue, now: at, budget }) },
   ];
 
   function startBackground(): Background {

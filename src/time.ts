@@ -25,3 +25,14 @@ export function parseSince(value: string, now: Date = new Date()): string {
   if (!absolute) throw new Error(`Cannot read --since "${value}": use an age like 30d, 12h, 2w or a date like 2024-05-01`);
   return absolute;
 }
+
+/**
+ * How long a piece of periodic work may still run; it checks between units of
+ * work (one PR, one batch) and stops, keeping its place, when this reaches 0.
+ * The scheduled Lambda derives it from the invocation's remaining time.
+ */
+export interface TaskBudget {
+  remainingMs(): number;
+}
+
+export const UNLIMITED_BUDGET: TaskBudget = { remainingMs: () => Number.POSITIVE_INFINITY };

@@ -14,7 +14,7 @@ import { v7 } from "uuid";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createLambdaHandlers, type LambdaHandlers } from "../src/lambda.js";
 import type { HttpApiEvent, SqsEvent } from "../src/lambda/events.js";
-import { createScheduledHandler, ScheduledTasksFailedError } from "../src/lambda/scheduled.js";
+import { createScheduledHandler, SCHEDULED_SAFETY_MARGIN_MS, ScheduledTasksFailedError } from "../src/lambda/scheduled.js";
 import { createSqsWorkerHandler } from "../src/lambda/worker.js";
 import { recordFeedback } from "../src/store/feedback.js";
 import { getJob, listJobs, PermanentJobError, type JobHandler } from "../src/queue/index.js";
@@ -454,6 +454,22 @@ describe("scheduled function", () => {
     expect((error as Error).message).toBe("1 of 3 scheduled tasks failed: broken: Error: gateway down");
     expect(ran).toEqual(["first", "last"]);
     expect((error as ScheduledTasksFailedError).reports.find((r) => r.name === "last")).toMatchObject({ ok: true, result: new Date(START).toISOString() });
+  });
+
+  test("tasks get the invocation's remaining time less a safety margin; with no time left the rest are skipped for the next tick", async () => {
+    let remaining = 45_000;
+    const seen: number[] = [];
+    const handler = createScheduledHandler({
+      log: silentLog(),
+      now,
+      tasks: [
+        { name: "slow", run: async (_at, budget) => (seen.push(budget!.remainingMs()), (remaining = SCHEDULED_SAFETY_MARGIN_MS)) },
+        { name: "next", run: async () => seen.push(-1) },
+      ],
+    });
+    const report = await handler({}, { getRemainingTimeInMillis: () => remaining });
+    expect(seen).toEqual([45_000 - SCHEDULED_SAFETY_MARGIN_MS]);
+    expect(report.tasks[1]).toMatchObject({ name: "next", ok: true, result: { skipped: expect.stringMatching(/out of time/) } });
   });
 
   test("the deployed schedule: stranded jobs, the delivery inbox, the feedback outbox, the periodic outcome checks", async () => {

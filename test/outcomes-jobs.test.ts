@@ -5,12 +5,13 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createAttempt, updateAttempt } from "../src/store/attempts.js";
 import { pullRequestSchema, toPrOutcomeRow } from "../src/ingest/map.js";
 import { checkMergedDiff, outcomeJobHandlers } from "../src/outcomes/jobs.js";
-import { runPeriodicOutcomeChecks, type OutcomeDeps } from "../src/outcomes/periodic.js";
+import { CURSORS, runPeriodicOutcomeChecks, type OutcomeDeps } from "../src/outcomes/periodic.js";
+import { readCursor } from "../src/store/cursors.js";
 import { createLibsqlQueue, type JobContext } from "../src/queue/index.js";
 import { feedback, jobs, prOutcomes } from "../src/store/schema.js";
 import { upsertPrOutcome } from "../src/store/records.js";
 import { fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";
-import { EPISODE_ID, INFERENCE_ID, REPO, REVERT_SHA, seedFixAttempt, testOctokit } from "./outcomes-setup.js";
+import { EPISODE_ID, INFERENCE_ID, REPO, REVERT_SHA, seedFixAttempt, seedUnsettledClosedFixPrs, testOctokit } from "./outcomes-setup.js";
 
 const API = "https://api.github.com";
 
@@ -43,6 +44,13 @@ async function deliver(event: string, payload: unknown) {
 async function pr57() {
   const [row] = await db().select().from(prOutcomes).where(eq(prOutcomes.prNumber, 57));
   return row;
+}
+
+/** PR #100's row as stored, to write it again. */
+async function pr100Row() {
+  const [row] = await db().select().from(prOutcomes).where(eq(prOutcomes.prNumber, 100));
+  const { id: _id, ...rest } = row;
+  return rest;
 }
 
 async function feedbackRows() {
@@ -306,5 +314,64 @@ describe("open windows of a repository that sends no push events", () => {
     await deliver("push", fixture("push.main.touches.json"));
     const result = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-06-05T07:00:00Z") });
     expect(result).toMatchObject({ backfilled: 0, backfillsQueued: 0, heldUp: { pending: 1 } });
+  });
+});
+
+describe("the periodic checks are incremental and stop at their deadline", () => {
+  const settledPrs = async () => (await metric("fixloop_pr_merged")).map((f) => f.dedupKey).sort();
+
+  test("the cursor advances: a second run looks at nothing it has seen, only at what was written since", async () => {
+    await seedUnsettledClosedFixPrs(db(), 3);
+    const first = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-05-21T00:00:00Z") });
+    expect(first).toMatchObject({ settled: 3, examined: 3, stoppedEarly: false });
+    expect(await readCursor(db(), CURSORS.settle)).toEqual({ at: "2024-05-20T00:00:02.000Z", id: expect.any(Number) });
+
+    const again = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-05-21T00:05:00Z") });
+    expect(again).toMatchObject({ settled: 0, examined: 0 });
+
+    // A row written since (a PR backfilled later): the next run looks at that one only.
+    await upsertPrOutcome(db(), { ...(await pr100Row()), recordedAt: "2024-05-21T00:06:00.000Z" });
+    const later = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-05-21T00:10:00Z") });
+    expect(later).toMatchObject({ settled: 0, examined: 1 });
+    expect(await settledPrs()).toEqual(["pr:acme/widgets#100:closed", "pr:acme/widgets#101:closed", "pr:acme/widgets#102:closed"]);
+  });
+
+  test("a run out of time stops between two PRs; the next run finishes the rest, nothing twice", async () => {
+    await seedUnsettledClosedFixPrs(db(), 5);
+    let left = 2;
+    const budget = { remainingMs: () => (left-- > 0 ? 1_000 : 0) };
+    const cut = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-05-21T00:00:00Z"), budget });
+    expect(cut).toMatchObject({ settled: 2, examined: 2, stoppedEarly: true });
+    expect(await settledPrs()).toEqual(["pr:acme/widgets#100:closed", "pr:acme/widgets#101:closed"]);
+
+    const rest = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-05-21T00:05:00Z") });
+    expect(rest).toMatchObject({ settled: 3, examined: 3, stoppedEarly: false });
+    expect(await settledPrs()).toEqual([100, 101, 102, 103, 104].map((n) => `pr:acme/widgets#${n}:closed`));
+  });
+
+  test("a closed window with no verdict to give (no episode) is read through the API once, not on every run", async () => {
+    await seedFixAttempt(db(), { episodeId: null });
+    await deliver("pull_request", fixture("pull_request.closed.fix-merged.json"));
+    const { scope } = nockParserHistory();
+    const first = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-06-15T00:00:00Z") });
+    scope.done();
+    expect(first).toMatchObject({ backfilled: 1, requests: 2, heldUp: { true: 0, false: 0, pending: 0 } });
+    // No feedback could be written, yet the next run does not read GitHub again (nock would refuse).
+    const again = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-06-16T00:00:00Z") });
+    expect(again).toMatchObject({ backfilled: 0, requests: 0, examined: 0, failures: [] });
+  });
+
+  test("open windows are looked at once per 6-hour slot", async () => {
+    await seedFixAttempt(db());
+    await deliver("pull_request", fixture("pull_request.closed.fix-merged.json"));
+    await deliver("push", fixture("push.main.touches.json"));
+    const first = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-06-05T07:00:00Z") });
+    const sameSlot = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-06-05T11:59:00Z") });
+    const nextSlot = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-06-05T12:00:00Z") });
+    expect([first, sameSlot, nextSlot].map((r) => [r.examined, r.heldUp.pending])).toEqual([
+      [2, 1], // the settle sweep's row (#57) and its open window
+      [0, 0],
+      [1, 1],
+    ]);
   });
 });

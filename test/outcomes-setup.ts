@@ -5,9 +5,12 @@
  */
 import { asc } from "drizzle-orm";
 import { ProbotOctokit } from "probot";
+import { pullRequestSchema, toPrOutcomeRow } from "../src/ingest/map.js";
 import { createAttempt, updateAttempt } from "../src/store/attempts.js";
+import { upsertPrOutcome } from "../src/store/records.js";
 import type { Db } from "../src/store/db.js";
 import { commitLinks, feedback, jobs, prOutcomes, type FixAttempt } from "../src/store/schema.js";
+import { fixture as fixtureOf } from "./helpers.js";
 
 export const REPO = "acme/widgets";
 export const INSTALLATION = 48213377;
@@ -76,4 +79,31 @@ export async function outcomeState(db: Db) {
     links: await db.select().from(commitLinks).orderBy(asc(commitLinks.commitSha), asc(commitLinks.sessionId)),
     jobs: await db.select().from(jobs).orderBy(asc(jobs.id)),
   };
+}
+
+/**
+ * `count` fix attempts of their own chains, each with a closed (not merged)
+ * fix PR row written the way `fixloop backfill` writes it (no webhook, so no
+ * live handler settled it): PRs #100, #101, … in the order they were written.
+ */
+export async function seedUnsettledClosedFixPrs(db: Db, count: number): Promise<FixAttempt[]> {
+  const template = pullRequestSchema.parse(fixtureOf<{ pull_request: unknown }>("pull_request.closed.fix-unmerged.json").pull_request);
+  const attempts: FixAttempt[] = [];
+  for (let i = 0; i < count; i++) {
+    const runId = String(9130000000 + i);
+    const fixBranch = `fixloop/run-${runId}`;
+    attempts.push(
+      await seedFixAttempt(db, {
+        chainId: `${REPO}@${runId}#ci`,
+        triggerRunId: runId,
+        fixBranch,
+        prNumber: 100 + i,
+        episodeId: `0192f1e2-7a3b-7c4d-8e5f-${String(i).padStart(12, "0")}`,
+      }),
+    );
+    const pr = { ...template, number: 100 + i, head: { ...template.head, ref: fixBranch } };
+    // Distinct, increasing write times: the order the sweep's cursor follows.
+    await upsertPrOutcome(db, toPrOutcomeRow(REPO, pr, new Date(Date.UTC(2024, 4, 20, 0, 0, i)).toISOString()));
+  }
+  return attempts;
 }

@@ -20,7 +20,7 @@ import { createSqsQueue, type SqsJobQueue } from "../src/queue/sqs.js";
 import { createRuntime } from "../src/runtime.js";
 import { feedback } from "../src/store/schema.js";
 import { createTempStore, createTestProbot, fixture, sign, silentLog, WEBHOOK_SECRET, type TempStore } from "./helpers.js";
-import { INFERENCE_ID, INSTALLATION, REPO, seedFixAttempt } from "./outcomes-setup.js";
+import { INFERENCE_ID, INSTALLATION, REPO, seedFixAttempt, seedUnsettledClosedFixPrs } from "./outcomes-setup.js";
 
 const API = "https://api.github.com";
 const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/fixloop-test-jobs";
@@ -151,6 +151,21 @@ describe("Lambda", () => {
     expect(rows.filter((r) => r.metricName === "demonstration")).toEqual([
       expect.objectContaining({ attemptId: attempt.id, targetType: "inference", targetId: INFERENCE_ID, status: "pending" }),
     ]);
+  });
+});
+
+describe("periodic chores", () => {
+  test("the time budget a schedule hands the chores reaches the outcome checks and the inbox drain", async () => {
+    await seedUnsettledClosedFixPrs(store.db, 3);
+    const runtime = await createRuntime({ probot: createTestProbot(), env: {}, store, queue: { kind: "libsql", queue: createLibsqlQueue(store) }, model: null });
+    const chore = (name: string) => runtime.periodicTasks.find((task) => task.name === name)!;
+    const spent = { remainingMs: () => 0 };
+    expect(await chore("drain-delivery-inbox").run(new Date(), spent)).toEqual({ processed: 0 });
+    let left = 1;
+    const oneMore = { remainingMs: () => (left-- > 0 ? 1_000 : 0) };
+    expect(await chore("periodic-outcome-checks").run(new Date(), oneMore)).toMatchObject({ settled: 1, stoppedEarly: true });
+    expect(await chore("periodic-outcome-checks").run(new Date())).toMatchObject({ settled: 2, stoppedEarly: false });
+    runtime.close();
   });
 });
 

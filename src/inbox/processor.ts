@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { handleDelivery, type DeliveryAnswer, type DispatchDeps } from "../handlers/index.js";
 import { backoffDelayMs } from "../queue/backoff.js";
 import type { BackoffPolicy } from "../queue/types.js";
+import { UNLIMITED_BUDGET, type TaskBudget } from "../time.js";
 import { deliveryLabel, deliveryOutcomeLine } from "./lines.js";
 import { claimDeliveryById, claimDueDeliveries, nextDueAt, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
 
@@ -42,8 +43,8 @@ export interface DeliveryProcessor {
    * over hears of it and retries it (GitHub after a 500, a person's replay).
    */
   processById(id: string, options?: { retry?: boolean }): Promise<ProcessedAnswer | null>;
-  /** Processes every delivery due now, batch after batch; returns how many. */
-  drain(): Promise<number>;
+  /** Processes every delivery due now, batch after batch, until none is left or the budget is used up; returns how many. */
+  drain(budget?: TaskBudget): Promise<number>;
   /** Asks the running loop to look at the inbox soon (after an append). */
   wake(): void;
   /** Runs the loop in the background until stop(). */
@@ -137,9 +138,14 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
       const claimed = await claimDeliveryById(client, id, now(), leaseMs);
       return claimed ? processClaimed(claimed, retry) : null;
     },
-    async drain() {
+    async drain(budget = UNLIMITED_BUDGET) {
       let total = 0;
-      for (let n = await drainBatch(); n > 0; n = await drainBatch()) total += n;
+      // Between batches only: a batch's deliveries are leased, so it is finished before stopping.
+      while (budget.remainingMs() > 0) {
+        const n = await drainBatch();
+        if (n === 0) break;
+        total += n;
+      }
       return total;
     },
     wake() {

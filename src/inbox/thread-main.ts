@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       case "flush":
         return inbox.writer.flush();
       case "drain":
-        return inbox.processor.drain();
+        return inbox.processor.drain({ remainingMs: () => request.deadline - Date.now() });
       case "stop":
         // Background shutdown and the runtime's close() may both ask: the store is closed once.
         if (stopped) return undefined;

@@ -35,7 +35,8 @@ export interface InboxThreadConfig {
 
 export type ThreadRequest =
   | { type: "append"; seq: number; entry: InboxEntry }
-  | { type: "start" | "stop" | "flush" | "drain" | "wake"; seq: number };
+  | { type: "drain"; seq: number; deadline: number }
+  | { type: "start" | "stop" | "flush" | "wake"; seq: number };
 
 export type ThreadReply =
   | { type: "ready" }
@@ -103,7 +104,7 @@ export async function startInboxThread(local: Inbox, config: InboxThreadConfig):
     });
   });
 
-  function ask<T>(request: { type: ThreadRequest["type"]; entry?: InboxEntry }): Promise<T> {
+  function ask<T>(request: { type: ThreadRequest["type"]; entry?: InboxEntry; deadline?: number }): Promise<T> {
     if (ended) return Promise.reject(ended);
     const seq = nextSeq++;
     return new Promise<T>((resolve, reject) => {
@@ -128,7 +129,8 @@ export async function startInboxThread(local: Inbox, config: InboxThreadConfig):
     },
     processor: {
       processById: (id, options) => local.processor.processById(id, options),
-      drain: () => ask<number>({ type: "drain" }),
+      // A budget cannot cross to the thread; the instant it runs out can.
+      drain: (budget) => ask<number>({ type: "drain", deadline: Date.now() + (budget?.remainingMs() ?? Number.POSITIVE_INFINITY) }),
       wake: () => void ask<void>({ type: "wake" }).catch(() => undefined),
       start: () => void ask<void>({ type: "start" }).catch(() => undefined),
       stop: () => (ended ? Promise.resolve() : ask<void>({ type: "stop" })),

@@ -9,17 +9,12 @@
  * invocation ends cleanly instead of being killed mid-write.
  */
 import type { Logger } from "../queue/types.js";
+import { UNLIMITED_BUDGET, type TaskBudget } from "../time.js";
 import type { LambdaContext } from "./events.js";
 
 /** Kept back from the invocation's remaining time: the tasks stop this long before the timeout. */
 export const SCHEDULED_SAFETY_MARGIN_MS = 10_000;
 
-/** How long a task may still work; tasks check it between units of work (one PR, one batch). */
-export interface TaskBudget {
-  remainingMs(): number;
-}
-
-export const UNLIMITED_BUDGET: TaskBudget = { remainingMs: () => Number.POSITIVE_INFINITY };
 
 export interface ScheduledTask {
   name: string;

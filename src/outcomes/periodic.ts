@@ -10,11 +10,23 @@
 import type { Logger } from "pino";
 import type { ProbotOctokit } from "probot";
 import { createLibsqlQueue, type JobQueue } from "../queue/index.js";
-import type { Store } from "../store/db.js";
+import type { Db, Store } from "../store/db.js";
 import { METRICS } from "../tensorzero/metrics.js";
 import { commitsTouchingPaths } from "./api.js";
 import { splitRepo } from "../github/repo.js";
-import { closedFixPrs, fixPrByNumber, hasFeedback, mergedFixOf, mergedFixPrsWithout, mergedRevertPrs, pushSeenSince, type FixPr } from "./store.js";
+import { readCursor, writeCursor } from "../store/cursors.js";
+import { UNLIMITED_BUDGET, type TaskBudget } from "../time.js";
+import {
+  closedFixPrsAfter,
+  fixPrByNumber,
+  hasFeedback,
+  mergedFixOf,
+  mergedFixPrsBetween,
+  mergedRevertPrsAfter,
+  pushSeenSince,
+  type FixPr,
+  type Keyset,
+} from "./store.js";
 import { outcomeWindowDays, windowEnd, type HeldUpVerdict } from "./touches.js";
 import {
   applyBranchCommits,
@@ -109,65 +121,191 @@ export interface PeriodicResult {
   heldUp: { true: number; false: number; pending: number };
   requests: number;
   failures: { repo: string; prNumber: number; error: string }[];
+  /** Units of work (PR rows) this run looked at: only what lies after each sweep's cursor. */
+  examined: number;
+  /** The run stopped at its deadline; the cursors keep its place and the next run goes on from there. */
+  stoppedEarly: boolean;
 }
 
 export type PeriodicOptions = Omit<OutcomeDeps, "now"> & {
   /** The instant the checks run at (default: now). */
   now?: Date;
+  /** Time left to work (the scheduled Lambda's invocation); the run stops between two PRs when it is used up. */
+  budget?: TaskBudget;
 };
 
+/** Rows a sweep reads per query. */
+export const SWEEP_PAGE = 100;
+
+/** The cursors of the sweeps below (periodic_cursors.name). */
+export const CURSORS = {
+  settle: "outcomes:settle-closed-fix-prs",
+  revertPrs: "outcomes:merged-revert-prs",
+  closedWindows: "outcomes:closed-windows",
+  openWindows: "outcomes:open-windows",
+} as const;
+
+interface SweepRun {
+  db: Db;
+  now: Date;
+  budget: TaskBudget;
+  result: PeriodicResult;
+}
+
 /**
- * One pass over everything time- or API-dependent. Safe to run as often as
- * wanted (the server runs it every 15 minutes): every write is idempotent,
- * and the API is read inline only for a fix whose window has closed (once:
- * its verdict follows), and through one queued job per branch and 6-hour
- * slot for open windows in repositories that send no push events.
+ * Works through the items after `from`, a page at a time, keeping the
+ * position of the last finished item in the cursor (also when a unit throws:
+ * the next run starts with the unit that failed). False when the budget ran
+ * out before the end.
+ */
+async function sweep<T>(
+  run: SweepRun,
+  from: Keyset | null,
+  steps: { page(after: Keyset | null): Promise<T[]>; key(item: T): Keyset; work(item: T): Promise<void>; save(after: Keyset | null, finished: boolean): Promise<void> },
+): Promise<boolean> {
+  let after = from;
+  let finished = false;
+  try {
+    for (;;) {
+      const items = await steps.page(after);
+      for (const item of items) {
+        if (run.budget.remainingMs() <= 0) {
+          run.result.stoppedEarly = true;
+          return false;
+        }
+        run.result.examined++;
+        await steps.work(item);
+        after = steps.key(item);
+      }
+      if (items.length < SWEEP_PAGE) break;
+    }
+    finished = true;
+    return true;
+  } finally {
+    if (finished || after !== from) await steps.save(after, finished);
+  }
+}
+
+/** A sweep whose position is the last item it finished. */
+async function keysetSweep<T>(run: SweepRun, cursor: string, steps: { page(after: Keyset | null): Promise<T[]>; key(item: T): Keyset; work(item: T): Promise<void> }): Promise<boolean> {
+  const from = await readCursor<Keyset>(run.db, cursor);
+  return sweep(run, from, { ...steps, save: async (after) => void (after !== from && (await writeCursor(run.db, cursor, after, run.now))) });
+}
+
+const fixPrKey = (byColumn: "recordedAt" | "mergedAt") => (fix: FixPr): Keyset => ({ at: fix.pr[byColumn]!, id: fix.pr.id });
+
+/**
+ * One pass over everything time- or API-dependent, incremental: each sweep
+ * keeps a cursor in the store and looks only at what lies after it, so a run
+ * costs what changed since the last one, not what was ever recorded.
+ *  - closed fix PRs whose row was written since the cursor: their merged
+ *    verdict (what `fixloop backfill` and outages brought without a webhook);
+ *  - merged revert PRs written since the cursor;
+ *  - merged fixes whose window closed since the cursor: the window read once
+ *    through the API, then the held-up verdict (each merged fix also has its
+ *    own held-up job; this is the safety net);
+ *  - once per 6-hour slot, the fixes whose window is still open: a "fixed
+ *    again" verdict as soon as it is known, and one queued backfill job per
+ *    branch of a repository that sends no push events.
+ * Every write is idempotent. With a budget the run stops between two PRs
+ * when the time is up, and the next run continues from the cursors.
+ *
+ * Cursors over rows by their write time (recorded_at) assume writers commit
+ * in the order they stamp; the live handlers settle what they store anyway,
+ * so the sweeps only catch what they missed.
  */
 export async function runPeriodicOutcomeChecks(options: PeriodicOptions): Promise<PeriodicResult> {
   const now = options.now ?? new Date();
   const deps: OutcomeDeps = { ...options, now: () => now };
   const db = options.store.db;
   const windowDays = options.windowDays ?? outcomeWindowDays();
+  const windowMs = windowDays * 86_400_000;
   const queue = options.queue ?? createLibsqlQueue(options.store);
-  const result: PeriodicResult = { settled: 0, revertedByPr: 0, backfilled: 0, backfillsQueued: 0, touchesAdded: 0, heldUp: { true: 0, false: 0, pending: 0 }, requests: 0, failures: [] };
+  const result: PeriodicResult = {
+    settled: 0,
+    revertedByPr: 0,
+    backfilled: 0,
+    backfillsQueued: 0,
+    touchesAdded: 0,
+    heldUp: { true: 0, false: 0, pending: 0 },
+    requests: 0,
+    failures: [],
+    examined: 0,
+    stoppedEarly: false,
+  };
+  const run: SweepRun = { db, now, budget: options.budget ?? UNLIMITED_BUDGET, result };
 
-  for (const fix of await closedFixPrs(db)) {
-    if (await hasFeedback(db, fix.attempt.id, METRICS.prMerged)) continue;
-    const settled = await settleFixPr(db, fix, now);
-    if ((settled.outcome === "merged" || settled.outcome === "closed") && settled.feedbackCreated) result.settled++;
-    if (settled.outcome === "merged") await enqueueMergedFollowUps(queue, fix, windowDays);
-  }
-
-  for (const pr of await mergedRevertPrs(db)) {
-    if (await applyRevertPr(db, pr, windowDays, now)) result.revertedByPr++;
-  }
-
-  for (const fix of await mergedFixPrsWithout(db, METRICS.heldUp)) {
-    const merged = mergedFixOf(fix)!;
+  const recordVerdict = async (fix: FixPr) => {
+    const refreshed = (await fixPrByNumber(db, fix.pr.repoSlug, fix.pr.prNumber)) ?? fix;
+    const verdict = await recordHeldUpVerdict(db, refreshed, windowDays, now);
+    if (verdict.verdict === null) result.heldUp.pending++;
+    else if (verdict.feedbackCreated) result.heldUp[verdict.verdict ? "true" : "false"]++;
+  };
+  /** A fix whose check failed (GitHub down, repository gone) is reported and passed over: its own held-up job retries it. */
+  const checkOne = (check: (fix: FixPr) => Promise<void>) => async (fix: FixPr) => {
     try {
-      if (windowEnd(merged.mergedAt, windowDays) <= now.toISOString()) {
-        // The window just closed: read it once through the API, so the verdict misses nothing pushes missed.
-        const backfill = await backfillFixPr(deps, fix, now);
-        result.backfilled++;
-        result.touchesAdded += backfill.touchesAdded;
-        result.requests += backfill.requests;
-      } else if (fix.pr.baseRef && !(await pushSeenSince(db, fix.pr.repoSlug, merged.mergedAt))) {
+      await check(fix);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      result.failures.push({ repo: fix.pr.repoSlug, prNumber: fix.pr.prNumber, error: message });
+      options.log.warn({ err: error, repo: fix.pr.repoSlug, pr: fix.pr.prNumber }, "outcome check failed; the fix's held-up job tries again");
+    }
+  };
+
+  const settledAll = await keysetSweep(run, CURSORS.settle, {
+    page: (after) => closedFixPrsAfter(db, after, SWEEP_PAGE),
+    key: fixPrKey("recordedAt"),
+    work: async (fix) => {
+      const settled = await settleFixPr(db, fix, now);
+      if ((settled.outcome === "merged" || settled.outcome === "closed") && settled.feedbackCreated) result.settled++;
+      if (settled.outcome === "merged") await enqueueMergedFollowUps(queue, fix, windowDays);
+    },
+  });
+  if (!settledAll) return result;
+
+  const revertsAll = await keysetSweep(run, CURSORS.revertPrs, {
+    page: (after) => mergedRevertPrsAfter(db, after, SWEEP_PAGE),
+    key: (pr) => ({ at: pr.recordedAt, id: pr.id }),
+    work: async (pr) => {
+      if (await applyRevertPr(db, pr, windowDays, now)) result.revertedByPr++;
+    },
+  });
+  if (!revertsAll) return result;
+
+  // Windows that closed since the last run: read each once through the API, so the verdict misses nothing pushes missed.
+  const windowsOpenSince = new Date(now.getTime() - windowMs).toISOString();
+  const closedAll = await keysetSweep(run, CURSORS.closedWindows, {
+    page: (after) => mergedFixPrsBetween(db, METRICS.heldUp, { to: windowsOpenSince, after, limit: SWEEP_PAGE }),
+    key: fixPrKey("mergedAt"),
+    work: checkOne(async (fix) => {
+      const backfill = await backfillFixPr(deps, fix, now);
+      result.backfilled++;
+      result.touchesAdded += backfill.touchesAdded;
+      result.requests += backfill.requests;
+      await recordVerdict(fix);
+    }),
+  });
+  if (!closedAll) return result;
+
+  // Open windows, once per slot (the position remembers the slot and how far it got).
+  const slot = new Date(Math.floor(now.getTime() / BACKFILL_SLOT_MS) * BACKFILL_SLOT_MS).toISOString();
+  const open = await readCursor<{ slot: string; after: Keyset | null; finished: boolean }>(db, CURSORS.openWindows);
+  if (open?.slot === slot && open.finished) return result;
+  await sweep(run, open?.slot === slot ? open.after : null, {
+    page: (after) => mergedFixPrsBetween(db, METRICS.heldUp, { from: windowsOpenSince, after, limit: SWEEP_PAGE }),
+    key: fixPrKey("mergedAt"),
+    work: checkOne(async (fix) => {
+      const merged = mergedFixOf(fix)!;
+      if (fix.pr.baseRef && !(await pushSeenSince(db, fix.pr.repoSlug, merged.mergedAt))) {
         // No push event since the merge: this repository's pushes do not reach us; read the branch now and then.
-        const slot = new Date(Math.floor(now.getTime() / BACKFILL_SLOT_MS) * BACKFILL_SLOT_MS).toISOString();
         const job = await queue.enqueue(OUTCOME_BACKFILL_JOB, { repo: fix.pr.repoSlug, branch: fix.pr.baseRef }, {
           dedupKey: `${OUTCOME_BACKFILL_JOB}:${fix.pr.repoSlug.toLowerCase()}:${fix.pr.baseRef}:${slot}`,
         });
         if (job.created) result.backfillsQueued++;
       }
-      const refreshed = (await fixPrByNumber(db, fix.pr.repoSlug, fix.pr.prNumber)) ?? fix;
-      const verdict = await recordHeldUpVerdict(db, refreshed, windowDays, now);
-      if (verdict.verdict === null) result.heldUp.pending++;
-      else if (verdict.feedbackCreated) result.heldUp[verdict.verdict ? "true" : "false"]++;
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      result.failures.push({ repo: fix.pr.repoSlug, prNumber: fix.pr.prNumber, error: message });
-      options.log.warn({ err: error, repo: fix.pr.repoSlug, pr: fix.pr.prNumber }, "outcome check failed; the next run tries again");
-    }
-  }
+      await recordVerdict(fix);
+    }),
+    save: (after, finished) => writeCursor(db, CURSORS.openWindows, { slot, after, finished }, now),
+  });
   return result;
 }

@@ -8,7 +8,8 @@
  * commit), so a commit is counted once however often it is seen, and the
  * count on the PR row is always recomputed from those rows.
  */
-import { and, desc, eq, gt, gte, inArray, isNotNull, lte, ne, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gt, gte, inArray, isNotNull, lt, lte, ne, or, sql, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Db, DbHandle, Queryable } from "../store/db.js";
 import { commitLinks, downstreamTouches, feedback, fixAttempts, prOutcomes, type FixAttempt, type PrOutcome } from "../store/schema.js";
 import { GITHUB_PROVIDER } from "../ingest/map.js";
@@ -29,7 +30,17 @@ export interface FixPr {
 /** The forge whose PR rows an attempt's fix PR is among: the fix loop's trigger provider names it (github-actions → github). */
 const FORGE_OF_ATTEMPT = sql`(CASE WHEN ${fixAttempts.triggerProvider} LIKE 'gitlab%' THEN 'gitlab' WHEN ${fixAttempts.triggerProvider} LIKE 'gitea%' THEN 'gitea' ELSE ${GITHUB_PROVIDER} END)`;
 
-async function selectFixPrs(db: DbHandle, where: SQL | undefined): Promise<FixPr[]> {
+/** A place in an ordered sweep: rows after (at, id) come next. */
+export interface Keyset {
+  at: string;
+  id: number;
+}
+
+function afterKeyset(column: SQLiteColumn, after: Keyset | null): SQL | undefined {
+  return after ? or(gt(column, after.at), and(eq(column, after.at), gt(prOutcomes.id, after.id))) : undefined;
+}
+
+async function selectFixPrs(db: DbHandle, where: SQL | undefined, page?: { orderBy: SQLiteColumn; limit: number }): Promise<FixPr[]> {
   const handle: Queryable = db;
   const rows = await handle
     .select({ pr: prOutcomes, attempt: fixAttempts })
@@ -45,7 +56,8 @@ async function selectFixPrs(db: DbHandle, where: SQL | undefined): Promise<FixPr
       ),
     )
     .where(and(isNotNull(fixAttempts.fixBranch), eq(prOutcomes.isFork, false), where))
-    .orderBy(prOutcomes.id, desc(fixAttempts.createdAt));
+    .orderBy(...(page ? [page.orderBy] : []), prOutcomes.id, desc(fixAttempts.createdAt))
+    .limit(page?.limit ?? -1);
   // A branch belongs to one attempt; should two rows ever name it, the latest attempt speaks for the PR.
   const seen = new Set<number>();
   return rows.filter((row) => (seen.has(row.pr.id) ? false : (seen.add(row.pr.id), true)));
@@ -117,9 +129,34 @@ export async function mergedFixPrsByTitle(db: DbHandle, repo: string, title: str
   return rows.sort((a, b) => (b.pr.mergedAt ?? "").localeCompare(a.pr.mergedAt ?? ""));
 }
 
-/** Fix PRs that are merged or closed (candidates for the merged verdict), of one repo or all. */
-export async function closedFixPrs(db: DbHandle, repo?: string): Promise<FixPr[]> {
-  return selectFixPrs(db, and(inArray(prOutcomes.state, ["merged", "closed"]), repo ? eq(fixAttempts.repoSlug, repo) : undefined));
+const withoutFeedback = (metric: string) =>
+  sql`NOT EXISTS (SELECT 1 FROM ${feedback} WHERE ${feedback.attemptId} = ${fixAttempts.id} AND ${feedback.metricName} = ${metric})`;
+
+/** Merged or closed fix PRs (candidates for the merged verdict) whose row was written after `after`, in that order. */
+export async function closedFixPrsAfter(db: DbHandle, after: Keyset | null, limit: number): Promise<FixPr[]> {
+  return selectFixPrs(db, and(inArray(prOutcomes.state, ["merged", "closed"]), afterKeyset(prOutcomes.recordedAt, after)), { orderBy: prOutcomes.recordedAt, limit });
+}
+
+/**
+ * Merged fix PRs with no feedback of `metric` yet, merged within [from, to)
+ * and after `after` (by merge time), in that order.
+ */
+export async function mergedFixPrsBetween(
+  db: DbHandle,
+  metric: string,
+  range: { from?: string; to?: string; after: Keyset | null; limit: number },
+): Promise<FixPr[]> {
+  return selectFixPrs(
+    db,
+    and(
+      eq(prOutcomes.state, "merged"),
+      range.from ? gte(prOutcomes.mergedAt, range.from) : undefined,
+      range.to ? lt(prOutcomes.mergedAt, range.to) : undefined,
+      afterKeyset(prOutcomes.mergedAt, range.after),
+      withoutFeedback(metric),
+    ),
+    { orderBy: prOutcomes.mergedAt, limit: range.limit },
+  );
 }
 
 /** Merged fix PRs (of one repo and base branch, or all) that have no feedback of `metric` yet. */
@@ -130,7 +167,7 @@ export async function mergedFixPrsWithout(db: DbHandle, metric: string, filter: 
       eq(prOutcomes.state, "merged"),
       filter.repo ? eq(fixAttempts.repoSlug, filter.repo) : undefined,
       filter.branch ? eq(prOutcomes.baseRef, filter.branch) : undefined,
-      sql`NOT EXISTS (SELECT 1 FROM ${feedback} WHERE ${feedback.attemptId} = ${fixAttempts.id} AND ${feedback.metricName} = ${metric})`,
+      withoutFeedback(metric),
     ),
   );
 }
@@ -146,8 +183,8 @@ export async function hasFeedback(db: DbHandle, attemptId: string, metric: strin
   return Boolean(row);
 }
 
-/** Merged PRs whose title or body looks like a revert (candidates for revert-by-PR). */
-export async function mergedRevertPrs(db: DbHandle, repo?: string): Promise<PrOutcome[]> {
+/** Merged PRs whose title or body looks like a revert (candidates for revert-by-PR), written after `after`, in that order. */
+export async function mergedRevertPrsAfter(db: DbHandle, after: Keyset | null, limit: number): Promise<PrOutcome[]> {
   const handle: Queryable = db;
   return handle
     .select()
@@ -156,10 +193,12 @@ export async function mergedRevertPrs(db: DbHandle, repo?: string): Promise<PrOu
       and(
         eq(prOutcomes.provider, GITHUB_PROVIDER),
         eq(prOutcomes.state, "merged"),
-        repo ? eq(prOutcomes.repoSlug, repo) : undefined,
         or(sql`${prOutcomes.title} LIKE 'Revert "%'`, sql`json_extract(${prOutcomes.rawJson}, '$.body') LIKE '%Reverts %'`),
+        afterKeyset(prOutcomes.recordedAt, after),
       ),
-    );
+    )
+    .orderBy(prOutcomes.recordedAt, prOutcomes.id)
+    .limit(limit);
 }
 
 /**

@@ -416,6 +416,17 @@ export const downstreamTouches = sqliteTable(
   (t) => [primaryKey({ columns: [t.attemptId, t.commitSha] }), index("downstream_touches_repo_pr_idx").on(t.repoSlug, t.prNumber)],
 );
 
+/**
+ * Where each incremental periodic sweep stopped (name → position, a small JSON
+ * value the sweep defines): the next run starts after it, so a run looks only
+ * at what changed since, and a run cut short by its deadline loses nothing.
+ */
+export const periodicCursors = sqliteTable("periodic_cursors", {
+  name: text("name").primaryKey(),
+  position: text("position", { mode: "json" }).notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
 export type Delivery = typeof deliveries.$inferSelect;
 export type PrOutcome = typeof prOutcomes.$inferSelect;
 export type NewPrOutcome = typeof prOutcomes.$inferInsert;
