@@ -1083,6 +1083,21 @@ describe("baseline: the last green run of the same job", () => {
     nock(BLOBS).get(`/logs/${GREEN_JOB}`).query({ sig: "green" }).reply(200, passingLog, { "content-type": "text/plain" });
   }
 
+  /**
+   * The noisy log's `stderr | src/format.test.ts > format > warns on legacy input` stays in the
+   * excerpt (the green run prints it too, but it is the header of the kept output): a file the
+   * model reads about is shown, so its blob is read once. Not read for imports: it did not fail.
+   */
+  function mockNamedPassingTest() {
+    const sha = "b10b000000000000000000000000000000000004";
+    const content = 'import { format } from "./format";\ntest("warns on legacy input", () => format("x"));\n';
+    github().get(`${REPO}/git/blobs/${sha}`).reply(200, { sha, encoding: "base64", content: Buffer.from(content).toString("base64"), size: content.length });
+  }
+
+  function shownFiles(): { path: string; why?: string }[] {
+    return (inferenceBodies[0] as any).messages[1].content[0].arguments.files;
+  }
+
   /** A whole single-file fix of `log`, with `lookups` mocked between the failing job's reads and the base-branch check. */
   function mockFixOf(log: string, lookups: () => void = () => {}, green: Parameters<typeof mockSourceFiles>[0] = "own") {
     mockToken();
@@ -1101,8 +1116,10 @@ describe("baseline: the last green run of the same job", () => {
     const passing = readFileSync(new URL("../fixtures/e2e/job-log.passing.txt", import.meta.url), "utf8");
     await deliverRedRun();
     mockFixOf(noisy, () => mockLastGreen(passing), { shared: GREEN_MAIN_SHA });
+    mockNamedPassingTest();
     await startWorker({ baselines: createLastGreenBaselines() }).runDue();
     expect(nock.pendingMocks()).toEqual([]);
+    expect(shownFiles().find((f) => f.path === "src/format.test.ts")?.why).toMatch(/named in the log: `stderr \| src\/format\.test\.ts/);
 
     const excerpt = (inferenceBodies[0] as any).messages[1].content[0].arguments.log_excerpt as string;
     expect(excerpt).toContain("AssertionError: expected [ '' ] to deeply equal []");
@@ -1122,6 +1139,7 @@ describe("baseline: the last green run of the same job", () => {
     const noisy = readFileSync(new URL("../fixtures/e2e/job-log.noisy.txt", import.meta.url), "utf8");
     await deliverRedRun();
     mockFixOf(noisy);
+    mockNamedPassingTest();
     await startWorker().runDue();
     expect(nock.pendingMocks()).toEqual([]);
     const excerpt = (inferenceBodies[0] as any).messages[1].content[0].arguments.log_excerpt as string;

@@ -244,3 +244,67 @@ describe("Python packages: re-exports in __init__.py are followed to the definin
     ]);
   });
 });
+
+describe("path-like tokens: a file the context names in any shape is shown", () => {
+  // From the corpus (bench/localize-corpus): git/git 5beca49a0b and rails/rails d6f96a9d7c quote these command lines.
+  const tree = new RepoTree([
+    "t/t9700-perl-git.sh",
+    "t/test-lib.sh",
+    "t/README",
+    "README",
+    "actionview/test/template/test_case_test.rb",
+    "actionview/test/template/render_test.rb",
+    "actionview/lib/action_view/base.rb",
+    "actionview/bin/test",
+    "lib/a/util.rb",
+    "lib/b/util.rb",
+  ]);
+
+  function shownFor(context: string, log = context): string[] {
+    const evidence = evidenceOfFailure({ context, log: readEvidence(log) });
+    return filesToShow(localize({ evidence, tree }).files, 1).map((f) => f.path);
+  }
+
+  test("a test runner's arguments are references, whatever the runner", () => {
+    expect(shownFor("$ prove ./t9700-perl-git.sh :: -v\nBailout called.  Further testing stopped:  verbose mode forbidden under TAP harness")).toContain("t/t9700-perl-git.sh");
+    const rails = shownFor(
+      [
+        'bin/test test/template/test_case_test.rb test/template/render_test.rb -n "/^(?:HelperInclusionTest)$/" --seed 41598',
+        "/home/dev/rails/actionview/lib/action_view/base.rb:244:in `public_send'",
+      ].join("\n"),
+    );
+    expect(rails).toEqual(expect.arrayContaining(["actionview/test/template/test_case_test.rb", "actionview/test/template/render_test.rb", "actionview/lib/action_view/base.rb"]));
+  });
+
+  test("a token counts only when the tree has it as a whole: no shortening to a file name", () => {
+    const evidence = readEvidence("see t/README and docs/README, send application/json to origin/main, then run make.sh or npm test", [], { tokens: "all" });
+    expect(evidence.map((e) => (e.target.type === "path" ? e.target.path : null))).toEqual(["t/README", "docs/README", "application/json", "origin/main", "make.sh"]);
+    expect(evidence.map((e) => tree.resolve(e.target))).toEqual([["t/README"], [], [], [], []]);
+    // Without a tree nothing is guessed from a bare token.
+    expect(localize({ evidence, tree: null }).files).toEqual([]);
+  });
+
+  test("a runner's pass lines name files that did not fail: not references", () => {
+    const text = [" ✓ src/format.test.ts  (4 tests) 3ms", "PASS src/cart.test.ts", "ok 3 - t/t9700-perl-git.sh", "✗ src/parser.test.ts"].join("\n");
+    expect(readEvidence(text, [], { tokens: "all" }).map((e) => (e.target.type === "path" ? e.target.path : null))).toEqual(["src/parser.test.ts"]);
+  });
+
+  test("in the whole log, only echoed commands' tokens count; prose outside the context does not", () => {
+    const log = ["+ prove t/t9700-perl-git.sh", "note: t/test-lib.sh sets the harness up"].join("\n");
+    const paths = readEvidence(log).map((e) => (e.target.type === "path" ? e.target.path : null));
+    expect(paths).toEqual(["t/t9700-perl-git.sh"]);
+  });
+
+  test("a test file only named by a token is shown but not read for its imports (it is not known to have failed)", () => {
+    const context = "stderr | actionview/test/template/test_case_test.rb > setup\nFailure: actionview/test/template/render_test.rb:12";
+    const located = localize({ evidence: evidenceOfFailure({ context }), tree });
+    expect(located.files.map((f) => f.path).sort()).toEqual(["actionview/test/template/render_test.rb", "actionview/test/template/test_case_test.rb"]);
+    expect(located.testsToRead).toEqual(["actionview/test/template/render_test.rb"]);
+  });
+
+  test("a name the context gives that matches a few files shows them all; the ranker still says it is undecided", () => {
+    const located = localize({ evidence: evidenceOfFailure({ context: "NoMethodError raised while loading util.rb" }), tree });
+    expect(filesToShow(located.files, 0).map((f) => f.path).sort()).toEqual(["lib/a/util.rb", "lib/b/util.rb"]);
+    expect(located.ambiguous).toEqual([{ text: "NoMethodError raised while loading util.rb", candidates: ["lib/a/util.rb", "lib/b/util.rb"] }]);
+  });
+});

@@ -10,7 +10,7 @@ import type { FileRef } from "./types.js";
 export const EXTENSIONS =
   "tsx|ts|mts|cts|jsx|js|mjs|cjs|vue|svelte|astro|pyi|pyx|py|go|rs|cc|cpp|cxx|c|hpp|hh|hxx|h|mm|m|java|kts|kt|scala|groovy|gradle|rb|rake|php|cs|fs|vb|swift|dart|exs|ex|erl|hrl|hs|mli|ml|cljs|clj|lua|pl|pm|jl|sh|bash|zsh|ps1|sql|yml|yaml|json|toml|xml|html|htm|css|scss|sass|less|mdx|md|proto|tf|hcl|nix|zig|nim|cmake|mk|sol|graphql|gql|prisma|ini|cfg|conf|txt|r";
 /** Build files without an extension. */
-const BARE_NAMES = "Makefile|GNUmakefile|Dockerfile|Containerfile|Rakefile|Gemfile|Jenkinsfile|Justfile|Vagrantfile|Procfile";
+export const BARE_NAMES = "Makefile|GNUmakefile|Dockerfile|Containerfile|Rakefile|Gemfile|Jenkinsfile|Justfile|Vagrantfile|Procfile";
 
 const PATH_CHARS = "[^\\s:()'\"`<>|,;=\\[\\]{}*?]";
 // A path starts where a token starts (which also keeps the search linear on long tokens).

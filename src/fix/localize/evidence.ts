@@ -9,10 +9,14 @@
  * Each piece keeps the line it came from and a weight; resolving it against the
  * repository tree happens in tree.ts.
  */
-import { EXTENSIONS, RefCollector } from "../context/paths.js";
+import { BARE_NAMES, EXTENSIONS, normalizeRepoPath, RefCollector } from "../context/paths.js";
 
 export type Target =
-  | { type: "path"; path: string }
+  /**
+   * A path as a log writes it. `whole`: a bare token (`prove ./t0001.sh`, `bin/test test/x_test.rb`),
+   * which counts only when the tree has a file at that path or ending with it, never a shorter tail.
+   */
+  | { type: "path"; path: string; whole?: boolean }
   /** A JVM class (`org.acme.Foo$Bar`) and, when the frame says it, its source file name (`Foo.kt`). */
   | { type: "jvm-class"; name: string; file: string | null }
   /** A dotted Python module, possibly followed by class names (`tests.test_x.TestCase`). */
@@ -90,12 +94,57 @@ const OUTSIDE_PATH = new RegExp(`(?:^|[\\s\\[(])((?:\\/|(?:\\.\\.\\/)+)[^\\s:()'
 /** Toolchains, installed packages and system headers: never the project's, wherever they live. */
 const OUTSIDE_LIBRARY =
   /\/(?:usr|nix|opt|gems|rubies|\.rbenv|\.rvm|\.rustup|\.cargo|\.nvm|node_modules|site-packages|dist-packages|vendor|Library|Applications|hostedtoolcache|toolcache)\/|\/lib\/(?:ruby|python\d|node)|\/go\/pkg\/mod\//;
+/**
+ * A path-like token in any position (a test runner's arguments, a message): a file name with an
+ * extension worth reading or a build file's bare name, with or without directories, or directories
+ * and a name without extension (`t/README`). The tree decides whether it is a file of the project.
+ */
+const PATH_TOKEN = new RegExp(`^(?:\\.{0,2}\\/)*[\\w@+-][\\w.@+-]*(?:\\/[\\w.@+-]+)*$`);
+const TOKEN_NAME = new RegExp(`(?:^|\\/)(?:[\\w@+-][\\w.@+-]*\\.(?:${EXTENSIONS})|${BARE_NAMES})$`, "i");
+/** Where tokens are cut: whitespace, quotes, brackets, `=` of `--opt=path`, `,`, `;`, `|`. */
+const TOKEN_SEPARATORS = /[\s"'`()[\]{}<>=,;|]+/;
+const MAX_TOKENS_PER_LINE = 12;
+/**
+ * A command a CI log echoes before running it (`$ prove t/x.t`, `+ bin/test …`, `> jest src/a.test.ts`,
+ * `##[command]…`): its arguments name what ran, whatever else the log says.
+ */
+const COMMAND_LINE = /^\s*(?:\$|\+{1,2}|>|##\[command\]|\[command\])\s+\S/;
+/** A runner reporting a pass (`✓ src/a.test.ts`, `PASS src/b.test.ts`, TAP `ok 3 - …`): not about the failure. */
+const PASSED_LINE = /^\s*(?:✓|✔|√|PASS(?:ED)?\b|ok\s+\d|ok\s+\S+\s+\d[\d.]*m?s\b)|\bPASSED\b|\bpassed\s*(?:\(|\[|$)/;
+
 /** pytest's own traceback lines `tests/test_x.py:42: in test_fn` (innermost last). */
 const PYTEST_FRAME = /^\S+\.py:\d+: (?:in \S|\w*(?:Error|Exception)\b)/;
 
 function clip(text: string): string {
   const trimmed = text.trim();
   return trimmed.length > MAX_TEXT ? `${trimmed.slice(0, MAX_TEXT - 1)}…` : trimmed;
+}
+
+/**
+ * Path-like tokens of a line, as repo-relative paths (workspace prefixes stripped), minus `skip`
+ * (what the line's `path:line` shapes already gave). A `:line` tail is cut off, not kept: the
+ * shapes that carry a line are read elsewhere.
+ */
+export function pathTokens(line: string, skip: ReadonlySet<string>, workspaceRoots: readonly string[] = []): string[] {
+  const out: string[] = [];
+  for (const raw of line.split(TOKEN_SEPARATORS)) {
+    if (out.length >= MAX_TOKENS_PER_LINE) break;
+    if (raw.length < 3 || raw.length > 300 || raw.includes("://")) continue;
+    const token = raw.replace(/(?::\d+)+(?::.*)?$|[:.]+$/, "");
+    if (!PATH_TOKEN.test(token) || !(TOKEN_NAME.test(token) || (token.includes("/") && /\/[\w-]*[A-Za-z][\w-]*$/.test(token)))) continue;
+    const path = normalizeRepoPath(token, workspaceRoots);
+    if (path === null || skip.has(path) || out.includes(path)) continue;
+    out.push(path);
+  }
+  return out;
+}
+
+export interface EvidenceReaderOptions {
+  /**
+   * Which lines' bare path tokens count as mentions: every line (the context text: the model reads
+   * all of it), command lines only (the whole log: what a runner was told to run), or none.
+   */
+  tokens?: "all" | "commands" | "none";
 }
 
 /** Reads evidence line by line; bounded whatever the input. */
@@ -109,7 +158,14 @@ export class EvidenceReader {
   /** Traces printed innermost-last (Python, pytest): their depths are reversed in finish(). */
   private readonly innermostLast = new Set<number>();
 
-  constructor(private readonly workspaceRoots: readonly string[] = []) {}
+  private readonly tokens: "all" | "commands" | "none";
+
+  constructor(
+    private readonly workspaceRoots: readonly string[] = [],
+    options: EvidenceReaderOptions = {},
+  ) {
+    this.tokens = options.tokens ?? "commands";
+  }
 
   private push(kind: EvidenceKind, target: Target, line: number | null, text: string, frame = false): void {
     if (frame && !this.inTrace) this.startTrace();
@@ -182,6 +238,11 @@ export class EvidenceReader {
     if (php) for (const ref of this.pathsOf(`${php[1]}:${php[2]}`)) this.push("diagnostic", { type: "path", path: ref.path }, ref.line, line);
 
     const refs = this.pathsOf(line);
+    if (this.tokens === "all" ? !PASSED_LINE.test(line) : this.tokens === "commands" && COMMAND_LINE.test(line)) {
+      const known = new Set(refs.map((r) => r.path));
+      const diagnostic = DIAGNOSTIC.test(line);
+      for (const path of pathTokens(line, known, this.workspaceRoots)) this.push(diagnostic ? "diagnostic" : "mention", { type: "path", path, whole: true }, null, line);
+    }
     if (refs.length === 0) {
       this.outsidePaths(line);
       return;
@@ -220,8 +281,8 @@ export class EvidenceReader {
 }
 
 /** Evidence from a whole text (a log excerpt, the context the prompt shows). */
-export function readEvidence(text: string, workspaceRoots: readonly string[] = []): Evidence[] {
-  const reader = new EvidenceReader(workspaceRoots);
+export function readEvidence(text: string, workspaceRoots: readonly string[] = [], options: EvidenceReaderOptions = {}): Evidence[] {
+  const reader = new EvidenceReader(workspaceRoots, options);
   for (const line of text.split("\n")) reader.addLine(line.endsWith("\r") ? line.slice(0, -1) : line);
   return reader.finish();
 }

@@ -35,7 +35,8 @@ function keyOf(e: Evidence): string {
  * rest of the log's evidence.
  */
 export function evidenceOfFailure(input: FailureEvidenceInput): Evidence[] {
-  const evidence = readEvidence(input.context, input.workspaceRoots).map((e) => ({ ...e, inContext: true }));
+  // Every path-like token of the context counts: the model reads the text, so a file it names must be shown.
+  const evidence = readEvidence(input.context, input.workspaceRoots, { tokens: "all" }).map((e) => ({ ...e, inContext: true }));
   const seen = new Set(evidence.map(keyOf));
   let order = evidence.length;
   const traces = Math.max(-1, ...evidence.map((e) => e.trace)) + 1;

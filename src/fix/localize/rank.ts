@@ -67,6 +67,8 @@ const CHANGED_AND_EVIDENCED_BONUS = 5;
 const PR_WEIGHT = 2;
 /** The module a frame's `__init__.py` line imports: where the failing import most likely is. */
 const REEXPORT_FACTOR = 0.8;
+/** An undecided name's candidates kept (and, when the context names it, all shown). */
+const MAX_AMBIGUOUS_SHOWN = 3;
 /** Evidence from the log outside the excerpt the prompt shows: real, but the context builder judged it less central. */
 const OUTSIDE_CONTEXT_FACTOR = 0.7;
 
@@ -89,8 +91,11 @@ function quoted(text: string): string {
 
 class Scores {
   readonly byPath = new Map<string, RankedFile>();
+  /** Files with evidence stronger than a bare token in the text: only these are read as failing tests. */
+  readonly beyondTokens = new Set<string>();
 
-  add(path: string, weight: number, why: string, line: number | null, named: boolean, inContext = false): void {
+  add(path: string, weight: number, why: string, line: number | null, named: boolean, inContext = false, token = false): void {
+    if (!token) this.beyondTokens.add(path);
     let file = this.byPath.get(path);
     if (!file) {
       file = { path, score: 0, lines: [], why: [], named: false, inContext: false, isTest: isTestPath(path) };
@@ -144,6 +149,10 @@ function whyOf(e: Evidence, rank: number | undefined): string {
     case "mention":
       return `named in the log: ${quoted(e.text)}`;
   }
+}
+
+function isToken(e: Evidence): boolean {
+  return e.target.type === "path" && e.target.whole === true;
 }
 
 function isPackageInit(path: string): boolean {
@@ -201,7 +210,8 @@ export function localize(input: LocalizeInput): Localization {
 
   const resolved = new Map<Evidence, string[]>();
   for (const e of input.evidence) {
-    const candidates = tree ? tree.resolve(e.target) : e.target.type === "path" && !isOutsidePath(e.target.path) ? [e.target.path] : [];
+    // Without a tree, paths are taken as written; a bare token is a file only if the tree says so.
+    const candidates = tree ? tree.resolve(e.target) : e.target.type === "path" && !e.target.whole && !isOutsidePath(e.target.path) ? [e.target.path] : [];
     if (candidates.length === 0) unresolved.push(e);
     else resolved.set(e, candidates);
   }
@@ -228,7 +238,7 @@ export function localize(input: LocalizeInput): Localization {
     let weight = weightOf(e, rankInTrace, kindOrder);
     const why = whyOf(e, rankInTrace.get(e));
     if (candidates.length === 1) {
-      scores.add(candidates[0], weight * (isTestPath(candidates[0]) ? TEST_FACTOR : 1), why, e.line, true, e.inContext !== false);
+      scores.add(candidates[0], weight * (isTestPath(candidates[0]) ? TEST_FACTOR : 1), why, e.line, true, e.inContext !== false, isToken(e));
       // A frame on an import line of a package's `__init__.py`: the module it imports is where it failed.
       if (tree && e.kind === "frame" && e.line !== null && isPackageInit(candidates[0])) {
         const content = input.contents?.get(candidates[0]);
@@ -243,19 +253,22 @@ export function localize(input: LocalizeInput): Localization {
     const fits = candidates.map((c) => ({ c, fit: affinity(c, settled, changed) })).sort((a, b) => b.fit - a.fit);
     if (fits[0].fit > 0 && fits[0].fit > fits[1].fit) {
       const rest = candidates.length - 1;
-      scores.add(fits[0].c, weight, `${why} (${describeTarget(e.target)} matches ${candidates.length} files; this one fits the other evidence, ${rest} other${rest > 1 ? "s" : ""} left out)`, e.line, true, e.inContext !== false);
+      scores.add(fits[0].c, weight, `${why} (${describeTarget(e.target)} matches ${candidates.length} files; this one fits the other evidence, ${rest} other${rest > 1 ? "s" : ""} left out)`, e.line, true, e.inContext !== false, isToken(e));
       continue;
     }
-    // Undecided: every candidate shares the weight, and the prompt says so.
-    const shown = candidates.slice(0, 3);
+    // Undecided: every candidate shares the weight, and the prompt says so. When the context
+    // text names it and the candidates are few, all are shown: the model reads about one of them.
+    const shown = candidates.slice(0, MAX_AMBIGUOUS_SHOWN);
     ambiguous.push({ text: e.text, candidates });
     weight /= candidates.length;
-    for (const c of shown) scores.add(c, weight, `${why} (ambiguous: one of ${candidates.length} files matching ${describeTarget(e.target)})`, e.line, true);
+    const inContext = e.inContext !== false && candidates.length <= MAX_AMBIGUOUS_SHOWN;
+    for (const c of shown) scores.add(c, weight, `${why} (ambiguous: one of ${candidates.length} files matching ${describeTarget(e.target)})`, e.line, true, inContext, isToken(e));
   }
 
   // Sources behind failing tests: by name, then by what the test imports.
   const direct = [...scores.byPath.values()].sort((a, b) => b.score - a.score);
-  const tests = direct.filter((f) => f.isTest).slice(0, 4);
+  // A test file the text merely names (a passing test's stderr, a runner's argument) is shown, not read as what failed.
+  const tests = direct.filter((f) => f.isTest && scores.beyondTokens.has(f.path)).slice(0, 4);
   for (const test of tests) {
     if (!tree) break;
     const companions = tree.companionsOf(test.path);

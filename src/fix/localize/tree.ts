@@ -137,7 +137,8 @@ export class RepoTree {
   resolve(target: Target): string[] {
     switch (target.type) {
       case "path":
-        return this.resolvePath(target.path);
+        // A bare token names a file only as a whole: `t/README` is not any `README`.
+        return target.whole ? this.endingWith(target.path) : this.resolvePath(target.path);
       case "jvm-class":
         return this.resolveJvmClass(target.name, target.file);
       case "python-module":
