@@ -169,10 +169,16 @@ const split = args.includes("--split") ? args[args.indexOf("--split") + 1] : "al
 for (const name of ["dev", "test"] as const) if (split === "all" || split === name) report(`${name} split`, rows.filter((r) => r.c.split === name));
 if (split === "all") {
   report("all", rows);
-  // The pairs mined from fixing commits are the only ones with real CI output in several languages: their own dev/test figures.
-  for (const name of ["dev", "test"] as const) {
-    const mined = rows.filter((r) => r.c.log_kind === "ci-output-quoted-in-fix-commit" && r.c.split === name);
-    if (mined.length > 0) report(`CI output quoted in the fixing commit, ${name} split`, mined);
+  // The pairs with real CI output in several languages: their own dev/test figures.
+  const realCi: [string, string][] = [
+    ["ci-output-quoted-in-fix-commit", "CI output quoted in the fixing commit"],
+    ["travis-log-logchunks-next-commit", "whole Travis logs (LogChunks), labels from the next commit"],
+  ];
+  for (const [kind, title] of realCi) {
+    for (const name of ["dev", "test"] as const) {
+      const mined = rows.filter((r) => r.c.log_kind === kind && r.c.split === name);
+      if (mined.length > 0) report(`${title}, ${name} split`, mined);
+    }
   }
   for (const group of [...new Set(cases.map((c) => `${c.language} (${c.log_kind})`))]) {
     report(group, rows.filter((r) => `${r.c.language} (${r.c.log_kind})` === group));

@@ -289,6 +289,20 @@ describe("path-like tokens: a file the context names in any shape is shown", () 
     expect(readEvidence(text, [], { tokens: "all" }).map((e) => (e.target.type === "path" ? e.target.path : null))).toEqual(["src/parser.test.ts"]);
   });
 
+  test("any extension counts (fixtures, config), and an absolute path of an unknown checkout resolves by its tail", () => {
+    // LogChunks (lacinoire/master-thesis), composer/composer Travis jobs 547593737 and 567101801.
+    const php = new RepoTree(["tests/Composer/Test/Fixtures/installer/solver-problems.test", "phpstan/config.neon", "src/Composer/Util/RemoteFilesystem.php"]);
+    const context = [
+      '1) Composer\\Test\\InstallerTest::testIntegration with data set "solver-problems.test" (\'solver-problems.test\', \'Test the error output\')',
+      "$ vendor/bin/phpstan analyse --configuration=phpstan/config.neon",
+      "PHP Fatal error:  Class 'Composer\\Util\\Response' not found in /home/travis/build/composer/composer/src/Composer/Util/RemoteFilesystem.php on line 286",
+      "see /usr/share/php/Composer/Util/RemoteFilesystem.php and /elsewhere/RemoteFilesystem.php",
+    ].join("\n");
+    const located = localize({ evidence: evidenceOfFailure({ context }), tree: php });
+    expect(filesToShow(located.files, 1).map((f) => f.path).sort()).toEqual(["phpstan/config.neon", "src/Composer/Util/RemoteFilesystem.php", "tests/Composer/Test/Fixtures/installer/solver-problems.test"]);
+    expect(located.files.find((f) => f.path === "src/Composer/Util/RemoteFilesystem.php")?.lines).toEqual([286]);
+  });
+
   test("in the whole log, only echoed commands' tokens count; prose outside the context does not", () => {
     const log = ["+ prove t/t9700-perl-git.sh", "note: t/test-lib.sh sets the harness up"].join("\n");
     const paths = readEvidence(log).map((e) => (e.target.type === "path" ? e.target.path : null));

@@ -99,8 +99,12 @@ const OUTSIDE_LIBRARY =
  * extension worth reading or a build file's bare name, with or without directories, or directories
  * and a name without extension (`t/README`). The tree decides whether it is a file of the project.
  */
-const PATH_TOKEN = new RegExp(`^(?:\\.{0,2}\\/)*[\\w@+-][\\w.@+-]*(?:\\/[\\w.@+-]+)*$`);
-const TOKEN_NAME = new RegExp(`(?:^|\\/)(?:[\\w@+-][\\w.@+-]*\\.(?:${EXTENSIONS})|${BARE_NAMES})$`, "i");
+const PATH_TOKEN = /^(?:\.{0,2}\/)*\.?[\w@+-][\w.@+-]*(?:\/[\w.@+-]+)*$/;
+/**
+ * Any extension (`.neon`, `.test` fixtures, `.lock`): the tree, matched as a whole, decides. A
+ * build file's bare name (`Makefile`), or directories and an extension-less name (`t/README`).
+ */
+const TOKEN_NAME = new RegExp(`(?:^|\\/)(?:\\.?[\\w@+-][\\w.@+-]*\\.[A-Za-z][\\w-]*|${BARE_NAMES})$`);
 /** Where tokens are cut: whitespace, quotes, brackets, `=` of `--opt=path`, `,`, `;`, `|`. */
 const TOKEN_SEPARATORS = /[\s"'`()[\]{}<>=,;|]+/;
 const MAX_TOKENS_PER_LINE = 12;
@@ -132,7 +136,9 @@ export function pathTokens(line: string, skip: ReadonlySet<string>, workspaceRoo
     if (raw.length < 3 || raw.length > 300 || raw.includes("://")) continue;
     const token = raw.replace(/(?::\d+)+(?::.*)?$|[:.]+$/, "");
     if (!PATH_TOKEN.test(token) || !(TOKEN_NAME.test(token) || (token.includes("/") && /\/[\w-]*[A-Za-z][\w-]*$/.test(token)))) continue;
-    const path = normalizeRepoPath(token, workspaceRoots);
+    // An absolute path of no known checkout layout (`/home/travis/build/o/r/src/A.php`) is kept as
+    // written: the tree matches its tail (two segments at least), as for `path:line` shapes.
+    const path = normalizeRepoPath(token, workspaceRoots) ?? (token.startsWith("/") && !OUTSIDE_LIBRARY.test(token) ? token : null);
     if (path === null || skip.has(path) || out.includes(path)) continue;
     out.push(path);
   }
@@ -235,13 +241,20 @@ export class EvidenceReader {
       return;
     }
     const php = PHP_ON_LINE.exec(line);
-    if (php) for (const ref of this.pathsOf(`${php[1]}:${php[2]}`)) this.push("diagnostic", { type: "path", path: ref.path }, ref.line, line);
+    if (php) {
+      const refs = this.pathsOf(`${php[1]}:${php[2]}`);
+      for (const ref of refs) this.push("diagnostic", { type: "path", path: ref.path }, ref.line, line);
+      // A checkout of no known layout (`/home/travis/build/o/r/…`): the tree decides by the tail.
+      if (refs.length === 0 && php[1].startsWith("/") && !OUTSIDE_LIBRARY.test(php[1])) this.push("diagnostic", { type: "path", path: php[1] }, Number(php[2]), line);
+    }
 
     const refs = this.pathsOf(line);
     if (this.tokens === "all" ? !PASSED_LINE.test(line) : this.tokens === "commands" && COMMAND_LINE.test(line)) {
       const known = new Set(refs.map((r) => r.path));
       const diagnostic = DIAGNOSTIC.test(line);
-      for (const path of pathTokens(line, known, this.workspaceRoots)) this.push(diagnostic ? "diagnostic" : "mention", { type: "path", path, whole: true }, null, line);
+      for (const path of pathTokens(line, known, this.workspaceRoots)) {
+        this.push(diagnostic ? "diagnostic" : "mention", path.startsWith("/") ? { type: "path", path } : { type: "path", path, whole: true }, null, line);
+      }
     }
     if (refs.length === 0) {
       this.outsidePaths(line);
