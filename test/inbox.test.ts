@@ -11,8 +11,9 @@ import { handleWebhookRequest } from "../src/http/ingress-core.js";
 import { createInbox, requeueDelivery, type Inbox } from "../src/inbox/index.js";
 import { claimDueDeliveries } from "../src/inbox/rows.js";
 import { createInboxWriter } from "../src/inbox/writer.js";
+import { createLibsqlQueue } from "../src/queue/index.js";
 import { DEFAULT_LOCAL_CONNECTIONS } from "../src/store/db.js";
-import { deliveries } from "../src/store/schema.js";
+import { ciRuns, deliveries, jobs } from "../src/store/schema.js";
 import { createTempStore, createTestProbot, fixture, sign, silentLog, startTestServer, type TempStore, type TestServer } from "./helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -308,5 +309,100 @@ describe("the processor", () => {
     expect(response.status).toBe(202);
     await expect.poll(async () => (await row(server.store, "woken"))?.status, { timeout: 5_000 }).toBe("processed");
     await server.inbox.processor.stop();
+  });
+});
+
+describe("batch transactions (a queue that joins them: libSQL's)", () => {
+  /** Counts the write transactions begun on a client. */
+  function countingTransactions(store: TempStore) {
+    let begun = 0;
+    const client = new Proxy(store.client, {
+      get(target, property, receiver) {
+        if (property === "transaction") {
+          return (...args: Parameters<Client["transaction"]>) => {
+            begun += 1;
+            return target.transaction(...args);
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    return { store: { ...store, client }, begun: () => begun };
+  }
+
+  function failedRun(runId: number) {
+    const payload = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.completed.json");
+    return { ...payload, workflow_run: { ...payload.workflow_run, id: runId, conclusion: "failure" } };
+  }
+
+  test("many deliveries commit in one transaction with their settlement, each with its rows and fix job", async () => {
+    const store = await tempStore();
+    const counted = countingTransactions(store);
+    const inbox = createInbox({ store: counted.store, log: silentLog(), queue: createLibsqlQueue(store), transactionMs: 60_000 });
+    for (let i = 1; i <= 12; i++) await inbox.accept(delivery(`run-${i}`, "workflow_run", failedRun(9000 + i)));
+
+    expect(await inbox.processor.drain()).toBe(12);
+    expect(counted.begun()).toBe(1);
+    const rows = await store.db.select().from(deliveries);
+    expect(rows.map((r) => [r.id, r.status])).toEqual(Array.from({ length: 12 }, (_, i) => [`run-${i + 1}`, "processed"]));
+    expect(rows.every((r) => r.processedAt !== null && r.leaseUntil === null)).toBe(true);
+    expect(await store.db.select().from(ciRuns)).toHaveLength(12);
+    expect(await store.db.select().from(jobs)).toHaveLength(12);
+  });
+
+  test("a batch stops taking deliveries once its time is up, and the rest go in later ones", async () => {
+    const store = await tempStore();
+    const counted = countingTransactions(store);
+    const slow: IngestHandler = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      return { status: "processed" };
+    };
+    const inbox = createInbox({ store: counted.store, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push: slow }, transactionMs: 10 });
+    for (const id of ["a", "b", "c"]) await inbox.accept(delivery(id, "push"));
+    expect(await inbox.processor.drain()).toBe(3);
+    expect(counted.begun()).toBe(3);
+    expect((await store.db.select().from(deliveries)).map((r) => r.status)).toEqual(["processed", "processed", "processed"]);
+  });
+
+  test("a failing handler rolls its batch back: the others are written once, the failed one's writes not at all", async () => {
+    const store = await tempStore();
+    const seen: string[] = [];
+    // Enqueues without a dedup key, so a write that survived a rollback would show as a second job.
+    const handler: IngestHandler = async (ctx) => {
+      seen.push(ctx.deliveryId);
+      await ctx.queue!.enqueue("note", { delivery: ctx.deliveryId });
+      if (ctx.deliveryId === "poison") throw new Error("boom");
+      return { status: "processed" };
+    };
+    const inbox = createInbox({ store, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push: handler }, transactionMs: 60_000 });
+    for (const id of ["first", "poison", "third", "fourth"]) await inbox.accept(delivery(id, "push"));
+
+    expect(await inbox.processor.drain()).toBe(4);
+    // The batch (first, poison) rolled back; first again in a transaction of its own, poison alone, then the rest.
+    expect(seen).toEqual(["first", "poison", "first", "poison", "third", "fourth"]);
+    const written = (await store.db.select().from(jobs)).map((job) => (job.payload as { delivery: string }).delivery);
+    expect(written.sort()).toEqual(["first", "fourth", "third"]);
+    const rows = Object.fromEntries((await store.db.select().from(deliveries)).map((r) => [r.id, [r.status, r.error]]));
+    expect(rows).toEqual({
+      first: ["processed", null],
+      poison: ["received", "Error: boom"],
+      third: ["processed", null],
+      fourth: ["processed", null],
+    });
+  });
+
+  test("a push, whose handler runs its own transactions, is processed inside a batch", async () => {
+    const store = await tempStore();
+    const counted = countingTransactions(store);
+    const inbox = createInbox({ store: counted.store, log: silentLog(), queue: createLibsqlQueue(store), transactionMs: 60_000 });
+    await inbox.accept(delivery("pr", "pull_request", fixture("pull_request.closed.json")));
+    await inbox.accept(delivery("push", "push", fixture("push.main.touches.json")));
+    expect(await inbox.processor.drain()).toBe(2);
+    expect(counted.begun()).toBe(1);
+    expect((await store.db.select().from(deliveries)).map((r) => [r.id, r.status, r.error])).toEqual([
+      ["pr", "processed", null],
+      ["push", "processed", null],
+    ]);
   });
 });

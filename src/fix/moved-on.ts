@@ -42,30 +42,43 @@ export interface MovedOnPayload {
   fixDedupKey: string | null;
 }
 
+/** Open fix PRs for an older commit of the trigger's branch and workflow, not yet superseded. */
+function staleFixPrCondition(trigger: FixTrigger & { headBranch: string }) {
+  return and(
+    sql`lower(${fixAttempts.repoSlug}) = lower(${trigger.repo})`,
+    eq(fixAttempts.headBranch, trigger.headBranch),
+    trigger.workflowName === null ? sql`${fixAttempts.workflowName} IS NULL` : eq(fixAttempts.workflowName, trigger.workflowName),
+    ne(fixAttempts.headSha, trigger.headSha),
+    eq(fixAttempts.status, "awaiting_ci"),
+    isNotNull(fixAttempts.prNumber),
+    // Closed here before, or already followed by a later attempt of its chain (which closes it when it publishes).
+    sql`coalesce(${fixAttempts.reason}, '') NOT LIKE 'superseded:%'`,
+    sql`NOT EXISTS (SELECT 1 FROM fix_attempts later WHERE later.chain_id = ${fixAttempts.chainId} AND later.attempt_number > ${fixAttempts.attemptNumber})`,
+  );
+}
+
 /**
  * The latest attempts of chains on this run's branch and workflow whose fix
  * PR is still open (awaiting its CI) and which were built on another commit.
  */
 export async function staleFixPrsOf(db: Db, trigger: FixTrigger): Promise<FixAttempt[]> {
   if (!trigger.headBranch) return [];
-  const rows = await db
+  return db
     .select()
     .from(fixAttempts)
-    .where(
-      and(
-        sql`lower(${fixAttempts.repoSlug}) = lower(${trigger.repo})`,
-        eq(fixAttempts.headBranch, trigger.headBranch),
-        trigger.workflowName === null ? sql`${fixAttempts.workflowName} IS NULL` : eq(fixAttempts.workflowName, trigger.workflowName),
-        ne(fixAttempts.headSha, trigger.headSha),
-        eq(fixAttempts.status, "awaiting_ci"),
-        isNotNull(fixAttempts.prNumber),
-        // Closed here before, or already followed by a later attempt of its chain (which closes it when it publishes).
-        sql`coalesce(${fixAttempts.reason}, '') NOT LIKE 'superseded:%'`,
-        sql`NOT EXISTS (SELECT 1 FROM fix_attempts later WHERE later.chain_id = ${fixAttempts.chainId} AND later.attempt_number > ${fixAttempts.attemptNumber})`,
-      ),
-    )
+    .where(staleFixPrCondition({ ...trigger, headBranch: trigger.headBranch }))
     .orderBy(desc(fixAttempts.createdAt));
-  return rows;
+}
+
+/** Whether staleFixPrsOf would find any: asked on every completed run at ingest, so it reads no row's columns. */
+export async function hasStaleFixPrs(db: Db, trigger: FixTrigger): Promise<boolean> {
+  if (!trigger.headBranch) return false;
+  const found = await db
+    .select({ one: sql<number>`1` })
+    .from(fixAttempts)
+    .where(staleFixPrCondition({ ...trigger, headBranch: trigger.headBranch }))
+    .limit(1);
+  return found.length > 0;
 }
 
 /** The same failure: same failing step, same normalised first error line (matrix.ts's grouping). */

@@ -6,14 +6,24 @@
  * `failed` for good and waits for a person (`fixloop deliveries replay`, a
  * redelivery from GitHub). Events of one PR or run keep their arrival order;
  * a retried one that comes late is caught by the rows' order keys.
+ *
+ * When the job queue can join a transaction (libSQL's), consecutive
+ * deliveries are processed in one write transaction, their settlement
+ * included, committed every few milliseconds: one commit for many
+ * deliveries, and a delivery's effects and its `processed` mark land
+ * together. A delivery whose handler fails rolls its batch back; the batch
+ * is then processed one delivery at a time, as without a queue that joins.
  */
 import type { Logger } from "pino";
 import { handleDelivery, type DeliveryAnswer, type DispatchDeps } from "../handlers/index.js";
 import { backoffDelayMs } from "../queue/backoff.js";
+import { describeError } from "../queue/run-job.js";
 import type { BackoffPolicy } from "../queue/types.js";
 import { UNLIMITED_BUDGET, type TaskBudget } from "../time.js";
 import { deliveryLabel, deliveryOutcomeLine } from "./lines.js";
-import { claimDeliveryById, claimDueDeliveries, nextDueAt, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
+import { storeOnClient } from "../store/db.js";
+import { createTransactionScope } from "../store/transaction-scope.js";
+import { claimDeliveryById, claimDueDeliveries, nextDueAt, settleDeliveries, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
 
 export interface DeliveryProcessorOptions extends DispatchDeps {
   /** Deliveries leased per claim (default 64). */
@@ -25,6 +35,12 @@ export interface DeliveryProcessorOptions extends DispatchDeps {
   backoff?: BackoffPolicy;
   /** Longest sleep between looks at the inbox when nothing woke the processor (default 1 s). */
   pollMs?: number;
+  /**
+   * How long one batch transaction may go on taking deliveries before it
+   * commits (default 8 ms): appends wait for it, so this bounds what it adds
+   * to a webhook's answer. 0 turns batch transactions off.
+   */
+  transactionMs?: number;
   now?: () => Date;
 }
 
@@ -62,6 +78,8 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
   const backoff = options.backoff ?? DELIVERY_BACKOFF;
   const pollMs = options.pollMs ?? 1_000;
   const now = options.now ?? (() => new Date());
+  const transactionMs = options.transactionMs ?? 8;
+  const batching = transactionMs > 0 && options.queue?.bind ? batchingDeps(options, options.queue.bind) : null;
 
   function settlementFor(claimed: ClaimedDelivery, answer: DeliveryAnswer, retry: boolean): Settlement {
     if (answer.status !== "failed") return { status: answer.status, note: answer.note };
@@ -71,33 +89,101 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
 
   async function processClaimed(claimed: ClaimedDelivery, retry = true): Promise<ProcessedAnswer> {
     const payload = parsePayload(claimed.body);
-    const answer: DeliveryAnswer = payload
-      ? await handleDelivery(options, { id: claimed.id, name: claimed.event, payload, bodyStored: true })
-      : { status: "failed", error: "the stored body is not a JSON object", malformed: true };
+    const answer: DeliveryAnswer = payload ? await handleAlone(claimed, payload) : { status: "failed", error: "the stored body is not a JSON object", malformed: true };
     const settlement = settlementFor(claimed, answer, retry);
     await settleDelivery(client, claimed.id, settlement, now());
+    logSettled(claimed, payload, answer, settlement, retry);
+    return settlement.status === "retry" ? { status: "retry", error: settlement.error, retryAt: settlement.retryAt.toISOString() } : answer;
+  }
+
+  /** Runs one delivery's handler; where transactions are possible, a failed handler's writes are rolled back. */
+  async function handleAlone(claimed: ClaimedDelivery, payload: Record<string, unknown>): Promise<DeliveryAnswer> {
+    const delivery = { id: claimed.id, name: claimed.event, payload, bodyStored: true };
+    if (!batching) return handleDelivery(options, delivery);
+    let answer: DeliveryAnswer | undefined;
+    try {
+      await batching.scope.run(async () => {
+        answer = await handleDelivery(batching.deps, delivery);
+        if (answer.status === "failed") throw new RolledBack();
+      });
+    } catch (error) {
+      if (!(error instanceof RolledBack)) return { status: "failed", error: describeError(error) };
+    }
+    return answer!;
+  }
+
+  function logSettled(claimed: ClaimedDelivery, payload: Record<string, unknown> | null, answer: DeliveryAnswer, settlement: Settlement, retry = true): void {
     const ids = { delivery: claimed.id, event: claimed.event, attempt: claimed.attempts };
     if (settlement.status === "retry") {
       log.warn({ ...ids, error: settlement.error, retryAt: settlement.retryAt.toISOString() }, "delivery failed: will retry");
-      return { status: "retry", error: settlement.error, retryAt: settlement.retryAt.toISOString() };
-    }
-    if (settlement.status === "processed" || settlement.status === "ignored") {
-      // One line per recorded delivery, with what an operator needs to look it up (failures are logged below).
-      log.info({ ...ids, status: settlement.status }, deliveryOutcomeLine(deliveryLabel(claimed.id, claimed.event, payload), answer));
-    }
-    if (settlement.status === "failed") {
+    } else if (settlement.status === "failed") {
       const malformed = answer.status === "failed" && answer.malformed === true;
       const message = malformed ? "delivery payload is malformed" : retry ? "delivery failed for good: replay it by hand" : "delivery failed";
       log[malformed ? "warn" : "error"]({ ...ids, error: settlement.error }, message);
+    } else {
+      // One line per recorded delivery, with what an operator needs to look it up.
+      log.info({ ...ids, status: settlement.status }, deliveryOutcomeLine(deliveryLabel(claimed.id, claimed.event, payload), answer));
     }
-    return answer;
+  }
+
+  /**
+   * Processes batch[start…end) in one transaction, committing once
+   * `transactionMs` has passed; says how many it committed, or where a handler
+   * failed (then nothing of it was written).
+   */
+  async function processInTransaction(batch: ClaimedDelivery[], start: number, end: number): Promise<{ committed: number } | { failedAt: number }> {
+    const began = performance.now();
+    const done: { claimed: ClaimedDelivery; payload: Record<string, unknown>; answer: DeliveryAnswer & { status: "processed" | "ignored" } }[] = [];
+    try {
+      await batching!.scope.run(async () => {
+        for (let i = start; i < end && (i === start || performance.now() - began < transactionMs); i++) {
+          const claimed = batch[i];
+          const payload = parsePayload(claimed.body);
+          if (!payload) throw new RolledBack();
+          const answer = await handleDelivery(batching!.deps, { id: claimed.id, name: claimed.event, payload, bodyStored: true });
+          if (answer.status === "failed") throw new RolledBack();
+          done.push({ claimed, payload, answer });
+        }
+        const settled = done.map(({ claimed, answer }) => ({ id: claimed.id, status: answer.status, note: answer.note }));
+        await settleDeliveries(batching!.scope.client, settled, now());
+      });
+    } catch (error) {
+      if (!(error instanceof RolledBack)) log.warn({ err: error }, "delivery batch rolled back: taking its deliveries one at a time");
+      return { failedAt: start + done.length };
+    }
+    for (const { claimed, payload, answer } of done) logSettled(claimed, payload, answer, { status: answer.status, note: answer.note });
+    return { committed: done.length };
+  }
+
+  /**
+   * Settles batch[start…] as far as one transaction goes and says how many.
+   * After a rollback the deliveries before the failed one go again in a
+   * transaction of their own, and the failed one alone (its retry or failure
+   * recorded as without batches).
+   */
+  async function processFrom(batch: ClaimedDelivery[], start: number): Promise<number> {
+    if (!batching) {
+      await processClaimed(batch[start]);
+      return 1;
+    }
+    const first = await processInTransaction(batch, start, batch.length);
+    if ("committed" in first) return first.committed;
+    if (first.failedAt > start) {
+      const before = await processInTransaction(batch, start, first.failedAt);
+      if (!("committed" in before)) return processClaimed(batch[start]).then(() => 1);
+      if (start + before.committed < first.failedAt) return before.committed;
+      await processClaimed(batch[first.failedAt]);
+      return before.committed + 1;
+    }
+    await processClaimed(batch[start]);
+    return 1;
   }
 
   async function drainBatch(): Promise<number> {
     const batch = await claimDueDeliveries(client, batchSize, now(), leaseMs);
-    for (const claimed of batch) {
-      await processClaimed(claimed);
-      // Local SQLite runs on the event loop: let waiting requests in between deliveries.
+    for (let i = 0; i < batch.length; ) {
+      i += await processFrom(batch, i);
+      // Local SQLite runs on the event loop: let waiting requests (and appends) in between.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return batch.length;
@@ -164,6 +250,20 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
       await loop;
     },
   };
+}
+
+/** A handler failed inside a batch transaction: the batch is rolled back and taken one delivery at a time. */
+class RolledBack extends Error {}
+
+/**
+ * The handlers' view of the store inside batch transactions: one client that
+ * joins the open batch, one Drizzle instance over it (its prepared statements
+ * serve every batch), and the queue bound to it.
+ */
+function batchingDeps(options: DeliveryProcessorOptions, bindQueue: NonNullable<DispatchDeps["queue"]>["bind"] & {}) {
+  const scope = createTransactionScope(options.store.client);
+  const store = storeOnClient(options.store, scope.client);
+  return { scope, deps: { ...options, store, queue: bindQueue(store) } satisfies DispatchDeps };
 }
 
 /** The stored body was checked when it came in; anything else here is a broken row, failed as malformed. */

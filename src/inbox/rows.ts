@@ -147,6 +147,32 @@ export async function settleDelivery(client: Client, id: string, settlement: Set
   });
 }
 
+const settleManySql = new Map<number, string>();
+
+/**
+ * Settles n processed (or ignored) deliveries in one statement: what a batch
+ * transaction of the processor writes at its end, beside the handlers' rows.
+ */
+export async function settleDeliveries(
+  client: Client,
+  settled: readonly { id: string; status: "processed" | "ignored"; note?: string }[],
+  now: Date,
+): Promise<void> {
+  if (settled.length === 0) return;
+  let statement = settleManySql.get(settled.length);
+  if (!statement) {
+    statement =
+      "UPDATE delivery_records SET status = settled.column2, note = settled.column3, error = NULL, processed_at = ?, " +
+      "lease_until = NULL, next_attempt_at = NULL " +
+      `FROM (VALUES ${Array.from({ length: settled.length }, () => "(?, ?, ?)").join(", ")}) AS settled ` +
+      "WHERE delivery_records.id = settled.column1";
+    settleManySql.set(settled.length, statement);
+  }
+  const args: InValue[] = [now.toISOString()];
+  for (const row of settled) args.push(row.id, row.status, row.note ?? null);
+  await client.execute({ sql: statement, args });
+}
+
 /** When the next delivery falls due (a retry's wait, or a lease running out), or null when none waits. */
 export async function nextDueAt(client: Client): Promise<Date | null> {
   const result = await client.execute(

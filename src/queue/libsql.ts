@@ -53,6 +53,7 @@ export function createLibsqlQueue(store: Store, options: { now?: () => Date } = 
       if (winner === null) throw new Error(`enqueue ${kind}: insert refused and no job holds dedup key ${JSON.stringify(dedupKey)}`);
       return { id: winner, created: false };
     },
+    bind: (other) => createLibsqlQueue(other, options),
   };
 }
 

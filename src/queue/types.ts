@@ -22,6 +22,12 @@ export interface EnqueueOptions {
 export interface JobQueue {
   /** Same dedupKey → the existing job and `created: false`, whatever its status. */
   enqueue(kind: string, payload: unknown, options?: EnqueueOptions): Promise<{ id: number; created: boolean }>;
+  /**
+   * The same queue writing through another handle of its store (a batch
+   * transaction), so an enqueue commits or rolls back with the rest. Absent
+   * where an enqueue cannot join a transaction (SQS sends a message).
+   */
+  bind?(store: Store): JobQueue;
 }
 
 /** What a handler says happened; a thrown error is the fourth answer (see PermanentJobError). */
