@@ -12,7 +12,7 @@
  * The completed-run handler sends such runs here instead of straight to a
  * fix job (`staleFixPrsOf`), so one failure never gets two fixes.
  */
-import { and, desc, eq, isNotNull, ne, sql } from "drizzle-orm";
+import { and, desc, eq, isNotNull, ne, sql, type SQLWrapper } from "drizzle-orm";
 import type { ProbotOctokit } from "probot";
 import { loadRepoConfig } from "../config/repo-config.js";
 import { upsertComment } from "../github/comments.js";
@@ -42,13 +42,15 @@ export interface MovedOnPayload {
   fixDedupKey: string | null;
 }
 
-/** Open fix PRs for an older commit of the trigger's branch and workflow, not yet superseded. */
-function staleFixPrCondition(trigger: FixTrigger & { headBranch: string }) {
+type Value = string | SQLWrapper;
+
+/** Open fix PRs for an older commit of a branch and workflow, not yet superseded (values or placeholders). */
+function staleFixPrCondition(repo: Value, headBranch: Value, workflowName: Value | null, headSha: Value) {
   return and(
-    sql`lower(${fixAttempts.repoSlug}) = lower(${trigger.repo})`,
-    eq(fixAttempts.headBranch, trigger.headBranch),
-    trigger.workflowName === null ? sql`${fixAttempts.workflowName} IS NULL` : eq(fixAttempts.workflowName, trigger.workflowName),
-    ne(fixAttempts.headSha, trigger.headSha),
+    sql`lower(${fixAttempts.repoSlug}) = lower(${repo})`,
+    eq(fixAttempts.headBranch, headBranch),
+    workflowName === null ? sql`${fixAttempts.workflowName} IS NULL` : eq(fixAttempts.workflowName, workflowName),
+    ne(fixAttempts.headSha, headSha),
     eq(fixAttempts.status, "awaiting_ci"),
     isNotNull(fixAttempts.prNumber),
     // Closed here before, or already followed by a later attempt of its chain (which closes it when it publishes).
@@ -66,18 +68,32 @@ export async function staleFixPrsOf(db: Db, trigger: FixTrigger): Promise<FixAtt
   return db
     .select()
     .from(fixAttempts)
-    .where(staleFixPrCondition({ ...trigger, headBranch: trigger.headBranch }))
+    .where(staleFixPrCondition(trigger.repo, trigger.headBranch, trigger.workflowName, trigger.headSha))
     .orderBy(desc(fixAttempts.createdAt));
 }
 
-/** Whether staleFixPrsOf would find any: asked on every completed run at ingest, so it reads no row's columns. */
+/** hasStaleFixPrs's two statements (a run with and without a workflow name), built once per database. */
+function prepareStaleChecks(db: Db) {
+  const check = (workflowName: Value | null) =>
+    db
+      .select({ one: sql<number>`1` })
+      .from(fixAttempts)
+      .where(staleFixPrCondition(sql.placeholder("repo"), sql.placeholder("branch"), workflowName, sql.placeholder("sha")))
+      .limit(1)
+      .prepare();
+  return { named: check(sql.placeholder("workflow")), unnamed: check(null) };
+}
+
+const staleChecks = new WeakMap<Db, ReturnType<typeof prepareStaleChecks>>();
+
+/** Whether staleFixPrsOf would find any: asked on every completed run at ingest, so it is prepared once and reads no columns. */
 export async function hasStaleFixPrs(db: Db, trigger: FixTrigger): Promise<boolean> {
   if (!trigger.headBranch) return false;
-  const found = await db
-    .select({ one: sql<number>`1` })
-    .from(fixAttempts)
-    .where(staleFixPrCondition({ ...trigger, headBranch: trigger.headBranch }))
-    .limit(1);
+  let checks = staleChecks.get(db);
+  if (!checks) staleChecks.set(db, (checks = prepareStaleChecks(db)));
+  const values = { repo: trigger.repo, branch: trigger.headBranch, sha: trigger.headSha };
+  const found =
+    trigger.workflowName === null ? await checks.unnamed.all(values) : await checks.named.all({ ...values, workflow: trigger.workflowName });
   return found.length > 0;
 }
 

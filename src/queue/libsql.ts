@@ -5,7 +5,7 @@
  * other writers wait their turn rather than fail.
  */
 import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
-import type { Store } from "../store/db.js";
+import type { Db, Store } from "../store/db.js";
 import { jobs, type Job, type JobStatus } from "../store/schema.js";
 import type { EnqueueOptions, JobQueue } from "./types.js";
 
@@ -57,8 +57,21 @@ export function createLibsqlQueue(store: Store, options: { now?: () => Date } = 
   };
 }
 
+function prepareDedupLookup(db: Db) {
+  return db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(eq(jobs.dedupKey, sql.placeholder("dedupKey")))
+    .prepare();
+}
+
+/** Asked on every enqueue with a key (every completed run at ingest): built once per database. */
+const dedupLookups = new WeakMap<Db, ReturnType<typeof prepareDedupLookup>>();
+
 async function jobIdByDedupKey(store: Store, dedupKey: string): Promise<number | null> {
-  const [row] = await store.db.select({ id: jobs.id }).from(jobs).where(eq(jobs.dedupKey, dedupKey));
+  let lookup = dedupLookups.get(store.db);
+  if (!lookup) dedupLookups.set(store.db, (lookup = prepareDedupLookup(store.db)));
+  const [row] = await lookup.all({ dedupKey });
   return row?.id ?? null;
 }
 
