@@ -106,6 +106,12 @@ async function startProbotMiddleware(): Promise<Started> {
   return { url: running.url, close: running.close };
 }
 
+/** BENCH_TRANSACTION_MS: the processor's batch transaction length, to compare settings (default: the processor's own). */
+function benchTransactionMs(): number | undefined {
+  const value = process.env.BENCH_TRANSACTION_MS;
+  return value === undefined || value === "" ? undefined : Number(value);
+}
+
 async function startFixloop(): Promise<Started & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "fixloop-bench-"));
   const store = await openStore({ url: `file:${join(dir, "fixloop.db")}` });
@@ -115,7 +121,7 @@ async function startFixloop(): Promise<Started & { dir: string }> {
   const queue = createLibsqlQueue(store);
   const local = createInbox({ store, queue, log: probot.log.child({ name: "inbox" }) });
   const threaded =
-    process.env.BENCH_INBOX_THREAD === "0" ? null : await startInboxThread(local, { databaseUrl: store.url, logLevel: process.env.LOG_LEVEL || "info" });
+    process.env.BENCH_INBOX_THREAD === "0" ? null : await startInboxThread(local, { databaseUrl: store.url, logLevel: process.env.LOG_LEVEL || "info", transactionMs: benchTransactionMs() });
   const inbox = threaded ?? local;
   const server = await createHttpServer({ probot, app: fixloopApp({ store, queue, inbox }), inbox });
   const running = await listen(server, 0, HOST);

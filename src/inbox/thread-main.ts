@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     leaseMs: config.leaseMs,
     maxTries: config.maxTries,
     pollMs: config.pollMs,
+    transactionMs: config.transactionMs,
     writer: { maxBatch: config.maxBatch, maxWaitMs: config.maxWaitMs },
   });
   let stopped = false;

@@ -28,6 +28,8 @@ export interface InboxThreadConfig {
   leaseMs?: number;
   maxTries?: number;
   pollMs?: number;
+  /** How long one batch transaction of the processor goes on (see processor.ts). */
+  transactionMs?: number;
   /** Group commit: rows per transaction at most, and how long the first of a group waits. */
   maxBatch?: number;
   maxWaitMs?: number;
