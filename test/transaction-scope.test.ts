@@ -6,8 +6,7 @@
 import { createClient } from "@libsql/client";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, test } from "vitest";
-import { storeOnClient } from "../src/store/db.js";
-import { createTransactionScope } from "../src/store/transaction-scope.js";
+import { createTransactionScope, storeOnClient } from "../src/store/transaction-scope.js";
 import { createTempStore, type TempStore } from "./helpers.js";
 
 const stores: TempStore[] = [];

@@ -21,8 +21,7 @@ import { describeError } from "../queue/run-job.js";
 import type { BackoffPolicy } from "../queue/types.js";
 import { UNLIMITED_BUDGET, type TaskBudget } from "../time.js";
 import { deliveryLabel, deliveryOutcomeLine } from "./lines.js";
-import { storeOnClient } from "../store/db.js";
-import { createTransactionScope } from "../store/transaction-scope.js";
+import { createTransactionScope, storeOnClient } from "../store/transaction-scope.js";
 import { claimDeliveryById, claimDueDeliveries, nextDueAt, settleDeliveries, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
 
 export interface DeliveryProcessorOptions extends DispatchDeps {

@@ -55,11 +55,6 @@ function localPath(url: string): string | undefined {
   return path;
 }
 
-/** The same store with its calls going through another client (a transaction scope's, see transaction-scope.ts). */
-export function storeOnClient(store: Store, client: Client): Store {
-  return { db: drizzle(client, { schema }), client, url: store.url, close: store.close };
-}
-
 export async function openStore(options: StoreOptions = {}): Promise<Store> {
   const url = normaliseDatabaseUrl(options.url ?? process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL);
   const path = localPath(url);

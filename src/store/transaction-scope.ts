@@ -13,6 +13,10 @@
  * from elsewhere while a batch is open would land in that batch.
  */
 import type { Client, InArgs, InStatement, ResultSet, Transaction } from "@libsql/client";
+// Any libSQL entry wraps a client it is given; the HTTP one loads no native module (the Lambda bundle has none).
+import { drizzle } from "drizzle-orm/libsql/http";
+import type { Db, Store } from "./db.js";
+import * as schema from "./schema.js";
 
 export interface TransactionScope {
   /** Joins the open batch inside run(); the base client outside. */
@@ -90,4 +94,10 @@ export function createTransactionScope(base: Client): TransactionScope {
       }
     },
   };
+}
+
+/** The same store with its calls going through another client (a scope's). */
+export function storeOnClient(store: Store, client: Client): Store {
+  const db: Db = drizzle(client, { schema });
+  return { db, client, url: store.url, close: store.close };
 }
