@@ -12,7 +12,7 @@ import { createInbox, requeueDelivery, type Inbox } from "../src/inbox/index.js"
 import { claimDueDeliveries } from "../src/inbox/rows.js";
 import { createInboxWriter } from "../src/inbox/writer.js";
 import { createLibsqlQueue } from "../src/queue/index.js";
-import { DEFAULT_LOCAL_CONNECTIONS } from "../src/store/db.js";
+import { DEFAULT_LOCAL_CONNECTIONS, WAL_AUTOCHECKPOINT_PAGES } from "../src/store/db.js";
 import { ciRuns, deliveries, jobs } from "../src/store/schema.js";
 import { createTempStore, createTestProbot, fixture, sign, silentLog, startTestServer, type TempStore, type TestServer } from "./helpers.js";
 
@@ -77,12 +77,14 @@ function countingClient(client: Client): { client: Client; executed: () => numbe
 }
 
 describe("local store connections", () => {
-  test("every pooled connection commits with synchronous=NORMAL and waits out a busy writer", async () => {
+  test("every pooled connection commits with synchronous=NORMAL, checkpoints past 64 MB of WAL and waits out a busy writer", async () => {
     const store = await tempStore();
     // More calls at once than the pool has connections: every connection is borrowed, some twice.
     const calls = DEFAULT_LOCAL_CONNECTIONS + 2;
     const synchronous = await Promise.all(Array.from({ length: calls }, () => store.client.execute("PRAGMA synchronous")));
     const busy = await Promise.all(Array.from({ length: calls }, () => store.client.execute("PRAGMA busy_timeout")));
+    const checkpoint = await Promise.all(Array.from({ length: calls }, () => store.client.execute("PRAGMA wal_autocheckpoint")));
+    expect(checkpoint.map((r) => Number(Object.values(r.rows[0])[0]))).toEqual(Array(calls).fill(WAL_AUTOCHECKPOINT_PAGES));
     // 1 = NORMAL; SQLite's per-connection default would be 2 (FULL: an fsync on every commit).
     expect(synchronous.map((r) => Number(Object.values(r.rows[0])[0]))).toEqual(Array(calls).fill(1));
     expect(busy.map((r) => Number(Object.values(r.rows[0])[0]))).toEqual(Array(calls).fill(10_000));
