@@ -367,6 +367,24 @@ describe("batch transactions (a queue that joins them: libSQL's)", () => {
     expect((await store.db.select().from(deliveries)).map((r) => r.status)).toEqual(["processed", "processed", "processed"]);
   });
 
+  test("waiting appends end a batch early (after its first millisecond), so a webhook's answer is not held up", async () => {
+    const store = await tempStore();
+    const counted = countingTransactions(store);
+    const slow: IngestHandler = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      return { status: "processed" };
+    };
+    let waiting = false;
+    const inbox = createInbox({ store: counted.store, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push: slow }, transactionMs: 60_000, appendsWaiting: () => waiting });
+    for (const id of ["a", "b", "c"]) await inbox.accept(delivery(id, "push"));
+    expect(await inbox.processor.drain()).toBe(3);
+    expect(counted.begun()).toBe(1);
+    waiting = true;
+    for (const id of ["d", "e", "f"]) await inbox.accept(delivery(id, "push"));
+    expect(await inbox.processor.drain()).toBe(3);
+    expect(counted.begun()).toBe(1 + 3);
+  });
+
   test("a failing handler rolls its batch back: the others are written once, the failed one's writes not at all", async () => {
     const store = await tempStore();
     const seen: string[] = [];

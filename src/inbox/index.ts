@@ -55,7 +55,12 @@ export const DELIVERY_HANDLERS = { ...INGEST_HANDLERS, ...FORGE_HANDLERS };
 export function createInbox(options: InboxOptions): Inbox {
   const now = options.now ?? (() => new Date());
   const writer = createInboxWriter(options.store.client, { now, ...options.writer });
-  const processor = createDeliveryProcessor({ handlers: DELIVERY_HANDLERS, ...options });
+  const appendsWaiting = options.appendsWaiting;
+  const processor = createDeliveryProcessor({
+    handlers: DELIVERY_HANDLERS,
+    ...options,
+    appendsWaiting: () => writer.waiting() > 0 || (appendsWaiting?.() ?? false),
+  });
   return {
     writer,
     processor,

@@ -40,6 +40,11 @@ export interface DeliveryProcessorOptions extends DispatchDeps {
    * to a webhook's answer. 0 turns batch transactions off.
    */
   transactionMs?: number;
+  /**
+   * Whether appends are waiting (see thread.ts): a batch transaction holds
+   * them up, so it commits early, after `YIELD_AFTER_MS`, when this says yes.
+   */
+  appendsWaiting?: () => boolean;
   now?: () => Date;
 }
 
@@ -47,6 +52,8 @@ export interface DeliveryProcessorOptions extends DispatchDeps {
 export const DELIVERY_BACKOFF: BackoffPolicy = { baseMs: 2_000, factor: 4, capMs: 10 * 60_000, jitter: 0.1 };
 export const DEFAULT_DELIVERY_TRIES = 5;
 export const DEFAULT_DELIVERY_LEASE_MS = 5 * 60_000;
+/** The least a batch transaction goes on once appends are waiting: enough for a few deliveries to share its commit. */
+export const YIELD_AFTER_MS = 1;
 
 export type ProcessedAnswer = DeliveryAnswer | { status: "retry"; error: string; retryAt: string };
 
@@ -78,6 +85,12 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
   const pollMs = options.pollMs ?? 1_000;
   const now = options.now ?? (() => new Date());
   const transactionMs = options.transactionMs ?? 8;
+  const appendsWaiting = options.appendsWaiting ?? (() => false);
+  /** Whether a batch that began at `began` should take one more delivery. */
+  const batchGoesOn = (began: number) => {
+    const elapsed = performance.now() - began;
+    return elapsed < transactionMs && (elapsed < YIELD_AFTER_MS || !appendsWaiting());
+  };
   const batching = transactionMs > 0 && options.queue?.bind ? batchingDeps(options, options.queue.bind) : null;
 
   function settlementFor(claimed: ClaimedDelivery, answer: DeliveryAnswer, retry: boolean): Settlement {
@@ -127,7 +140,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
 
   /**
    * Processes batch[start…end) in one transaction, committing once
-   * `transactionMs` has passed; says how many it committed, or where a handler
+   * `transactionMs` has passed or appends wait; says how many it committed, or where a handler
    * failed (then nothing of it was written).
    */
   async function processInTransaction(batch: ClaimedDelivery[], start: number, end: number): Promise<{ committed: number } | { failedAt: number }> {
@@ -135,7 +148,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
     const done: { claimed: ClaimedDelivery; payload: Record<string, unknown>; answer: DeliveryAnswer & { status: "processed" | "ignored" } }[] = [];
     try {
       await batching!.scope.run(async () => {
-        for (let i = start; i < end && (i === start || performance.now() - began < transactionMs); i++) {
+        for (let i = start; i < end && (i === start || batchGoesOn(began)); i++) {
           const claimed = batch[i];
           const payload = parsePayload(claimed.body);
           if (!payload) throw new RolledBack();

@@ -14,6 +14,7 @@ import type { InboxThreadConfig, ThreadReply, ThreadRequest } from "./thread.js"
 const config = workerData as InboxThreadConfig;
 const port = parentPort!;
 const reply = (message: ThreadReply) => port.postMessage(message);
+const pending = config.appendsPending ? new Int32Array(config.appendsPending) : null;
 
 async function main(): Promise<void> {
   // Migrations ran on the main thread before this thread was started.
@@ -29,13 +30,17 @@ async function main(): Promise<void> {
     pollMs: config.pollMs,
     transactionMs: config.transactionMs,
     writer: { maxBatch: config.maxBatch, maxWaitMs: config.maxWaitMs },
+    appendsWaiting: () => pending !== null && Atomics.load(pending, 0) > 0,
   });
   let stopped = false;
 
   async function handle(request: ThreadRequest): Promise<unknown> {
     switch (request.type) {
       case "append": {
-        const result = await inbox.writer.append(request.entry);
+        // Taken up: the writer counts it as waiting from here on.
+        const appended = inbox.writer.append(request.entry);
+        if (pending) Atomics.sub(pending, 0, 1);
+        const result = await appended;
         if (result === "accepted") inbox.processor.wake();
         return result;
       }

@@ -33,6 +33,12 @@ export interface InboxThreadConfig {
   /** Group commit: rows per transaction at most, and how long the first of a group waits. */
   maxBatch?: number;
   maxWaitMs?: number;
+  /**
+   * Appends handed over and not yet taken up by the thread (one Int32): the
+   * thread's processor cannot see messages while a batch transaction runs,
+   * so it reads this to commit early. Set by startInboxThread.
+   */
+  appendsPending?: SharedArrayBuffer;
 }
 
 export type ThreadRequest =
@@ -70,7 +76,9 @@ function newInboxWorker(config: InboxThreadConfig): Worker {
  * calling thread's inbox on the same database: it keeps the synchronous path.
  */
 export async function startInboxThread(local: Inbox, config: InboxThreadConfig): Promise<ThreadedInbox> {
-  const worker = newInboxWorker(config);
+  const appendsPending = new SharedArrayBuffer(4);
+  const pending = new Int32Array(appendsPending);
+  const worker = newInboxWorker({ ...config, appendsPending });
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextSeq = 1;
   let ended: Error | null = null;
@@ -122,12 +130,18 @@ export async function startInboxThread(local: Inbox, config: InboxThreadConfig):
   let closing: Promise<void> | null = null;
   return {
     async accept(delivery) {
-      return ask<AppendResult>({ type: "append", entry: inboxEntryOf(delivery) });
+      const entry = inboxEntryOf(delivery);
+      Atomics.add(pending, 0, 1);
+      return ask<AppendResult>({ type: "append", entry });
     },
     receiveNow: (delivery) => local.receiveNow(delivery),
     writer: {
-      append: (appended) => ask<AppendResult>({ type: "append", entry: appended }),
+      append: (appended) => {
+        Atomics.add(pending, 0, 1);
+        return ask<AppendResult>({ type: "append", entry: appended });
+      },
       flush: () => ask<void>({ type: "flush" }),
+      waiting: () => Atomics.load(pending, 0),
     },
     processor: {
       processById: (id, options) => local.processor.processById(id, options),

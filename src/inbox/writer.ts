@@ -14,6 +14,8 @@ export interface InboxWriter {
   append(entry: InboxEntry): Promise<AppendResult>;
   /** Writes what is waiting now (shutdown, tests). */
   flush(): Promise<void>;
+  /** Appends waiting for their group to be written. */
+  waiting(): number;
 }
 
 export interface InboxWriterOptions {
@@ -83,5 +85,6 @@ export function createInboxWriter(client: Client, options: InboxWriterOptions = 
       });
     },
     flush: flushNow,
+    waiting: () => waiting.length,
   };
 }
