@@ -9,19 +9,22 @@
  * with coloured output, repeated warnings, console noise with stack traces, one
  * printed credential, and a real failure near the end), then reads it from a
  * file stream several times and reports MB/s (median) plus peak RSS and heap
- * growth while reading. Options: --mb <size> (default 50), --runs <n> (default 5),
+ * growth while reading. Each speed configuration runs in a child process of its own,
+ * so its RSS is the builder's, not the corpus's or the generator's; with a baseline it
+ * reports the baseline read, the failing log against it, and both together. Options: --mb <size> (default 50), --runs <n> (default 5),
  * --keep (leave the generated log in place for a look with `fixloop context`).
  */
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { BaselineLines, buildFailureContext, estimateTokens } from "../src/fix/context/index.js";
-import { runCorpusBench } from "./context-corpus.js";
 
 const args = process.argv.slice(2);
 const argument = (name: string, fallback: number): number => {
@@ -169,7 +172,10 @@ async function generateLog(path: string, targetBytes: number, passing = false): 
 }
 
 interface RunResult {
+  /** Wall time of the whole run: the baseline read (if any) and the failing log. */
   seconds: number;
+  /** Wall time of reading the baseline alone (0 without one). */
+  baselineSeconds: number;
   /** CPU time of this process during the run (user + system): the steadier figure on a shared machine. */
   cpuSeconds: number;
   peakRss: number;
@@ -178,7 +184,9 @@ interface RunResult {
   retainedHeapDelta: number;
 }
 
-async function measure(path: string, baselinePath: string | null): Promise<{ result: RunResult; context: Awaited<ReturnType<typeof buildFailureContext>> }> {
+type Context = Awaited<ReturnType<typeof buildFailureContext>>;
+
+async function measure(path: string, baselinePath: string | null): Promise<{ result: RunResult; context: Context }> {
   collectGarbage();
   const baseHeap = process.memoryUsage().heapUsed;
   let peakRss = process.memoryUsage().rss;
@@ -192,6 +200,7 @@ async function measure(path: string, baselinePath: string | null): Promise<{ res
   const cpuStarted = process.cpuUsage();
   // With a baseline, the time includes reading the passing log: what a fix job pays.
   const baseline = baselinePath ? await BaselineLines.fromLog(createReadStream(baselinePath)) : null;
+  const baselineSeconds = (performance.now() - started) / 1000;
   const context = await buildFailureContext(createReadStream(path), { baseline });
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStarted);
@@ -202,7 +211,7 @@ async function measure(path: string, baselinePath: string | null): Promise<{ res
   peakHeap = Math.max(peakHeap, usage.heapUsed);
   collectGarbage();
   const retainedHeapDelta = process.memoryUsage().heapUsed - baseHeap;
-  return { result: { seconds, cpuSeconds, peakRss, peakHeapDelta: peakHeap - baseHeap, retainedHeapDelta }, context };
+  return { result: { seconds, baselineSeconds, cpuSeconds, peakRss, peakHeapDelta: peakHeap - baseHeap, retainedHeapDelta }, context };
 }
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
@@ -211,30 +220,57 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
+const load = () => loadavg().map((l) => l.toFixed(2)).join(" ");
 
-async function speedRuns(path: string, size: number, baselinePath: string | null, label: string): Promise<void> {
+/**
+ * The speed half, run in a child process of its own (see speedChild) so that its RSS is the
+ * builder's and the runtime's, not the corpus's nor the log generator's.
+ */
+async function speedRuns(path: string, baselinePath: string | null, label: string): Promise<void> {
   console.log("");
   console.log(`---- ${label}`);
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), "--speed-child", path, baselinePath ?? "-", "--runs", String(RUNS)], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const [code] = (await once(child, "exit")) as [number | null];
+  if (code !== 0) throw new Error(`the speed run (${label}) exited with ${code}`);
+}
+
+async function speedChild(path: string, baselinePath: string | null): Promise<void> {
+  const size = (await stat(path)).size;
+  const baselineSize = baselinePath ? (await stat(baselinePath)).size : 0;
   collectGarbage();
   const rssBefore = process.memoryUsage().rss;
-  console.log(`RSS before reading: ${mb(rssBefore).toFixed(0)} MB`);
+  console.log(`child process ${process.pid}: RSS before reading ${mb(rssBefore).toFixed(0)} MB (the runtime and the builder's code)`);
   const results: RunResult[] = [];
-  let last: Awaited<ReturnType<typeof buildFailureContext>> | null = null;
+  let last: Context | null = null;
   for (let run = 1; run <= RUNS; run += 1) {
     const { result, context } = await measure(path, baselinePath);
     results.push(result);
     last = context;
-    console.log(
-      `run ${run}: ${result.seconds.toFixed(3)} s, ${(mb(size) / result.seconds).toFixed(1)} MB/s wall, ${(mb(size) / result.cpuSeconds).toFixed(1)} MB/s per CPU second, peak RSS ${mb(result.peakRss).toFixed(0)} MB, peak heap +${mb(result.peakHeapDelta).toFixed(1)} MB, retained ${(Math.max(0, result.retainedHeapDelta) / 1024).toFixed(0)} KB`,
-    );
+    const parts = [`run ${run}: ${result.seconds.toFixed(3)} s`];
+    if (baselinePath) {
+      const failingSeconds = result.seconds - result.baselineSeconds;
+      parts.push(`baseline ${(mb(baselineSize) / result.baselineSeconds).toFixed(0)} MB/s, failing log ${(mb(size) / failingSeconds).toFixed(0)} MB/s, both ${(mb(size + baselineSize) / result.seconds).toFixed(0)} MB/s wall`);
+    } else {
+      parts.push(`${(mb(size) / result.seconds).toFixed(0)} MB/s wall`);
+    }
+    parts.push(`${(mb(size + baselineSize) / result.cpuSeconds).toFixed(0)} MB/s per CPU second`);
+    parts.push(`peak RSS ${mb(result.peakRss).toFixed(0)} MB, peak heap +${mb(result.peakHeapDelta).toFixed(1)} MB, retained ${(Math.max(0, result.retainedHeapDelta) / 1024).toFixed(0)} KB`);
+    console.log(parts.join(", "));
   }
-  const speeds = results.map((r) => mb(size) / r.seconds);
-  const cpuSpeeds = results.map((r) => mb(size) / r.cpuSeconds);
-  console.log(
-    `median throughput: ${median(speeds).toFixed(1)} MB/s wall, ${median(cpuSpeeds).toFixed(1)} MB/s per CPU second${baselinePath ? " (of failing log, the baseline read in the same time)" : ""} over ${RUNS} runs; load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`,
-  );
+  const wall = median(results.map((r) => mb(size + baselineSize) / r.seconds));
+  const cpu = median(results.map((r) => mb(size + baselineSize) / r.cpuSeconds));
+  const what = baselinePath ? `the failing log and its baseline (${mb(size + baselineSize).toFixed(0)} MB read)` : `the failing log (${mb(size).toFixed(0)} MB)`;
+  console.log(`median throughput over ${RUNS} runs, ${what}: ${wall.toFixed(0)} MB/s wall, ${cpu.toFixed(0)} MB/s per CPU second; load average ${load()}`);
+  if (baselinePath) {
+    const failingOnly = median(results.map((r) => mb(size) / (r.seconds - r.baselineSeconds)));
+    const baselineOnly = median(results.map((r) => mb(baselineSize) / r.baselineSeconds));
+    const failingPerTotal = median(results.map((r) => mb(size) / r.seconds));
+    console.log(`  of which: baseline read ${baselineOnly.toFixed(0)} MB/s, failing log against it ${failingOnly.toFixed(0)} MB/s; failing log bytes over the total time ${failingPerTotal.toFixed(0)} MB/s`);
+  }
   const peakRss = Math.max(...results.map((r) => r.peakRss));
-  console.log(`peak RSS: ${mb(peakRss).toFixed(0)} MB (+${mb(peakRss - rssBefore).toFixed(0)} MB over the ${mb(rssBefore).toFixed(0)} MB before reading)`);
+  console.log(`peak RSS: ${mb(peakRss).toFixed(0)} MB sampled, ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB process maxRSS (getrusage), ${mb(rssBefore).toFixed(0)} MB before reading`);
   console.log(`peak heap growth while reading: ${mb(Math.max(...results.map((r) => r.peakHeapDelta))).toFixed(1)} MB; heap retained after a run: ${(Math.max(0, ...results.map((r) => r.retainedHeapDelta)) / 1024).toFixed(0)} KB at most`);
   if (last) {
     console.log(`class=${last.class} step=${JSON.stringify(last.failingStep)} tokens≈${estimateTokens(last.context)} redactions=${last.redactions} truncated=${last.truncated} baseline_used=${last.baselineUsed} shared_lines_dropped=${last.sharedLinesDropped}`);
@@ -244,7 +280,14 @@ async function speedRuns(path: string, size: number, baselinePath: string | null
 }
 
 async function main(): Promise<void> {
-  if (CORPUS) await runCorpusBench();
+  const child = args.indexOf("--speed-child");
+  if (child >= 0) {
+    const baseline = args[child + 2];
+    await speedChild(args[child + 1], baseline && baseline !== "-" ? baseline : null);
+    return;
+  }
+  // Loaded only here: the speed children never hold the corpus.
+  if (CORPUS) await (await import("./context-corpus.js")).runCorpusBench();
   const dir = await mkdtemp(join(tmpdir(), "fixloop-bench-context-"));
   const path = join(dir, "job.log");
   const passingPath = join(dir, "passing.log");
@@ -254,10 +297,9 @@ async function main(): Promise<void> {
     if (WITH_BASELINE) await generateLog(passingPath, TARGET_MB * 1024 * 1024, true);
     const size = (await stat(path)).size;
     console.log("");
-    console.log(`log: ${path} (${mb(size).toFixed(1)} MB${WITH_BASELINE ? `, and a passing log of ${mb((await stat(passingPath)).size).toFixed(1)} MB` : ""}, generated in ${((performance.now() - generationStarted) / 1000).toFixed(1)} s)`);
-    await speedRuns(path, size, null, "failing log alone");
-    if (WITH_BASELINE) await speedRuns(path, size, passingPath, "failing log with the passing log as baseline");
-    console.log(`process maxRSS (getrusage): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+    console.log(`log: ${path} (${mb(size).toFixed(1)} MB${WITH_BASELINE ? `, and a passing log of ${mb((await stat(passingPath)).size).toFixed(1)} MB` : ""}, generated in ${((performance.now() - generationStarted) / 1000).toFixed(1)} s); load average ${load()}`);
+    await speedRuns(path, null, "failing log alone");
+    if (WITH_BASELINE) await speedRuns(path, passingPath, "failing log with the passing log as baseline");
   } finally {
     if (KEEP) console.log(`kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
