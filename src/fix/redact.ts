@@ -337,6 +337,11 @@ export class LineRedactor {
   count = 0;
   private insideKey = false;
 
+  /** True between the lines of a private-key block: every line must go through `push`. */
+  get insideKeyBlock(): boolean {
+    return this.insideKey;
+  }
+
   push(line: string): string | null {
     if (this.insideKey) return this.pushInsideKey(line);
     return this.pushOutside(line);

@@ -19,9 +19,10 @@ import { LineRedactor } from "../redact.js";
 import type { BaselineLines } from "./baseline.js";
 import { BlockStore, fitExcerpts, MAX_EXCERPT_LINE_CHARS, renderBlock, type Block, type BlockLine, type Excerpt } from "./blocks.js";
 import { ErrorFamilies } from "./families.js";
-import { cleanLine, detach, LineRing, type SectionEvent } from "./lines.js";
+import { cleanLine, decodeLine, detach, LineRing, type SectionEvent } from "./lines.js";
 import { RefCollector, stripWorkspacePaths } from "./paths.js";
 import { detectInfra, errorScore, infraKindForConclusion, isContinuation, isRecoveredNotice, isPassingLine, mayMatter, type InfraHit } from "./patterns.js";
+import type { ScanSink } from "./scan.js";
 import {
   DEFAULT_BUDGET_TOKENS,
   DEFAULT_CHARS_PER_TOKEN,
@@ -123,7 +124,7 @@ const TRAVIS_VERDICT_END = /^[^"]*" (?:failed and )?exited with (\d+)(?: during 
 const OMITTED_MARKER = /^… \d+ lines? omitted …$/;
 const CONSOLE_OUTPUT = /^\s*console\.(?:error|warn|log|info|debug)\s*$/;
 
-export class LogAnalyzer {
+export class LogAnalyzer implements ScanSink {
   private readonly budgetChars: number;
   private readonly conclusion: string | null;
   private format: DetectedFormat | null;
@@ -182,6 +183,59 @@ export class LogAnalyzer {
     }
     this.pushLine(line);
     this.travisOpened = false;
+  }
+
+  /** ScanSink: a line for the full treatment. */
+  line(raw: string): void {
+    this.pushRaw(raw);
+  }
+
+  /** True when the diff against a passing log needs the fingerprints of plain lines. */
+  get wantsFingerprints(): boolean {
+    return this.baseline !== null;
+  }
+
+  /**
+   * ScanSink: a line with no hint word, secret or error shape (scan.ts), as raw bytes. When
+   * nothing is under way that reads every line (a step header, an open excerpt, a key block,
+   * the first lines before the format is known) and its first character starts no step marker,
+   * it only counts, goes to the ring by reference, and meets the baseline by its fingerprint:
+   * the same outcome pushRaw would have, without a string.
+   */
+  plain(bytes: Buffer, start: number, end: number, first: number, fingerprint: number): void {
+    const step = this.current;
+    if (step.open !== null || this.headerGroupLines >= 0 || (this.format === null && this.seq < 200) || this.redactor.insideKeyBlock || this.markerStart(first)) {
+      this.pushRaw(decodeLine(bytes, start, end));
+      return;
+    }
+    this.seq += 1;
+    this.travisOpened = false;
+    const seq = this.seq;
+    step.lastSeq = seq;
+    if (this.baseline !== null && first >= 0) {
+      if (this.baseline.hasFingerprint(fingerprint)) {
+        this.sharedDropped += 1;
+        step.ring.pushBytes(bytes, start, end, seq, true);
+        return;
+      }
+      if (step.kind === "main" && this.novelChars < this.novelCapacity) this.noteNovel(step, cleanLine(decodeLine(bytes, start, end)));
+    }
+    step.ring.pushBytes(bytes, start, end, seq);
+  }
+
+  /** A first character that may start a step or failure marker of the log's format (see structuralLine). */
+  private markerStart(first: number): boolean {
+    if (first === 35 /* # */ || first === 58 /* : */ || first === 80 /* P */ || first === 67 /* C */) return true;
+    switch (this.format) {
+      case "github":
+        return false;
+      case "gitlab":
+        return first === 36 /* $ */;
+      case "travis":
+        return first === 36 /* $ */ || first === 84 /* T */ || first === 68 /* D */ || first === 116 /* t */;
+      default:
+        return first === 0x2b50 /* ⭐ */ || first === 0x274c /* ❌ */ || first === 0x1f3c1 /* 🏁 */ || first === 0x2705 /* ✅ */ || first === 101 /* e */;
+    }
   }
 
   /**
@@ -288,6 +342,8 @@ export class LogAnalyzer {
   private closeCurrent(): void {
     const step = this.current;
     step.closeBlock();
+    // Its last lines may be read at the end (the tail): decoded now, they pin no input chunk.
+    step.ring.settle();
     if (step.kind === "main") {
       this.lastMain = step;
       if (step.store.blocks.length > 0) this.lastWithBlocks = step;

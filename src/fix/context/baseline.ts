@@ -5,72 +5,20 @@
  *
  * A line is fingerprinted after normalisation, so that what differs between two
  * runs of the same job does not make an old line look new: timestamps and ANSI
- * colours (cleanLine), then every word holding a digit (counters, durations,
- * ports, hex ids and hashes, versions, dates) and every random-looking mixed-case
- * word (temp names like tmp.qBeGnnVmPh) count as one placeholder, and runs of
- * blanks as one. Memory is bounded: 32-bit fingerprints in an open-addressing
+ * colours (cleanLine), then counters, ids and temp names (fingerprint.ts). The
+ * log is read as bytes (scan.ts): most lines are fingerprinted without ever
+ * becoming a string. Memory is bounded: 32-bit fingerprints in an open-addressing
  * table of at most MAX_SLOTS entries (16 MB); past that, further lines are not
  * remembered (`saturated`), which only means fewer lines are dropped.
  */
-import { cleanLine, readLines, type LogSource } from "./lines.js";
+import { lineFingerprint } from "./fingerprint.js";
+import { cleanLine, type LogSource } from "./lines.js";
+import { scanLog } from "./scan.js";
+
+export { lineFingerprint };
 
 const MIN_SLOTS = 1 << 12;
 const MAX_SLOTS = 1 << 22;
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-const PLACEHOLDER = 35; // "#"
-const SPACE = 32;
-
-function isWordChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
-}
-
-/**
- * Fingerprint of a cleaned line after normalisation (see the module comment).
- * Never 0, so 0 can mark an empty slot.
- */
-export function lineFingerprint(line: string): number {
-  let h = FNV_OFFSET;
-  let pendingSpace = false;
-  const n = line.length;
-  let i = 0;
-  while (i < n) {
-    const c = line.charCodeAt(i);
-    if (c === 32 || c === 9) {
-      pendingSpace = h !== FNV_OFFSET;
-      i += 1;
-      continue;
-    }
-    if (pendingSpace) {
-      h = Math.imul(h ^ SPACE, FNV_PRIME);
-      pendingSpace = false;
-    }
-    if (!isWordChar(c)) {
-      h = Math.imul(h ^ c, FNV_PRIME);
-      i += 1;
-      continue;
-    }
-    const start = i;
-    let digits = false;
-    let humps = 0; // lower-case letter followed by an upper-case one
-    let previousLower = false;
-    for (; i < n; i += 1) {
-      const w = line.charCodeAt(i);
-      if (!isWordChar(w)) break;
-      if (w >= 48 && w <= 57) digits = true;
-      const upper = w >= 65 && w <= 90;
-      if (upper && previousLower) humps += 1;
-      previousLower = w >= 97 && w <= 122;
-    }
-    if (digits || (humps >= 3 && i - start <= 16)) {
-      h = Math.imul(h ^ PLACEHOLDER, FNV_PRIME);
-    } else {
-      for (let k = start; k < i; k += 1) h = Math.imul(h ^ line.charCodeAt(k), FNV_PRIME);
-    }
-  }
-  h >>>= 0;
-  return h === 0 ? 1 : h;
-}
 
 export class BaselineLines {
   private slots = new Uint32Array(MIN_SLOTS);
@@ -84,7 +32,14 @@ export class BaselineLines {
   /** Reads a passing log (text or stream) once, line by line. */
   static async fromLog(source: LogSource): Promise<BaselineLines> {
     const baseline = new BaselineLines();
-    baseline.bytesRead = (await readLines(source, (raw) => baseline.addRaw(raw))).bytes;
+    const sink = {
+      line: (raw: string) => baseline.addRaw(raw),
+      plain: (_bytes: Buffer, _start: number, _end: number, _first: number, fingerprint: number) => {
+        baseline.lines += 1;
+        if (fingerprint !== 0) baseline.addFingerprint(fingerprint);
+      },
+    };
+    baseline.bytesRead = (await scanLog(source, sink, null, { hints: false, fingerprints: true })).bytes;
     return baseline;
   }
 
@@ -115,6 +70,7 @@ export class BaselineLines {
   }
 
   hasFingerprint(fingerprint: number): boolean {
+    if (fingerprint === 0) return false;
     const mask = this.slots.length - 1;
     for (let at = fingerprint & mask; ; at = (at + 1) & mask) {
       const slot = this.slots[at];
@@ -123,8 +79,8 @@ export class BaselineLines {
     }
   }
 
-  private addFingerprint(fingerprint: number): void {
-    if (this.saturated) return;
+  addFingerprint(fingerprint: number): void {
+    if (this.saturated || fingerprint === 0) return;
     const mask = this.slots.length - 1;
     let at = fingerprint & mask;
     for (; ; at = (at + 1) & mask) {

@@ -1,6 +1,7 @@
 /** Reads a CI job log (text or stream) line by line into a FailureContext. */
 import { LogAnalyzer } from "./analyzer.js";
-import { readLines, type LogSource } from "./lines.js";
+import type { LogSource } from "./lines.js";
+import { failingLogHints, scanLog } from "./scan.js";
 import type { ContextOptions, FailureContext } from "./types.js";
 
 export type { LogSource };
@@ -11,7 +12,7 @@ export type { LogSource };
  */
 export async function buildFailureContext(source: LogSource, options: ContextOptions = {}): Promise<FailureContext> {
   const analyzer = new LogAnalyzer(options);
-  const read = await readLines(source, (line) => analyzer.pushRaw(line));
+  const read = await scanLog(source, analyzer, failingLogHints(), { hints: true, fingerprints: analyzer.wantsFingerprints });
   return analyzer.finish(read.bytes, read);
 }
 

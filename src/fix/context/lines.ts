@@ -12,7 +12,7 @@ export const MAX_LINE_CHARS = 4096;
 const DECODE_BYTES = 16 * 1024;
 
 /** Bytes looked at to tell the encoding of a byte stream. */
-const SNIFF_BYTES = 64 * 1024;
+export const SNIFF_BYTES = 64 * 1024;
 
 export type TextEncoding = "utf8" | "utf16le" | "utf16be" | "latin1";
 
@@ -277,11 +277,19 @@ export function detach(text: string): string {
   return text.length < 13 ? text : ` ${text}`.slice(1);
 }
 
-/** Fixed-size ring of recent lines, read oldest first. Parallel arrays: no allocation per line. */
+/**
+ * Fixed-size ring of recent lines, read oldest first. Parallel arrays: no allocation per line.
+ * A plain line may be held as a reference to its raw bytes (`pushBytes`) and is decoded and
+ * cleaned only when read; `settle` decodes them all so that no input chunk stays pinned.
+ */
 export class LineRing {
   private readonly texts: string[];
   private readonly seqs: number[];
   private readonly shared: boolean[];
+  private readonly raw: (Buffer | null)[];
+  private readonly rawStart: Int32Array;
+  private readonly rawEnd: Int32Array;
+  private lazy = 0;
   private next = 0;
   size = 0;
 
@@ -289,20 +297,57 @@ export class LineRing {
     this.texts = new Array<string>(capacity).fill("");
     this.seqs = new Array<number>(capacity).fill(-1);
     this.shared = new Array<boolean>(capacity).fill(false);
+    this.raw = new Array<Buffer | null>(capacity).fill(null);
+    this.rawStart = new Int32Array(capacity);
+    this.rawEnd = new Int32Array(capacity);
   }
 
   /** `shared`: the last passing log has this line too (lead-in, never tail). */
   push(text: string, seq: number, shared = false): void {
-    this.texts[this.next] = detach(text);
-    this.seqs[this.next] = seq;
-    this.shared[this.next] = shared;
-    this.next = (this.next + 1) % this.capacity;
+    const at = this.next;
+    this.texts[at] = detach(text);
+    if (this.raw[at] !== null) {
+      this.raw[at] = null;
+      this.lazy -= 1;
+    }
+    this.advance(at, seq, shared);
+  }
+
+  /** A raw log line by reference: bytes [start, end) of `bytes`, valid UTF-8, cleaned when read. */
+  pushBytes(bytes: Buffer, start: number, end: number, seq: number, shared = false): void {
+    const at = this.next;
+    if (this.raw[at] === null) this.lazy += 1;
+    this.raw[at] = bytes;
+    this.rawStart[at] = start;
+    this.rawEnd[at] = end;
+    this.advance(at, seq, shared);
+  }
+
+  private advance(at: number, seq: number, shared: boolean): void {
+    this.seqs[at] = seq;
+    this.shared[at] = shared;
+    this.next = at + 1 === this.capacity ? 0 : at + 1;
     if (this.size < this.capacity) this.size += 1;
+  }
+
+  private text(at: number): string {
+    const bytes = this.raw[at];
+    if (bytes !== null) {
+      this.texts[at] = cleanLine(decodeLine(bytes, this.rawStart[at], this.rawEnd[at]));
+      this.raw[at] = null;
+      this.lazy -= 1;
+    }
+    return this.texts[at];
+  }
+
+  /** Decodes the lines still held as bytes. */
+  settle(): void {
+    for (let at = 0; this.lazy > 0 && at < this.capacity; at += 1) this.text(at);
   }
 
   /** The most recent line, or null. */
   last(): string | null {
-    return this.size === 0 ? null : this.texts[(this.next - 1 + this.capacity) % this.capacity];
+    return this.size === 0 ? null : this.text((this.next - 1 + this.capacity) % this.capacity);
   }
 
   /** Entries oldest first, only those with a sequence number above `afterSeq`. */
@@ -311,8 +356,15 @@ export class LineRing {
     const start = (this.next - this.size + this.capacity) % this.capacity;
     for (let i = 0; i < this.size; i += 1) {
       const at = (start + i) % this.capacity;
-      if (this.seqs[at] > afterSeq) out.push({ text: this.texts[at], seq: this.seqs[at], shared: this.shared[at] });
+      if (this.seqs[at] > afterSeq) out.push({ text: this.text(at), seq: this.seqs[at], shared: this.shared[at] });
     }
     return out;
   }
+}
+
+/** Raw bytes of one line decoded the way LineSplitter hands a line over (cut at MAX_LINE_CHARS). */
+export function decodeLine(bytes: Buffer, start: number, end: number): string {
+  if (end - start <= MAX_LINE_CHARS) return bytes.toString("utf8", start, end);
+  // A character takes at most 3 bytes per UTF-16 unit: this many bytes hold MAX_LINE_CHARS units.
+  return bytes.toString("utf8", start, Math.min(end, start + MAX_LINE_CHARS * 3 + 3)).slice(0, MAX_LINE_CHARS);
 }

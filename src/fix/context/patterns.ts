@@ -20,7 +20,12 @@ const ERROR_HINT_WORDS = [
   "undefined", "cannot", "segmentation", "core dumped", "killed", "out of memory", "✕", "✖", "×", "✗", "●", "<<<",
   "went wrong", "required from", "violation", "offenses", "exited with",
 ];
-/** pytest `E   …` and `____ test ____`, kotlin `e: `, eslint `  3:5  error`, go `x.go:3:5: …`. */
+/**
+ * pytest `E   …` and `____ test ____`, kotlin `e: `, eslint `  3:5  error`, go `x.go:3:5: …`.
+ * scan.ts lets a line skip the rules only when none of these can match (a first character
+ * among `E _ e - # =` or a digit, or `:` and a digit in the first word): keep the two in step
+ * (test/context-scan.test.ts checks it on every fixture log).
+ */
 const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\d+\) \S|\s*[\w./@+~-]+\.\w+:\d+|-{4} \S|#\d+ |={3} CONT)/;
 const ERROR_HINT = anyOfWords(ERROR_HINT_WORDS);
 
@@ -258,7 +263,8 @@ export function infraKindForConclusion(conclusion: string | null | undefined): I
  * One test per line for everything above plus the secret screen of the
  * redactor: most lines of a log match none, and then no other pattern runs.
  */
-const MAY_MATTER = anyOfWords([...ERROR_HINT_WORDS, ...INFRA_HINT_WORDS, ...SECRET_HINT_WORDS]);
+export const MAY_MATTER_WORDS: readonly string[] = [...ERROR_HINT_WORDS, ...INFRA_HINT_WORDS, ...SECRET_HINT_WORDS];
+const MAY_MATTER = anyOfWords(MAY_MATTER_WORDS);
 
 export function mayMatter(line: string): boolean {
   return MAY_MATTER.test(line) || ERROR_HINT_SHAPES.test(line);

@@ -1,0 +1,512 @@
+/**
+ * The byte-level front end of the context builder. Most lines of a big CI log
+ * are noise no rule looks at (passing tests, download progress, compiler
+ * chatter); decoding each into a string and testing it with a dozen regular
+ * expressions is what made the builder slow. This reads UTF-8 chunks as bytes,
+ * finds line ends with Buffer#indexOf, and for each line decides in one pass of
+ * a small automaton (Aho-Corasick over the hint words of patterns.ts and the
+ * redactor) whether it can matter. Lines that can are decoded and get the full
+ * treatment (`ScanSink.line`); the rest (`ScanSink.plain`) stay bytes: the
+ * analyzer counts them and keeps the last few as lazy references for lead-in
+ * and tail, decoding only those it shows. For the diff against the last green
+ * run, the fingerprint of a line's normalised text is computed from its bytes
+ * with the same result as `lineFingerprint` on the cleaned string.
+ *
+ * Anything unusual goes the slow, exact way: other encodings and binary input
+ * (LineSplitter), invalid UTF-8, lines longer than MAX_LINE_CHARS bytes or
+ * split over chunks beyond that, carriage-return overwrites, GitLab section
+ * markers, a BOM, timestamps with a zone offset.
+ */
+import { isUtf8 } from "node:buffer";
+import { decodeLine, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
+import { ansiEnd } from "./ansi.js";
+import { fingerprintBytes } from "./fingerprint.js";
+import { MAY_MATTER_WORDS } from "./patterns.js";
+
+export interface ScanSink {
+  /** A line that needs the full treatment, decoded (timestamps and colours still on). */
+  line(raw: string): void;
+  /**
+   * A line without any hint word, secret shape or error shape: bytes [start, end) of `bytes`,
+   * raw. `first` is the code point of its first visible character (after the timestamp, colour
+   * codes and blanks; -1 for a blank line); `fingerprint` that of its cleaned text when the scan
+   * computes them (0 for a blank line).
+   */
+  plain(bytes: Buffer, start: number, end: number, first: number, fingerprint: number): void;
+}
+
+export interface ScanOptions {
+  /** Look for hint words (the failing log); without, every ordinary line is plain (a baseline). */
+  hints: boolean;
+  /** Compute line fingerprints for `plain`. */
+  fingerprints: boolean;
+}
+
+// ---- the hint automaton -----------------------------------------------------------------
+
+/**
+ * A deterministic Aho-Corasick automaton over bytes, ignoring ASCII case, that
+ * ends in the absorbing state HIT as soon as any of its words occurs. Rows are
+ * stored pre-multiplied by the number of byte classes so a step is one lookup.
+ */
+export class HintAutomaton {
+  private readonly classes = new Uint8Array(256);
+  private readonly table: Int32Array;
+  readonly hit: number;
+
+  constructor(words: readonly string[]) {
+    const encoded = words.map((word) => Buffer.from(word.toLowerCase(), "utf8")).filter((bytes) => bytes.length > 0);
+    let classCount = 1;
+    for (const bytes of encoded) {
+      for (const byte of bytes) {
+        if (this.classes[byte] !== 0) continue;
+        this.classes[byte] = classCount;
+        if (byte >= 97 && byte <= 122) this.classes[byte - 32] = classCount;
+        classCount += 1;
+      }
+    }
+    // Trie: children per state, then breadth-first failure links.
+    const children: Map<number, number>[] = [new Map()];
+    const terminal: boolean[] = [false];
+    for (const bytes of encoded) {
+      let state = 0;
+      for (const byte of bytes) {
+        const c = this.classes[byte];
+        let next = children[state].get(c);
+        if (next === undefined) {
+          next = children.length;
+          children.push(new Map());
+          terminal.push(false);
+          children[state].set(c, next);
+        }
+        state = next;
+      }
+      terminal[state] = true;
+    }
+    const states = children.length;
+    const fail = new Int32Array(states);
+    const delta = new Int32Array(states * classCount);
+    const order: number[] = [0];
+    for (let c = 0; c < classCount; c += 1) delta[c] = children[0].get(c) ?? 0;
+    for (const next of children[0].values()) order.push(next);
+    for (let at = 1; at < order.length; at += 1) {
+      const state = order[at];
+      if (terminal[fail[state]]) terminal[state] = true;
+      for (let c = 0; c < classCount; c += 1) {
+        const child = children[state].get(c);
+        if (child === undefined) {
+          delta[state * classCount + c] = delta[fail[state] * classCount + c];
+        } else {
+          fail[child] = state === 0 ? 0 : delta[fail[state] * classCount + c];
+          delta[state * classCount + c] = child;
+          order.push(child);
+        }
+      }
+    }
+    // Pre-multiplied rows; every terminal state becomes the one absorbing HIT row.
+    this.hit = states * classCount;
+    this.table = new Int32Array((states + 1) * classCount).fill(this.hit);
+    for (let s = 0; s < states; s += 1) {
+      if (terminal[s]) continue;
+      for (let c = 0; c < classCount; c += 1) {
+        const next = delta[s * classCount + c];
+        this.table[s * classCount + c] = terminal[next] ? this.hit : next * classCount;
+      }
+    }
+  }
+
+  /**
+   * True when the text raw bytes [start, end) hold once their ANSI sequences are removed has one
+   * of the words, or a run of 40 characters of [A-Za-z0-9/+] (the redactor's bare-secret shape).
+   * One pass; an escape sequence is stepped over as if it were not there.
+   */
+  screen(bytes: Uint8Array, start: number, end: number): boolean {
+    const table = this.table;
+    const classes = this.classes;
+    const hit = this.hit;
+    let state = 0;
+    let run = 0;
+    for (let i = start; i < end; i += 1) {
+      const c = bytes[i];
+      if (c === 27) {
+        const next = ansiEnd(bytes, i, end);
+        if (next > i) {
+          i = next - 1;
+          continue;
+        }
+      }
+      state = table[state + classes[c]];
+      if (state === hit) return true;
+      if (RUN_CHAR[c] === 1) {
+        run += 1;
+        if (run === RUN) return true;
+      } else {
+        run = 0;
+      }
+    }
+    return false;
+  }
+}
+
+let failingHints: HintAutomaton | null = null;
+
+/**
+ * Words that make a line of a failing log worth the full treatment: every hint word of the
+ * error, infra and secret rules, the checkout line that names
+ * the workspace, GitLab section markers, and the zero-width characters a split token hides behind.
+ */
+export function failingLogHints(): HintAutomaton {
+  failingHints ??= new HintAutomaton([
+    ...MAY_MATTER_WORDS,
+    "Git repository in ",
+    "section_",
+    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad",
+  ]);
+  return failingHints;
+}
+
+// ---- line shapes ------------------------------------------------------------------------
+
+function isDigit(byte: number): boolean {
+  return byte >= 48 && byte <= 57;
+}
+
+/**
+ * Length of the `2024-05-01T12:00:00.1234567Z ` prefix (and GitLab's `00O+ ` after it) of raw
+ * bytes at `start`, as cleanLine strips it; 0 without one, -1 for a shape only the regular
+ * expression of lines.ts decides (a zone offset).
+ */
+export function timestampBytes(b: Uint8Array, start: number, end: number): number {
+  if (end - start < 20 || !isDigit(b[start])) return 0;
+  const d = (k: number) => isDigit(b[start + k]);
+  if (!(d(1) && d(2) && d(3) && d(5) && d(6) && d(8) && d(9) && d(11) && d(12) && d(14) && d(15) && d(17) && d(18))) return 0;
+  if (b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 10] !== 84 || b[start + 13] !== 58 || b[start + 16] !== 58) return 0;
+  let at = start + 19;
+  if (at < end && (b[at] === 46 || b[at] === 44)) {
+    at += 1;
+    while (at < end && isDigit(b[at])) at += 1;
+  }
+  if (at < end && b[at] === 90) at += 1;
+  else if (at < end && (b[at] === 43 || b[at] === 45)) return -1;
+  if (at < end && b[at] === 32) at += 1;
+  if (at + 2 < end && isDigit(b[at]) && isDigit(b[at + 1]) && (b[at + 2] === 79 || b[at + 2] === 69)) {
+    let next = at + 3;
+    if (next < end && b[next] === 43) next += 1;
+    if (next < end && b[next] === 32) at = next + 1;
+  }
+  return at - start;
+}
+
+/**
+ * Whether the first word of a line (from `at`, its first visible character, to the next blank)
+ * holds `:` and a digit, colour codes stepped over: what the `path:line` shapes of patterns.ts
+ * (`src/a.ts:3`, `x.go:3:5: `, `  12:5  error`) need at the start of a line.
+ */
+function firstTokenHasLocation(b: Uint8Array, at: number, end: number): boolean {
+  let colon = false;
+  for (let i = at; i < end; i += 1) {
+    const c = b[i];
+    if (c === 32 || c === 9) return false;
+    if (c === 27) {
+      const next = ansiEnd(b, i, end);
+      if (next > i) {
+        i = next - 1;
+        continue;
+      }
+    }
+    if (colon && isDigit(c)) return true;
+    colon = c === 58;
+  }
+  return false;
+}
+
+/** Code point of the UTF-8 sequence at `at` (valid UTF-8 assumed). */
+function codePointAt(b: Uint8Array, at: number): number {
+  const lead = b[at];
+  if (lead < 0x80) return lead;
+  if (lead < 0xe0) return ((lead & 0x1f) << 6) | (b[at + 1] & 0x3f);
+  if (lead < 0xf0) return ((lead & 0x0f) << 12) | ((b[at + 1] & 0x3f) << 6) | (b[at + 2] & 0x3f);
+  return ((lead & 0x07) << 18) | ((b[at + 1] & 0x3f) << 12) | ((b[at + 2] & 0x3f) << 6) | (b[at + 3] & 0x3f);
+}
+
+/** What JavaScript's `\s` matches beyond ASCII blanks. */
+function isUnicodeSpace(cp: number): boolean {
+  return cp === 0xa0 || cp === 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp === 0x2028 || cp === 0x2029 || cp === 0x202f || cp === 0x205f || cp === 0x3000 || cp === 0xfeff;
+}
+
+/** Characters of the redactor's bare-secret shape, [A-Za-z0-9/+]; a run of RUN of them makes a line matter. */
+const RUN_CHAR = new Uint8Array(256);
+for (let c = 0; c < 256; c += 1) {
+  RUN_CHAR[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === 47 ? 1 : 0;
+}
+const RUN = 40;
+
+// ---- the scanner ------------------------------------------------------------------------
+
+/** Bytes of a line kept while it is split over chunks: enough for MAX_LINE_CHARS characters. */
+const CARRY_BYTES = MAX_LINE_CHARS * 3 + 3;
+
+const SECTION = Buffer.from("section_");
+
+/**
+ * Reads a log and hands each line to `sink`, plain lines as bytes (see the module comment).
+ * Returns what LineSplitter would report.
+ */
+export async function scanLog(source: LogSource, sink: ScanSink, hints: HintAutomaton | null, options: ScanOptions): Promise<ReadSummary> {
+  const scanner = new ByteScanner(sink, hints, options);
+  if (typeof source === "string") {
+    scanner.fallbackText(source);
+  } else if (source instanceof Uint8Array) {
+    scanner.push(source);
+  } else {
+    for await (const chunk of source as AsyncIterable<string | Buffer | Uint8Array>) {
+      if (typeof chunk === "string") scanner.fallbackText(chunk);
+      else scanner.push(chunk);
+    }
+  }
+  scanner.end();
+  return scanner.summary();
+}
+
+class ByteScanner {
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  /** Set once the encoding is known and is not plain UTF-8 text, or a string chunk came: the exact, slow way. */
+  private splitter: LineSplitter | null = null;
+  private decided = false;
+  private encoding: TextEncoding = "utf8";
+  private binary = false;
+  private bytes = 0;
+  /** Bytes of a line begun in an earlier chunk (at most CARRY_BYTES of them). */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
+  private carryOverflow = false;
+
+  constructor(
+    private readonly sink: ScanSink,
+    private readonly hints: HintAutomaton | null,
+    private readonly options: ScanOptions,
+  ) {}
+
+  summary(): ReadSummary {
+    const splitter = this.splitter;
+    if (splitter !== null) return { bytes: splitter.bytes, encoding: splitter.encoding, binary: splitter.binary };
+    return { bytes: this.bytes, encoding: this.encoding, binary: this.binary };
+  }
+
+  /** A text chunk: no bytes to scan, LineSplitter takes over from here. */
+  fallbackText(text: string): void {
+    this.toSplitter().push(text);
+  }
+
+  private toSplitter(): LineSplitter {
+    if (this.splitter === null) {
+      const splitter = new LineSplitter((line) => this.sink.line(line));
+      const pending = this.pendingBytes();
+      this.splitter = splitter;
+      splitter.bytes = this.bytes - pending.length;
+      if (pending.length > 0) splitter.push(pending);
+    }
+    return this.splitter;
+  }
+
+  /** Bytes received but not yet handed to a sink: the undecided head, or the carried line. */
+  private pendingBytes(): Buffer {
+    if (!this.decided) {
+      const head = Buffer.concat(this.head);
+      this.head = [];
+      this.headBytes = 0;
+      this.decided = true;
+      return head;
+    }
+    const carry = Buffer.concat(this.carry);
+    this.carry = [];
+    this.carryBytes = 0;
+    return carry;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.bytes += chunk.byteLength;
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.splitter !== null) {
+      this.splitter.push(bytes);
+      return;
+    }
+    if (!this.decided) {
+      this.head.push(Buffer.from(bytes));
+      this.headBytes += bytes.length;
+      if (this.headBytes >= SNIFF_BYTES) this.decide();
+      return;
+    }
+    this.scan(bytes);
+  }
+
+  private decide(): void {
+    const head = Buffer.concat(this.head);
+    const sniffed = sniffEncoding(head);
+    this.encoding = sniffed.encoding;
+    this.binary = sniffed.binary;
+    if (sniffed.encoding !== "utf8" || sniffed.binary) {
+      this.toSplitter();
+      return;
+    }
+    this.head = [];
+    this.headBytes = 0;
+    this.decided = true;
+    this.scan(head);
+  }
+
+  end(): void {
+    if (!this.decided && this.splitter === null) this.decide();
+    if (this.splitter !== null) {
+      this.splitter.end();
+      return;
+    }
+    if (this.carryBytes > 0 || this.carryOverflow) this.carriedLine(null, 0, 0);
+  }
+
+  private scan(chunk: Buffer): void {
+    let start = 0;
+    const length = chunk.length;
+    let newline = chunk.indexOf(10);
+    if (this.carryBytes > 0 || this.carryOverflow) {
+      if (newline < 0) {
+        this.keep(chunk, 0, length);
+        return;
+      }
+      this.carriedLine(chunk, 0, newline);
+      start = newline + 1;
+      newline = chunk.indexOf(10, start);
+    }
+    if (newline < 0) {
+      this.keep(chunk, start, length);
+      return;
+    }
+    // The part holding whole lines; its validity as UTF-8 is checked once.
+    let last = chunk.lastIndexOf(10);
+    const valid = isUtf8(chunk.subarray(start, last));
+    let nextCr = chunk.indexOf(13, start);
+    let nextSection = chunk.indexOf(SECTION, start);
+    if (nextCr < 0) nextCr = length;
+    if (nextSection < 0) nextSection = length;
+    while (newline >= 0) {
+      let end = newline;
+      if (nextCr < end) {
+        if (nextCr === end - 1) end -= 1;
+        else {
+          this.slow(chunk, start, newline);
+          nextCr = chunk.indexOf(13, newline);
+          if (nextCr < 0) nextCr = length;
+          if (nextSection < newline) nextSection = after(chunk, SECTION, newline);
+          start = newline + 1;
+          newline = chunk.indexOf(10, start);
+          continue;
+        }
+        nextCr = after(chunk, 13, newline);
+      }
+      if (!valid || nextSection < newline || end - start > MAX_LINE_CHARS) {
+        if (nextSection < newline) nextSection = after(chunk, SECTION, newline);
+        this.slow(chunk, start, newline);
+      } else {
+        this.line(chunk, start, end);
+      }
+      start = newline + 1;
+      newline = chunk.indexOf(10, start);
+    }
+    last = start;
+    if (last < length) this.keep(chunk, last, length);
+  }
+
+  /** Holds the start of a line that goes on in the next chunk. */
+  private keep(chunk: Buffer, start: number, end: number): void {
+    const room = CARRY_BYTES - this.carryBytes;
+    if (end - start > room) {
+      this.carryOverflow = true;
+      end = start + Math.max(0, room);
+    }
+    if (end > start) {
+      this.carry.push(Buffer.from(chunk.subarray(start, end)));
+      this.carryBytes += end - start;
+    }
+  }
+
+  /** A line begun in earlier chunks, ending at `end` of `chunk` (or at the end of the input). */
+  private carriedLine(chunk: Buffer | null, start: number, end: number): void {
+    if (chunk !== null) this.keep(chunk, start, end);
+    const bytes = Buffer.concat(this.carry);
+    const overflow = this.carryOverflow;
+    this.carry = [];
+    this.carryBytes = 0;
+    this.carryOverflow = false;
+    if (overflow || !isUtf8(bytes)) {
+      this.sink.line(decodeLine(bytes, 0, bytes.length));
+      return;
+    }
+    let lineEnd = bytes.length;
+    const cr = bytes.indexOf(13);
+    if (cr >= 0 && cr < lineEnd - 1) {
+      this.slow(bytes, 0, lineEnd);
+      return;
+    }
+    if (cr === lineEnd - 1) lineEnd -= 1;
+    if (lineEnd > MAX_LINE_CHARS || bytes.indexOf(SECTION) >= 0) this.slow(bytes, 0, bytes.length);
+    else this.line(bytes, 0, lineEnd);
+  }
+
+  private slow(bytes: Buffer, start: number, end: number): void {
+    this.sink.line(decodeLine(bytes, start, end));
+  }
+
+  /**
+   * One whole line [start, end) without its line end, valid UTF-8, no carriage return inside, no
+   * section marker, at most MAX_LINE_CHARS bytes.
+   */
+  private line(b: Buffer, start: number, end: number): void {
+    const rawStart = start;
+    const first0 = b[start];
+    // Raw lines starting with `t` may be Travis markers; a BOM is the first line's.
+    if (first0 === 116 || first0 === 0xef) return this.slow(b, rawStart, end);
+    const stamp = timestampBytes(b, start, end);
+    if (stamp < 0) return this.slow(b, rawStart, end);
+    start += stamp;
+    // The first visible character, past colour codes and blanks (what `^\s*` of the rules sees).
+    let at = start;
+    let leading = true;
+    let firstCp = -1;
+    while (at < end) {
+      const c = b[at];
+      if (c === 27) {
+        const next = ansiEnd(b, at, end);
+        if (next === at) {
+          firstCp = 27;
+          break;
+        }
+        at = next;
+        continue;
+      }
+      if (c === 32 || (c >= 9 && c <= 13)) {
+        leading = false;
+        at += 1;
+        continue;
+      }
+      firstCp = codePointAt(b, at);
+      if (c >= 0x80 && isUnicodeSpace(firstCp)) return this.slow(b, rawStart, end);
+      break;
+    }
+    if (this.hints !== null) {
+      // Error shapes of patterns.ts anchored at the line start: `E `, `___`, `e: `, `----`, `#1 `, `===`, `1) `.
+      if (isDigit(firstCp) || (leading && (firstCp === 69 || firstCp === 95 || firstCp === 101 || firstCp === 45 || firstCp === 35 || firstCp === 61))) {
+        return this.slow(b, rawStart, end);
+      }
+      if (firstTokenHasLocation(b, at, end) || this.hints.screen(b, start, end)) return this.slow(b, rawStart, end);
+    }
+    const fingerprint = this.options.fingerprints && firstCp >= 0 ? fingerprintBytes(b, start, end) : 0;
+    this.sink.plain(b, rawStart, end, firstCp, fingerprint);
+  }
+}
+
+function after(chunk: Buffer, what: number | Buffer, from: number): number {
+  const at = chunk.indexOf(what, from);
+  return at < 0 ? chunk.length : at;
+}
+

@@ -1,0 +1,157 @@
+/**
+ * The byte-level front end (src/fix/context/scan.ts) must agree with the string rules it
+ * stands in for: a line it calls plain has no hint word, secret shape or error shape once
+ * cleaned, and its byte fingerprint equals lineFingerprint of the cleaned string. Checked on
+ * every fixture log (real CI logs of many tools, see fixtures/logs/SOURCES.md) and on
+ * hand-made lines for the corners (colour codes inside words, non-ASCII, timestamps).
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { buildFailureContext } from "../src/fix/context/build.js";
+import { BaselineLines } from "../src/fix/context/baseline.js";
+import { lineFingerprint } from "../src/fix/context/fingerprint.js";
+import { cleanLine, decodeLine, readLines } from "../src/fix/context/lines.js";
+import { mayMatter } from "../src/fix/context/patterns.js";
+import { failingLogHints, scanLog, type ScanSink } from "../src/fix/context/scan.js";
+import { SECRET_SHAPES } from "../src/fix/redact.js";
+
+function logFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return logFiles(path);
+    return /\.log(?:\.gz)?$/.test(name) ? [path] : [];
+  });
+}
+
+const read = (file: string): Buffer => (file.endsWith(".gz") ? gunzipSync(readFileSync(file)) : readFileSync(file));
+
+const hints = failingLogHints();
+
+interface Seen {
+  plain: { text: string; first: number; fingerprint: number }[];
+  slow: string[];
+}
+
+async function scan(bytes: Buffer, chunk = 64 * 1024): Promise<Seen> {
+  const seen: Seen = { plain: [], slow: [] };
+  const sink: ScanSink = {
+    line: (raw) => seen.slow.push(raw),
+    plain: (b, start, end, first, fingerprint) => seen.plain.push({ text: cleanLine(decodeLine(b, start, end)), first, fingerprint }),
+  };
+  async function* chunks() {
+    for (let at = 0; at < bytes.length; at += chunk) yield bytes.subarray(at, at + chunk);
+  }
+  await scanLog(chunks(), sink, hints, { hints: true, fingerprints: true });
+  return seen;
+}
+
+const files = logFiles("fixtures/logs");
+
+describe("the byte-level scan", () => {
+  it("finds fixture logs to check", () => {
+    expect(files.length).toBeGreaterThan(50);
+  });
+
+  it("calls plain only lines no rule looks at, and fingerprints them as lineFingerprint does", async () => {
+    let plain = 0;
+    const wrong: string[] = [];
+    for (const file of files) {
+      const seen = await scan(read(file), 4093);
+      for (const line of seen.plain) {
+        const fingerprint = line.text.trim() === "" ? 0 : lineFingerprint(line.text);
+        if (mayMatter(line.text) || SECRET_SHAPES.test(line.text) || line.text.includes("Git repository in ") || line.fingerprint !== fingerprint) {
+          wrong.push(`${file}: ${JSON.stringify(line.text)}`);
+        }
+      }
+      plain += seen.plain.length;
+    }
+    expect(wrong).toEqual([]);
+    expect(plain).toBeGreaterThan(10_000);
+  });
+
+  it("hands over every line once, in order, the same lines LineSplitter finds", async () => {
+    for (const file of files.slice(0, 80)) {
+      const bytes = read(file);
+      const expected: string[] = [];
+      await readLines(bytes, (raw) => expected.push(cleanLine(raw)));
+      const order: string[] = [];
+      const sink: ScanSink = { line: (raw) => order.push(cleanLine(raw)), plain: (b, s, e) => order.push(cleanLine(decodeLine(b, s, e))) };
+      async function* chunks() {
+        for (let at = 0; at < bytes.length; at += 1000) yield bytes.subarray(at, at + 1000);
+      }
+      await scanLog(chunks(), sink, hints, { hints: true, fingerprints: false });
+      expect(order, file).toEqual(expected);
+    }
+  });
+
+  it("agrees with the string rules on colour codes inside words, non-ASCII and timestamps", async () => {
+    const E = "\x1b";
+    const lines = [
+      `2024-05-01T12:00:00.1234567Z ${E}[32m✓${E}[39m handles case 3 (12 ms)`,
+      `${E}[1mer${E}[0mror in module`, // a hint word split by a colour code
+      `  tok${E}[2men${E}[22m here`,
+      `${E}[31mAKIAIOSFODNN7EXAMPLEAKIAIOSFODNN7EXAMPLE${E}[0m`,
+      `AKIAIOSFODNN7EXAMPLEAKIAIOS${E}[0mFODNN7EXAMPLEXYZ`,
+      "naïve café — überall ✓ ✕ 😀 done",
+      `tmp.qBeGnnVmPh and ${E}]8;;http://x${E}\\link${E}]8;;${E}\\ text`,
+      `${E}[0m${E}[0m`,
+      "   \t  ",
+      `${E}(Bplain text`,
+      `${E}Xweird ${E}[?25l cursor`,
+      "2024-05-01T12:00:00+02:00 offset zone",
+      "\u00a0 1) numbered after a no-break space",
+      "zero\u200bwidth",
+    ];
+    const seen = await scan(Buffer.from(lines.join("\n") + "\n"));
+    expect(seen.plain.length + seen.slow.length).toBe(lines.length);
+    for (const line of seen.plain) {
+      expect(mayMatter(line.text), line.text).toBe(false);
+      expect(SECRET_SHAPES.test(line.text), line.text).toBe(false);
+      expect(line.fingerprint, line.text).toBe(line.text.trim() === "" ? 0 : lineFingerprint(line.text));
+    }
+    const slow = seen.slow.map((raw) => cleanLine(raw));
+    expect(slow).toContain("error in module");
+    expect(slow).toContain("  token here");
+    expect(slow).toContain("zero\u200bwidth");
+    expect(slow.some((line) => line.includes("AKIAIOSFODNN7EXAMPLEAKIAIOSFODNN7EXAMPLEXYZ"))).toBe(true);
+  });
+
+  it("gives the same baseline fingerprints from bytes as from text", async () => {
+    for (const file of files.slice(0, 30)) {
+      const bytes = read(file);
+      const fromBytes = await BaselineLines.fromLog(bytes);
+      const fromText = new BaselineLines();
+      await readLines(bytes, (raw) => fromText.addRaw(raw));
+      expect(fromBytes.size, file).toBe(fromText.size);
+      expect(fromBytes.lines, file).toBe(fromText.lines);
+      for (const line of bytes.toString("utf8").split("\n").slice(0, 300)) expect(fromBytes.hasRaw(line), file).toBe(fromText.hasRaw(line));
+    }
+  });
+
+  it("builds the same context from bytes as from the same log as a string", async () => {
+    for (const file of files.slice(0, 60)) {
+      const bytes = read(file);
+      const fromBytes = await buildFailureContext(bytes);
+      const fromText = await buildFailureContext(bytes.toString("utf8"));
+      expect(fromBytes, file).toEqual(fromText);
+    }
+  });
+
+  it("drops the same shared lines with a baseline read from bytes as with one read from text", async () => {
+    const pairs = files.filter((file) => /fail\.log(?:\.gz)?$/.test(file)).flatMap((file) => {
+      const passing = files.find((other) => other === file.replace(/fail\.log/, "pass.log"));
+      return passing ? [[file, passing]] : [];
+    });
+    expect(pairs.length).toBeGreaterThan(5);
+    for (const [failing, passing] of pairs.slice(0, 40)) {
+      const fromBytes = await buildFailureContext(read(failing), { baseline: await BaselineLines.fromLog(read(passing)) });
+      const textBaseline = new BaselineLines();
+      await readLines(read(passing).toString("utf8"), (raw) => textBaseline.addRaw(raw));
+      const fromText = await buildFailureContext(read(failing).toString("utf8"), { baseline: textBaseline });
+      expect(fromBytes, failing).toEqual(fromText);
+      expect(fromBytes.sharedLinesDropped, failing).toBeGreaterThan(0);
+    }
+  });
+});
