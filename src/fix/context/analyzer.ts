@@ -196,36 +196,57 @@ export class LogAnalyzer implements ScanSink {
   }
 
   /**
-   * ScanSink: a line with no hint word, secret or error shape (scan.ts), as raw bytes. When
-   * nothing is under way that reads every line (a step header, an open excerpt, a key block,
-   * the first lines before the format is known) and its first character starts no step marker,
-   * it only counts, goes to the ring by reference, and meets the baseline by its fingerprint:
-   * the same outcome pushRaw would have, without a string.
+   * ScanSink: a line with no hint word of the error and infra rules, no error shape (scan.ts), as
+   * raw bytes. When nothing is under way that reads every line (a step header, an open excerpt,
+   * a key block, the first lines before the format is known) and its first character starts no
+   * step marker, it only counts, goes to the ring (by reference unless it had to become text),
+   * and meets the baseline by its fingerprint: the outcome pushRaw would have, with fewer
+   * strings. `text` (the cleaned line) comes with a secret hint word: the redactor reads it, and
+   * a line it changes takes the full way.
    */
-  plain(bytes: Buffer, start: number, end: number, first: number, fingerprint: number): void {
+  plain(bytes: Buffer, start: number, end: number, first: number, fingerprint: number, text: string | null): void {
     const step = this.current;
     if (step.open !== null || this.headerGroupLines >= 0 || (this.format === null && this.seq < 200) || this.redactor.insideKeyBlock || this.markerStart(first)) {
       this.pushRaw(decodeLine(bytes, start, end));
       return;
+    }
+    const secretHint = text !== null;
+    if (first === 80 /* P */ || first === 67 /* C */) {
+      // `Post job cleanup.`, `Cleaning up orphan processes` and the like end a step; `PASS …` does not.
+      text ??= cleanLine(decodeLine(bytes, start, end));
+      if (text.startsWith("Post job cleanup") || text.startsWith("Cleaning up ")) {
+        this.pushRaw(decodeLine(bytes, start, end));
+        return;
+      }
+    }
+    if (secretHint) {
+      const redacted = this.redactor.push(text as string);
+      if (redacted !== text) {
+        if (redacted !== null) this.analyse(redacted, 0, mayMatter(text as string));
+        this.travisOpened = false;
+        return;
+      }
     }
     this.seq += 1;
     this.travisOpened = false;
     const seq = this.seq;
     step.lastSeq = seq;
     if (this.baseline !== null && first >= 0) {
-      if (this.baseline.hasFingerprint(fingerprint)) {
+      if (text !== null ? this.baseline.has(text) : this.baseline.hasFingerprint(fingerprint)) {
         this.sharedDropped += 1;
-        step.ring.pushBytes(bytes, start, end, seq, true);
+        if (text !== null) step.ring.push(text, seq, true);
+        else step.ring.pushBytes(bytes, start, end, seq, true);
         return;
       }
-      if (step.kind === "main" && this.novelChars < this.novelCapacity) this.noteNovel(step, cleanLine(decodeLine(bytes, start, end)));
+      if (step.kind === "main" && this.novelChars < this.novelCapacity) this.noteNovel(step, text ?? cleanLine(decodeLine(bytes, start, end)));
     }
-    step.ring.pushBytes(bytes, start, end, seq);
+    if (text !== null) step.ring.push(text, seq);
+    else step.ring.pushBytes(bytes, start, end, seq);
   }
 
-  /** A first character that may start a step or failure marker of the log's format (see structuralLine). */
+  /** A first character that may start a step or failure marker of the log's format (see structuralLine; `P` and `C` are told apart in plain). */
   private markerStart(first: number): boolean {
-    if (first === 35 /* # */ || first === 58 /* : */ || first === 80 /* P */ || first === 67 /* C */) return true;
+    if (first === 35 /* # */ || first === 58 /* : */) return true;
     switch (this.format) {
       case "github":
         return false;
@@ -263,8 +284,11 @@ export class LogAnalyzer implements ScanSink {
   pushLine(text: string, minScore = 0): void {
     const matters = mayMatter(text);
     const redacted = matters ? this.redactor.push(text) : this.redactor.pushScreened(text);
-    if (redacted === null) return;
-    const line = redacted;
+    if (redacted !== null) this.analyse(redacted, minScore, matters);
+  }
+
+  /** A cleaned and redacted line; `matters`: it has a hint word or shape (mayMatter). */
+  private analyse(line: string, minScore: number, matters: boolean): void {
     this.seq += 1;
     if (this.format === null && this.seq <= 200) this.detectFormat(line);
 

@@ -15,7 +15,7 @@ import type { InfraKind } from "./types.js";
  * anchored shapes below are never error lines. The patterns further down only
  * run on lines that pass it.
  */
-const ERROR_HINT_WORDS = [
+export const ERROR_HINT_WORDS: readonly string[] = [
   "err", "fail", "exception", "traceback", "panic", "assert", "expected", "received", "fatal", "abort", "not ok",
   "undefined", "cannot", "segmentation", "core dumped", "killed", "out of memory", "✕", "✖", "×", "✗", "●", "<<<",
   "went wrong", "required from", "violation", "offenses", "exited with",
@@ -166,7 +166,7 @@ export interface InfraHit {
 }
 
 /** Every infra rule below needs one of these words (ignoring case): keep the two in step. */
-const INFRA_HINT_WORDS = [
+export const INFRA_HINT_WORDS: readonly string[] = [
   "econn", "etimedout", "enotfound", "eai_again", "enospc", "resolve host", "name resolution", "reset by peer", "hang up",
   "handshake", "dial tcp", "unreachable", "timed out", "readtimeouterror", "could not fetch", "bad gateway",
   "service unavailable", "gateway time", "500", "502", "503", "504", "429", "rate limit", "toomanyrequests",
@@ -263,8 +263,7 @@ export function infraKindForConclusion(conclusion: string | null | undefined): I
  * One test per line for everything above plus the secret screen of the
  * redactor: most lines of a log match none, and then no other pattern runs.
  */
-export const MAY_MATTER_WORDS: readonly string[] = [...ERROR_HINT_WORDS, ...INFRA_HINT_WORDS, ...SECRET_HINT_WORDS];
-const MAY_MATTER = anyOfWords(MAY_MATTER_WORDS);
+const MAY_MATTER = anyOfWords([...ERROR_HINT_WORDS, ...INFRA_HINT_WORDS, ...SECRET_HINT_WORDS]);
 
 export function mayMatter(line: string): boolean {
   return MAY_MATTER.test(line) || ERROR_HINT_SHAPES.test(line);

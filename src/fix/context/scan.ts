@@ -21,7 +21,8 @@ import { isUtf8 } from "node:buffer";
 import { decodeLine, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
 import { ansiEnd } from "./ansi.js";
 import { fingerprintBytes } from "./fingerprint.js";
-import { MAY_MATTER_WORDS } from "./patterns.js";
+import { SECRET_HINT_WORDS } from "../redact.js";
+import { ERROR_HINT_WORDS, INFRA_HINT_WORDS } from "./patterns.js";
 
 export interface ScanSink {
   /** A line that needs the full treatment, decoded (timestamps and colours still on). */
@@ -30,9 +31,10 @@ export interface ScanSink {
    * A line without any hint word, secret shape or error shape: bytes [start, end) of `bytes`,
    * raw. `first` is the code point of its first visible character (after the timestamp, colour
    * codes and blanks; -1 for a blank line); `fingerprint` that of its cleaned text when the scan
-   * computes them (0 for a blank line).
+   * computes them (0 for a blank line). `text`: the cleaned line, given only when it holds a
+   * weak hint (a secret hint word): such a line needs the redactor, and no other rule.
    */
-  plain(bytes: Buffer, start: number, end: number, first: number, fingerprint: number): void;
+  plain(bytes: Buffer, start: number, end: number, first: number, fingerprint: number, text: string | null): void;
 }
 
 export interface ScanOptions {
@@ -51,13 +53,21 @@ export interface ScanOptions {
  */
 export class HintAutomaton {
   private readonly classes = new Uint8Array(256);
+  private readonly info = new Uint16Array(256);
   private readonly table: Int32Array;
-  readonly hit: number;
+  /** Rows from here on are states where a weak word ends (HIT, the last, excepted). */
+  private readonly weakFrom: number;
+  private readonly hit: number;
 
-  constructor(words: readonly string[]) {
-    const encoded = words.map((word) => Buffer.from(word.toLowerCase(), "utf8")).filter((bytes) => bytes.length > 0);
+  /**
+   * `strong`: words that make a line need every rule. `weak`: words that only make it need the
+   * redactor (the secret hint words); `screen` tells the two apart.
+   */
+  constructor(strong: readonly string[], weak: readonly string[] = []) {
+    const encode = (word: string) => Buffer.from(word.toLowerCase(), "utf8");
+    const words = [...strong.map((word) => ({ bytes: encode(word), tier: 2 })), ...weak.map((word) => ({ bytes: encode(word), tier: 1 }))].filter((w) => w.bytes.length > 0);
     let classCount = 1;
-    for (const bytes of encoded) {
+    for (const { bytes } of words) {
       for (const byte of bytes) {
         if (this.classes[byte] !== 0) continue;
         this.classes[byte] = classCount;
@@ -67,21 +77,21 @@ export class HintAutomaton {
     }
     // Trie: children per state, then breadth-first failure links.
     const children: Map<number, number>[] = [new Map()];
-    const terminal: boolean[] = [false];
-    for (const bytes of encoded) {
+    const tier: number[] = [0];
+    for (const word of words) {
       let state = 0;
-      for (const byte of bytes) {
+      for (const byte of word.bytes) {
         const c = this.classes[byte];
         let next = children[state].get(c);
         if (next === undefined) {
           next = children.length;
           children.push(new Map());
-          terminal.push(false);
+          tier.push(0);
           children[state].set(c, next);
         }
         state = next;
       }
-      terminal[state] = true;
+      tier[state] = Math.max(tier[state], word.tier);
     }
     const states = children.length;
     const fail = new Int32Array(states);
@@ -91,7 +101,7 @@ export class HintAutomaton {
     for (const next of children[0].values()) order.push(next);
     for (let at = 1; at < order.length; at += 1) {
       const state = order[at];
-      if (terminal[fail[state]]) terminal[state] = true;
+      tier[state] = Math.max(tier[state], tier[fail[state]]);
       for (let c = 0; c < classCount; c += 1) {
         const child = children[state].get(c);
         if (child === undefined) {
@@ -103,29 +113,41 @@ export class HintAutomaton {
         }
       }
     }
-    // Pre-multiplied rows; every terminal state becomes the one absorbing HIT row.
-    this.hit = states * classCount;
-    this.table = new Int32Array((states + 1) * classCount).fill(this.hit);
+    // Rows pre-multiplied by the class count, states without a word first, then those where a
+    // weak word ends (from `weakFrom`), then the one absorbing HIT row for every strong word.
+    const index = new Int32Array(states);
+    let rows = 0;
+    for (let s = 0; s < states; s += 1) if (tier[s] === 0) index[s] = rows++;
+    const weakRows = rows;
+    for (let s = 0; s < states; s += 1) if (tier[s] === 1) index[s] = rows++;
+    this.weakFrom = weakRows * classCount;
+    this.hit = rows * classCount;
+    this.table = new Int32Array((rows + 1) * classCount).fill(this.hit);
     for (let s = 0; s < states; s += 1) {
-      if (terminal[s]) continue;
+      if (tier[s] === 2) continue;
       for (let c = 0; c < classCount; c += 1) {
         const next = delta[s * classCount + c];
-        this.table[s * classCount + c] = terminal[next] ? this.hit : next * classCount;
+        this.table[index[s] * classCount + c] = tier[next] === 2 ? this.hit : index[next] * classCount;
       }
     }
+    // One lookup per byte: its class, and in bit 8 whether it is a character of the bare-secret shape.
+    for (let c = 0; c < 256; c += 1) this.info[c] = this.classes[c] | (RUN_CHAR[c] << 8);
   }
 
   /**
-   * True when the text raw bytes [start, end) hold once their ANSI sequences are removed has one
-   * of the words, or a run of 40 characters of [A-Za-z0-9/+] (the redactor's bare-secret shape).
-   * One pass; an escape sequence is stepped over as if it were not there.
+   * What the text raw bytes [start, end) hold once their ANSI sequences are removed: STRONG for
+   * a strong word, else WEAK for a weak word or a run of 40 characters of [A-Za-z0-9/+] (the
+   * redactor's bare-secret shape), else NONE. One pass; an escape sequence is stepped over as
+   * if it were not there.
    */
-  screen(bytes: Uint8Array, start: number, end: number): boolean {
+  screen(bytes: Uint8Array, start: number, end: number): number {
     const table = this.table;
-    const classes = this.classes;
+    const info = this.info;
+    const weakFrom = this.weakFrom;
     const hit = this.hit;
     let state = 0;
     let run = 0;
+    let found = NONE;
     for (let i = start; i < end; i += 1) {
       const c = bytes[i];
       if (c === 27) {
@@ -135,33 +157,36 @@ export class HintAutomaton {
           continue;
         }
       }
-      state = table[state + classes[c]];
-      if (state === hit) return true;
-      if (RUN_CHAR[c] === 1) {
-        run += 1;
-        if (run === RUN) return true;
-      } else {
-        run = 0;
+      const k = info[c];
+      state = table[state + (k & 0xff)];
+      if (state >= weakFrom) {
+        if (state === hit) return STRONG;
+        found = WEAK;
       }
+      run = (run + 1) * (k >>> 8);
+      if (run >= RUN) found = WEAK;
     }
-    return false;
+    return found;
   }
 }
+
+export const NONE = 0;
+export const WEAK = 1;
+export const STRONG = 2;
 
 let failingHints: HintAutomaton | null = null;
 
 /**
- * Words that make a line of a failing log worth the full treatment: every hint word of the
- * error, infra and secret rules, the checkout line that names
- * the workspace, GitLab section markers, and the zero-width characters a split token hides behind.
+ * Words that make a line of a failing log worth the full treatment (strong): every hint word of
+ * the error and infra rules, the checkout line that names the workspace, GitLab section markers;
+ * and words that only call for the redactor (weak): its hint words and the zero-width
+ * characters a split token hides behind.
  */
 export function failingLogHints(): HintAutomaton {
-  failingHints ??= new HintAutomaton([
-    ...MAY_MATTER_WORDS,
-    "Git repository in ",
-    "section_",
-    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad",
-  ]);
+  failingHints ??= new HintAutomaton(
+    [...ERROR_HINT_WORDS, ...INFRA_HINT_WORDS, "Git repository in ", "section_"],
+    [...SECRET_HINT_WORDS, "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"],
+  );
   return failingHints;
 }
 
@@ -281,6 +306,8 @@ class ByteScanner {
   private carry: Buffer[] = [];
   private carryBytes = 0;
   private carryOverflow = false;
+  /** Room for one line without its colour codes. */
+  private readonly scratch = Buffer.allocUnsafe(MAX_LINE_CHARS);
 
   constructor(
     private readonly sink: ScanSink,
@@ -453,6 +480,26 @@ class ByteScanner {
     else this.line(bytes, 0, lineEnd);
   }
 
+  /** cleanLine of a line past its timestamp (no carriage return, no section marker inside): its text without ANSI sequences. */
+  private cleanText(b: Buffer, start: number, end: number): string {
+    const esc = b.indexOf(27, start);
+    if (esc < 0 || esc >= end) return b.toString("utf8", start, end);
+    const out = this.scratch;
+    let n = 0;
+    for (let at = start; at < end; at += 1) {
+      if (b[at] === 27) {
+        const next = ansiEnd(b, at, end);
+        if (next > at) {
+          at = next - 1;
+          continue;
+        }
+      }
+      out[n] = b[at];
+      n += 1;
+    }
+    return out.toString("utf8", 0, n);
+  }
+
   private slow(bytes: Buffer, start: number, end: number): void {
     this.sink.line(decodeLine(bytes, start, end));
   }
@@ -498,10 +545,13 @@ class ByteScanner {
       if (isDigit(firstCp) || (leading && (firstCp === 69 || firstCp === 95 || firstCp === 101 || firstCp === 45 || firstCp === 35 || firstCp === 61))) {
         return this.slow(b, rawStart, end);
       }
-      if (firstTokenHasLocation(b, at, end) || this.hints.screen(b, start, end)) return this.slow(b, rawStart, end);
+      if (firstTokenHasLocation(b, at, end)) return this.slow(b, rawStart, end);
+      const found = this.hints.screen(b, start, end);
+      if (found === STRONG) return this.slow(b, rawStart, end);
+      if (found === WEAK) return this.sink.plain(b, rawStart, end, firstCp, 0, this.cleanText(b, start, end));
     }
     const fingerprint = this.options.fingerprints && firstCp >= 0 ? fingerprintBytes(b, start, end) : 0;
-    this.sink.plain(b, rawStart, end, firstCp, fingerprint);
+    this.sink.plain(b, rawStart, end, firstCp, fingerprint, null);
   }
 }
 
