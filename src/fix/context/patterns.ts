@@ -165,7 +165,11 @@ export interface InfraHit {
   line: string;
 }
 
-/** Every infra rule below needs one of these words (ignoring case): keep the two in step. */
+/**
+ * Every infra rule below needs one of these words (ignoring case): keep the two in step. A number
+ * among them is taken to need non-digits around it (scan.ts skips `1500` for `500`): the rules
+ * below that name one also name a word of this list, or bound the number (`\b`, a space, `.`).
+ */
 export const INFRA_HINT_WORDS: readonly string[] = [
   "econn", "etimedout", "enotfound", "eai_again", "enospc", "resolve host", "name resolution", "reset by peer", "hang up",
   "handshake", "dial tcp", "unreachable", "timed out", "readtimeouterror", "could not fetch", "bad gateway",

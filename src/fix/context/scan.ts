@@ -54,6 +54,8 @@ export interface ScanOptions {
 export class HintAutomaton {
   private readonly classes = new Uint8Array(256);
   private readonly info = new Uint16Array(256);
+  /** Strong words that are numbers, by numberKey. */
+  private readonly numbers = new Set<number>();
   private readonly table: Int32Array;
   /** Rows from here on are states where a weak word ends (HIT, the last, excepted). */
   private readonly weakFrom: number;
@@ -65,7 +67,12 @@ export class HintAutomaton {
    */
   constructor(strong: readonly string[], weak: readonly string[] = []) {
     const encode = (word: string) => Buffer.from(word.toLowerCase(), "utf8");
-    const words = [...strong.map((word) => ({ bytes: encode(word), tier: 2 })), ...weak.map((word) => ({ bytes: encode(word), tier: 1 }))].filter((w) => w.bytes.length > 0);
+    // Numbers among the strong words (HTTP statuses, exit codes) count only as numbers of their own.
+    for (const word of strong) if (/^\d{1,6}$/.test(word)) this.numbers.add(numberKey(Number(word), word.length));
+    const words = [
+      ...strong.filter((word) => !/^\d{1,6}$/.test(word)).map((word) => ({ bytes: encode(word), tier: 2 })),
+      ...weak.map((word) => ({ bytes: encode(word), tier: 1 })),
+    ].filter((w) => w.bytes.length > 0);
     let classCount = 1;
     for (const { bytes } of words) {
       for (const byte of bytes) {
@@ -130,13 +137,13 @@ export class HintAutomaton {
         this.table[index[s] * classCount + c] = tier[next] === 2 ? this.hit : index[next] * classCount;
       }
     }
-    // One lookup per byte: its class, and in bit 8 whether it is a character of the bare-secret shape.
-    for (let c = 0; c < 256; c += 1) this.info[c] = this.classes[c] | (RUN_CHAR[c] << 8);
+    // One lookup per byte: its class, in bit 8 whether it is a character of the bare-secret shape, in bit 9 a digit.
+    for (let c = 0; c < 256; c += 1) this.info[c] = this.classes[c] | (RUN_CHAR[c] << 8) | (isDigit(c) ? DIGIT : 0);
   }
 
   /**
    * What the text raw bytes [start, end) hold once their ANSI sequences are removed: STRONG for
-   * a strong word, else WEAK for a weak word or a run of 40 characters of [A-Za-z0-9/+] (the
+   * a strong word (a number among them only as a whole number: `500`, not `1500`), else WEAK for a weak word or a run of 40 characters of [A-Za-z0-9/+] (the
    * redactor's bare-secret shape), else NONE. One pass; an escape sequence is stepped over as
    * if it were not there.
    */
@@ -145,9 +152,12 @@ export class HintAutomaton {
     const info = this.info;
     const weakFrom = this.weakFrom;
     const hit = this.hit;
+    const numbers = this.numbers;
     let state = 0;
     let run = 0;
     let found = NONE;
+    let number = 0;
+    let digits = 0;
     for (let i = start; i < end; i += 1) {
       const c = bytes[i];
       if (c === 27) {
@@ -163,11 +173,26 @@ export class HintAutomaton {
         if (state === hit) return STRONG;
         found = WEAK;
       }
-      run = (run + 1) * (k >>> 8);
+      run = (run + 1) * ((k >>> 8) & 1);
       if (run >= RUN) found = WEAK;
+      if ((k & DIGIT) !== 0) {
+        number = number * 10 + (c - 48);
+        digits += 1;
+      } else if (digits > 0) {
+        if (digits <= 6 && numbers.has(numberKey(number, digits))) return STRONG;
+        number = 0;
+        digits = 0;
+      }
     }
+    if (digits > 0 && digits <= 6 && numbers.has(numberKey(number, digits))) return STRONG;
     return found;
   }
+}
+
+const DIGIT = 1 << 9;
+
+function numberKey(value: number, digits: number): number {
+  return digits * 10_000_000 + value;
 }
 
 export const NONE = 0;
