@@ -10,12 +10,12 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { buildFailureContext } from "../src/fix/context/build.js";
+import { buildFailureContext, failingLogHints } from "../src/fix/context/build.js";
 import { BaselineLines } from "../src/fix/context/baseline.js";
 import { lineFingerprint } from "../src/fix/context/fingerprint.js";
 import { cleanLine, decodeLine, readLines } from "../src/fix/context/lines.js";
 import { detectInfra, errorScore } from "../src/fix/context/patterns.js";
-import { failingLogHints, scanLog, type ScanSink } from "../src/fix/context/scan.js";
+import { scanLog, type ScanSink } from "../src/fix/context/scan.js";
 import { anyOfWords, SECRET_HINT_WORDS, SECRET_SHAPES } from "../src/fix/redact.js";
 
 const SECRET_HINT = anyOfWords(SECRET_HINT_WORDS);

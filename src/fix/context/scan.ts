@@ -21,8 +21,6 @@ import { isUtf8 } from "node:buffer";
 import { decodeLine, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
 import { ansiEnd } from "./ansi.js";
 import { fingerprintBytes } from "./fingerprint.js";
-import { SECRET_HINT_WORDS } from "../redact.js";
-import { ERROR_HINT_WORDS, INFRA_HINT_WORDS } from "./patterns.js";
 
 export interface ScanSink {
   /** A line that needs the full treatment, decoded (timestamps and colours still on). */
@@ -198,22 +196,6 @@ function numberKey(value: number, digits: number): number {
 export const NONE = 0;
 export const WEAK = 1;
 export const STRONG = 2;
-
-let failingHints: HintAutomaton | null = null;
-
-/**
- * Words that make a line of a failing log worth the full treatment (strong): every hint word of
- * the error and infra rules, the checkout line that names the workspace, GitLab section markers;
- * and words that only call for the redactor (weak): its hint words and the zero-width
- * characters a split token hides behind.
- */
-export function failingLogHints(): HintAutomaton {
-  failingHints ??= new HintAutomaton(
-    [...ERROR_HINT_WORDS, ...INFRA_HINT_WORDS, "Git repository in ", "section_"],
-    [...SECRET_HINT_WORDS, "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"],
-  );
-  return failingHints;
-}
 
 // ---- line shapes ------------------------------------------------------------------------
 
