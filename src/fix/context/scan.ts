@@ -80,41 +80,41 @@ export class HintAutomaton {
         classCount += 1;
       }
     }
-    // Trie: children per state, then breadth-first failure links.
-    const children: Map<number, number>[] = [new Map()];
-    const tier: number[] = [0];
+    // Trie as a flat table of children (-1: none), then breadth-first failure links.
+    let capacity = 1;
+    for (const word of words) capacity += word.bytes.length;
+    const children = new Int32Array(capacity * classCount).fill(-1);
+    const tier = new Uint8Array(capacity);
+    let states = 1;
     for (const word of words) {
       let state = 0;
       for (const byte of word.bytes) {
-        const c = this.classes[byte];
-        let next = children[state].get(c);
-        if (next === undefined) {
-          next = children.length;
-          children.push(new Map());
-          tier.push(0);
-          children[state].set(c, next);
-        }
-        state = next;
+        const at = state * classCount + this.classes[byte];
+        if (children[at] < 0) children[at] = states++;
+        state = children[at];
       }
       tier[state] = Math.max(tier[state], word.tier);
     }
-    const states = children.length;
     const fail = new Int32Array(states);
     const delta = new Int32Array(states * classCount);
-    const order: number[] = [0];
-    for (let c = 0; c < classCount; c += 1) delta[c] = children[0].get(c) ?? 0;
-    for (const next of children[0].values()) order.push(next);
-    for (let at = 1; at < order.length; at += 1) {
+    const order = new Int32Array(states);
+    let queued = 1;
+    for (let c = 0; c < classCount; c += 1) {
+      const child = children[c];
+      delta[c] = child < 0 ? 0 : child;
+      if (child >= 0) order[queued++] = child;
+    }
+    for (let at = 1; at < queued; at += 1) {
       const state = order[at];
       tier[state] = Math.max(tier[state], tier[fail[state]]);
       for (let c = 0; c < classCount; c += 1) {
-        const child = children[state].get(c);
-        if (child === undefined) {
+        const child = children[state * classCount + c];
+        if (child < 0) {
           delta[state * classCount + c] = delta[fail[state] * classCount + c];
         } else {
-          fail[child] = state === 0 ? 0 : delta[fail[state] * classCount + c];
+          fail[child] = delta[fail[state] * classCount + c];
           delta[state * classCount + c] = child;
-          order.push(child);
+          order[queued++] = child;
         }
       }
     }
