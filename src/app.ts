@@ -2,8 +2,7 @@
  * The fixloop Probot app. It takes its collaborators (store, settings) so
  * tests, the CLI and the servers all wire the same app differently.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
-import type { ApplicationFunction, ApplicationFunctionOptions, Probot } from "probot";
+import type { ApplicationFunction, ApplicationFunctionOptions } from "probot";
 import { createForgeWebhookHandler, forgeSecretsFromEnv, type ForgeSecrets } from "./forges/ingress.js";
 import { createAdminApiHandler } from "./http/api.js";
 import { createHealthHandler } from "./http/health.js";
@@ -13,7 +12,8 @@ import { createBodyBudget, type BodyBudget } from "./http/body-budget.js";
 import { createDashboardHandler } from "./http/dashboard.js";
 import { createMcpHttpHandler } from "./http/mcp.js";
 import { createFailureLimiter, type FailureLimiter } from "./http/rate-limit.js";
-import { createInbox, type Inbox, type ReceiveAnswer } from "./inbox/index.js";
+import { createInbox, type Inbox } from "./inbox/index.js";
+import { answerDelivery } from "./http/answer-slot.js";
 import { createLibsqlQueue, type JobQueue } from "./queue/index.js";
 import type { Store } from "./store/db.js";
 import { adminTokenProblem, StartupConfigError } from "./config/startup.js";
@@ -34,29 +34,6 @@ export interface FixloopDeps {
   authLimiter?: FailureLimiter;
   /** Memory for request bodies not yet verified, shared by every webhook route of the process; built when not given. */
   bodyBudget?: BodyBudget;
-}
-
-/**
- * Whoever hands a delivery to Probot (the HTTP ingress, `fixloop replay`) can
- * learn how it went: the handler writes its answer into the caller's slot.
- */
-const answerSlot = new AsyncLocalStorage<{ answer?: ReceiveAnswer }>();
-
-export type Delivered = { id: string; name: string; payload: Record<string, unknown> };
-
-export async function receiveWithAnswer(
-  probot: Probot,
-  delivery: Delivered,
-  /** How the delivery reaches Probot's handlers; the Lambda adapter brings its own. */
-  deliver: (delivery: Delivered) => Promise<unknown> = (d) => probot.receive(d as Parameters<Probot["receive"]>[0]),
-): Promise<ReceiveAnswer> {
-  const slot: { answer?: ReceiveAnswer } = {};
-  try {
-    await answerSlot.run(slot, () => deliver(delivery));
-  } catch (error) {
-    if (!slot.answer) return { status: "failed", error: error instanceof Error ? error.message : String(error) };
-  }
-  return slot.answer ?? { status: "ignored", note: "no handler answered" };
 }
 
 /** Under `probot receive` and replay there is no HTTP server, and Probot's addHandler throws "No server instance". */
@@ -80,8 +57,7 @@ export function fixloopApp(deps: FixloopDeps): ApplicationFunction {
     // Deliveries handed to Probot directly (`probot receive`, replay, the Lambda adapter) are stored and processed before the answer.
     app.onAny(async (context) => {
       const answer = await inbox.receiveNow({ id: context.id, name: context.name, payload: context.payload as unknown as Record<string, unknown> });
-      const slot = answerSlot.getStore();
-      if (slot) slot.answer = answer;
+      answerDelivery(answer);
       // Probot turns a thrown error into a 500, so GitHub shows the delivery as failed and can redeliver it.
       // The inbox logged it with the delivery id already; Probot's own error log of it is dropped (ops/log.ts).
       if (answer.status === "failed" || answer.status === "retry") throw markLogged(new Error(answer.error));

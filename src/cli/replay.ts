@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { fixloopApp, receiveWithAnswer } from "../app.js";
+import { fixloopApp } from "../app.js";
+import { receiveWithAnswer } from "../http/answer-slot.js";
 import { parseRecordedDeliveries, ReplayInputError } from "../replay/deliveries.js";
 import { deliveryLabel, deliveryOutcomeLine } from "../inbox/lines.js";
 import { inProcessProbot, printJson, withStore } from "./shared.js";

@@ -13,7 +13,7 @@
  * that lacks what its event must carry, 500 for any other handler failure.
  */
 import type { Probot } from "probot";
-import { receiveWithAnswer, type Delivered } from "../app.js";
+import { receiveWithAnswer, type Delivered } from "./answer-slot.js";
 import type { Inbox } from "../inbox/index.js";
 
 /** GitHub caps webhook payloads at 25 MB. */
