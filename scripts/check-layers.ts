@@ -6,9 +6,7 @@
  *  - no import between fix/ and outcomes/, in either direction (what both
  *    need lives in store/ or github/);
  *  - src/app.ts is imported only by the runtime and the entry points above it.
- * Violations listed in scripts/known-layer-violations.txt are reported but
- * tolerated until they are fixed; any other fails the check, and so does a
- * listed one that no longer occurs (so the list only shrinks).
+ * Any violation fails the check.
  *
  * dependency-cruiser does this job too, but adding it (or any package) to
  * node_modules changes the corpus test/patch-perturb.test.ts draws from
@@ -77,17 +75,6 @@ for (const [from, targets] of graph) {
   }
 }
 
-const knownFile = join(root, "scripts/known-layer-violations.txt");
-const known = new Set(
-  readFileSync(knownFile, "utf8")
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line !== "" && !line.startsWith("#")),
-);
-const found = new Set(violations);
-const fresh = violations.filter((v) => !known.has(v));
-const gone = [...known].filter((v) => !found.has(v));
-for (const v of violations) console.log(`${known.has(v) ? "known" : "NEW  "}  ${v}`);
-for (const v of gone) console.log(`fixed  ${v}  (remove it from scripts/known-layer-violations.txt)`);
-console.log(`${graph.size} modules, ${[...graph.values()].reduce((n, t) => n + t.length, 0)} imports: ${fresh.length} new violation(s), ${violations.length - fresh.length} known, ${gone.length} fixed`);
-if (fresh.length > 0 || gone.length > 0) process.exitCode = 1;
+for (const v of violations) console.log(`violation  ${v}`);
+console.log(`${graph.size} modules, ${[...graph.values()].reduce((n, t) => n + t.length, 0)} imports: ${violations.length} violation(s)`);
+if (violations.length > 0) process.exitCode = 1;

@@ -3,21 +3,12 @@ import { Command } from "commander";
 import { and, eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { parsePrRef, registerAttributeCommand, runAttributeCommit, runAttributePr, type AttributeIo } from "../src/cli/attribute.js";
-import {
-  AGENT_TRAILERS,
-  agentSessionId,
-  attributeCommits,
-  attributeCommitsDetailed,
-  coAuthorAgents,
-  explainCommit,
-  explainPr,
-  parseCommitRefs,
-  recordAuthoredLink,
-  refreshPrLinks,
-  type PushedCommit,
-} from "../src/outcomes/attribution.js";
+import { AGENT_TRAILERS, agentSessionId, coAuthorAgents } from "../src/outcomes/attribution-agents.js";
+import { attributeCommits, attributeCommitsDetailed, parseCommitRefs, type PushedCommit } from "../src/outcomes/attribution.js";
+import { explainCommit, explainPr } from "../src/outcomes/attribution-explain.js";
+import { recordAuthoredLink, refreshPrLinks } from "../src/store/commit-links.js";
 import { formatCommitAttribution } from "../src/outcomes/attribution-format.js";
-import { touchConfidence } from "../src/outcomes/attribution-rubric.js";
+import { touchConfidence } from "../src/store/link-confidence.js";
 import { openStore } from "../src/store/db.js";
 import { commitLinks, fixAttempts, prOutcomes, type FixAttempt } from "../src/store/schema.js";
 import { ADMIN_TOKEN, createTempStore, startTestServer, type TempStore } from "./helpers.js";

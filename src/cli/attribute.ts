@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { apiBaseUrlFromEnv, createRepoOctokit, credentialsFromEnv, parseRepoSlug, type GitHubLog } from "../github/auth.js";
-import { explainCommit, explainPr } from "../outcomes/attribution.js";
+import { explainCommit, explainPr } from "../outcomes/attribution-explain.js";
 import { backfillAttribution, type AttributionBackfillSummary } from "../outcomes/attribution-backfill.js";
 import { formatCommitAttribution, formatPrAttribution } from "../outcomes/attribution-format.js";
 import { explainSession, formatSessionStory } from "../outcomes/attribution-session.js";

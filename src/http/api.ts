@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AttributionQueryError, explainCommit, explainPr } from "../outcomes/attribution.js";
+import { AttributionQueryError, explainCommit, explainPr } from "../outcomes/attribution-explain.js";
 import { explainSession } from "../outcomes/attribution-session.js";
 import type { Store } from "../store/db.js";
 import { listCiRuns, listPrOutcomes, withoutRaw } from "../store/records.js";

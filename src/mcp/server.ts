@@ -7,7 +7,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { AttributionQueryError, explainCommit } from "../outcomes/attribution.js";
+import { AttributionQueryError, explainCommit } from "../outcomes/attribution-explain.js";
 import { formatCommitAttribution } from "../outcomes/attribution-format.js";
 import { explainSession } from "../outcomes/attribution-session.js";
 import type { Store } from "../store/db.js";

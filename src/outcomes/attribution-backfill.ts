@@ -23,8 +23,9 @@ import type { Store } from "../store/db.js";
 import { readCachedResponse, writeCachedResponse } from "../store/http-cache.js";
 import { fixAttempts, prOutcomes } from "../store/schema.js";
 import { nowIso, toIso } from "../time.js";
-import { attributeCommitsDetailed, parseCommitRefs, recordAuthoredLink, refreshPrLinks, type PushedCommit } from "./attribution.js";
-import { TOUCH_WINDOW_MS } from "./attribution-rubric.js";
+import { recordAuthoredLink, refreshPrLinks } from "../store/commit-links.js";
+import { TOUCH_WINDOW_MS } from "../store/link-confidence.js";
+import { attributeCommitsDetailed, parseCommitRefs, type PushedCommit } from "./attribution.js";
 
 export interface AttributionCursor {
   /** Committer date of the newest commit processed (GitHub's `since` is inclusive, to the second). */

@@ -3,7 +3,7 @@
  * "a1b2c3d in acme/widgets came from fix attempt X (variant V, run R, PR #N;
  * CI passed; merged; not reverted; touched 2 times since)".
  */
-import type { AttemptSummary, CommitAttribution, LinkExplanation, PrAttribution, PrSession, PrSummary } from "./attribution.js";
+import type { AttemptSummary, CommitAttribution, LinkExplanation, PrAttribution, PrSession, PrSummary } from "./attribution-explain.js";
 
 function confidenceText(confidence: number): string {
   return confidence.toFixed(2);

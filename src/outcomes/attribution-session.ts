@@ -8,7 +8,8 @@
 import { and, asc, eq, inArray, or, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../store/db.js";
 import { ciRuns, commitLinks, downstreamTouches, feedback, fixAttempts, prOutcomes, type FixAttempt, type PrOutcome } from "../store/schema.js";
-import { ciVerdict, type CiVerdict, type LinkType } from "./attribution.js";
+import type { LinkType } from "../store/commit-links.js";
+import { ciVerdict, type CiVerdict } from "./attribution-explain.js";
 
 export interface SessionCommit {
   sha: string;

@@ -21,7 +21,7 @@ import {
   fixPrByNumber,
   hasFeedback,
   mergedFixOf,
-  mergedFixPrsBetween,
+  mergedFixPrsWithout,
   mergedRevertPrsAfter,
   pushSeenSince,
   type FixPr,
@@ -275,7 +275,7 @@ export async function runPeriodicOutcomeChecks(options: PeriodicOptions): Promis
   // Windows that closed since the last run: read each once through the API, so the verdict misses nothing pushes missed.
   const windowsOpenSince = new Date(now.getTime() - windowMs).toISOString();
   const closedAll = await keysetSweep(run, CURSORS.closedWindows, {
-    page: (after) => mergedFixPrsBetween(db, METRICS.heldUp, { to: windowsOpenSince, after, limit: SWEEP_PAGE }),
+    page: (after) => mergedFixPrsWithout(db, METRICS.heldUp, { to: windowsOpenSince, after, limit: SWEEP_PAGE }),
     key: fixPrKey("mergedAt"),
     work: checkOne(async (fix) => {
       const backfill = await backfillFixPr(deps, fix, now);
@@ -292,7 +292,7 @@ export async function runPeriodicOutcomeChecks(options: PeriodicOptions): Promis
   const open = await readCursor<{ slot: string; after: Keyset | null; finished: boolean }>(db, CURSORS.openWindows);
   if (open?.slot === slot && open.finished) return result;
   await sweep(run, open?.slot === slot ? open.after : null, {
-    page: (after) => mergedFixPrsBetween(db, METRICS.heldUp, { from: windowsOpenSince, after, limit: SWEEP_PAGE }),
+    page: (after) => mergedFixPrsWithout(db, METRICS.heldUp, { from: windowsOpenSince, after, limit: SWEEP_PAGE }),
     key: fixPrKey("mergedAt"),
     work: checkOne(async (fix) => {
       const merged = mergedFixOf(fix)!;

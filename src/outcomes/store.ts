@@ -138,37 +138,27 @@ export async function closedFixPrsAfter(db: DbHandle, after: Keyset | null, limi
 }
 
 /**
- * Merged fix PRs with no feedback of `metric` yet, merged within [from, to)
- * and after `after` (by merge time), in that order.
+ * Merged fix PRs with no feedback of `metric` yet: of one repo and base
+ * branch or all, merged within [from, to), and — for a sweep — after `after`
+ * by merge time, in that order, a page at a time.
  */
-export async function mergedFixPrsBetween(
+export async function mergedFixPrsWithout(
   db: DbHandle,
   metric: string,
-  range: { from?: string; to?: string; after: Keyset | null; limit: number },
+  filter: { repo?: string; branch?: string; from?: string; to?: string; after?: Keyset | null; limit?: number } = {},
 ): Promise<FixPr[]> {
-  return selectFixPrs(
-    db,
-    and(
-      eq(prOutcomes.state, "merged"),
-      range.from ? gte(prOutcomes.mergedAt, range.from) : undefined,
-      range.to ? lt(prOutcomes.mergedAt, range.to) : undefined,
-      afterKeyset(prOutcomes.mergedAt, range.after),
-      withoutFeedback(metric),
-    ),
-    { orderBy: prOutcomes.mergedAt, limit: range.limit },
-  );
-}
-
-/** Merged fix PRs (of one repo and base branch, or all) that have no feedback of `metric` yet. */
-export async function mergedFixPrsWithout(db: DbHandle, metric: string, filter: { repo?: string; branch?: string } = {}): Promise<FixPr[]> {
   return selectFixPrs(
     db,
     and(
       eq(prOutcomes.state, "merged"),
       filter.repo ? eq(fixAttempts.repoSlug, filter.repo) : undefined,
       filter.branch ? eq(prOutcomes.baseRef, filter.branch) : undefined,
+      filter.from ? gte(prOutcomes.mergedAt, filter.from) : undefined,
+      filter.to ? lt(prOutcomes.mergedAt, filter.to) : undefined,
+      afterKeyset(prOutcomes.mergedAt, filter.after ?? null),
       withoutFeedback(metric),
     ),
+    filter.limit === undefined ? undefined : { orderBy: prOutcomes.mergedAt, limit: filter.limit },
   );
 }
 

@@ -31,7 +31,7 @@ import {
   supersededBy,
   type FixPr,
 } from "./store.js";
-import { refreshPrLinks } from "./attribution.js";
+import { refreshPrLinks } from "../store/commit-links.js";
 import { downstreamTouch, heldUpVerdict, revertsFix, type HeldUpVerdict } from "./touches.js";
 
 export function prKey(fix: FixPr): string {

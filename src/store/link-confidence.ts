@@ -1,7 +1,9 @@
 /**
  * The confidence rubric of commit attribution (documented in
- * docs/attribution.md). Pure numbers and one pure function, so the rubric can
- * be read and tested on its own.
+ * docs/attribution.md): what commit_links.confidence means, so it lives with
+ * the records — the fix job writes its own commit's link at CONFIDENCE.fixCommit
+ * and attribution writes the rest. Pure numbers and one pure function, so the
+ * rubric can be read and tested on its own.
  */
 
 /** User-facing answers (CLI, API, PR links) show links at or above this. */

@@ -11,7 +11,7 @@ import { upsertComment } from "../../github/comments.js";
 import type { FetchedFiles } from "../../github/files.js";
 import { closePullRequest, publishFix } from "../../github/publish.js";
 import { splitRepo } from "../../github/repo.js";
-import { recordAuthoredLink } from "../../outcomes/attribution.js";
+import { recordAuthoredLink } from "../../store/commit-links.js";
 import type { FixAttempt } from "../../store/schema.js";
 import { fixBranchName } from "../../github/fix-branch.js";
 import { setAttemptStatus, updateAttempt } from "../../store/attempts.js";
