@@ -75,12 +75,17 @@ describe("GitHub credentials from the environment", () => {
     const dir = mkdtempSync(join(tmpdir(), "fixloop-key-"));
     try {
       writeFileSync(join(dir, "app.pem"), pem);
-      expect(readPrivateKey({ PRIVATE_KEY_PATH: "app.pem" }, dir)).toBe(pem);
-      expect(() => readPrivateKey({ PRIVATE_KEY_PATH: "missing.pem" }, dir)).toThrow("cannot be read");
+      expect(readPrivateKey({ PRIVATE_KEY_PATH: "app.pem" }, dir)).toBe(pem.trim());
+      // As Probot does: without either variable, the one *.pem file of the working directory.
+      expect(readPrivateKey({}, dir)).toBe(pem.trim());
+      expect(() => readPrivateKey({ PRIVATE_KEY_PATH: "missing.pem" }, dir)).toThrow(CredentialsError);
+      expect(() => readPrivateKey({ PRIVATE_KEY_PATH: "missing.pem" }, dir)).toThrow(/does not exist.*missing.pem/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    expect(readPrivateKey({})).toBeNull();
+    const empty = mkdtempSync(join(tmpdir(), "fixloop-nokey-"));
+    expect(readPrivateKey({}, empty)).toBeNull();
+    rmSync(empty, { recursive: true, force: true });
   });
 
   it("finds the API root for GitHub Enterprise Server", () => {

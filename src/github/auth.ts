@@ -4,8 +4,7 @@
  * token (GITHUB_TOKEN). Both are Probot's Octokit, so pagination, retries and
  * rate-limit throttling come with it. Credentials live in memory only.
  */
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { getPrivateKey } from "@probot/get-private-key";
 import { ProbotOctokit } from "probot";
 
 export type GitHubCredentials =
@@ -26,30 +25,20 @@ export class CredentialsError extends Error {
   override name = "CredentialsError";
 }
 
-const PEM_BLOCK = /-----BEGIN (RSA )?PRIVATE KEY-----[\s\S]+-----END (RSA )?PRIVATE KEY-----/;
-
 /**
- * PRIVATE_KEY as people put it in .env files and CI secrets: the PEM itself,
- * the PEM with literal "\n", or the PEM in base64. PRIVATE_KEY_PATH names a file.
+ * The app's private key read the way Probot reads it (@probot/get-private-key):
+ * PRIVATE_KEY as the PEM, the PEM with literal "\n" or the PEM in base64;
+ * PRIVATE_KEY_PATH names a file; else the one *.pem file in `cwd`. Null when
+ * there is none. The library's errors never quote the key; they become
+ * CredentialsErrors.
  */
 export function readPrivateKey(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string | null {
-  const inline = env.PRIVATE_KEY?.trim();
-  if (inline) {
-    let key = inline;
-    if (!key.includes("-----BEGIN") && /^[A-Za-z0-9+/=\s]+$/.test(key)) key = Buffer.from(key, "base64").toString("utf8");
-    key = key.replace(/\\n/g, "\n").trim();
-    if (!PEM_BLOCK.test(key)) throw new CredentialsError("PRIVATE_KEY is not a PEM private key (nor base64 of one)");
-    return key;
+  try {
+    return getPrivateKey({ env, cwd })?.trim() ?? null;
+  } catch (error) {
+    if (env.PRIVATE_KEY) throw new CredentialsError("PRIVATE_KEY is not a PEM private key (nor base64 of one)");
+    throw new CredentialsError((error as Error).message.replace(/^\[@probot\/get-private-key\] /, ""));
   }
-  if (env.PRIVATE_KEY_PATH) {
-    const path = resolve(cwd, env.PRIVATE_KEY_PATH);
-    try {
-      return readFileSync(path, "utf8");
-    } catch {
-      throw new CredentialsError(`PRIVATE_KEY_PATH points at ${path}, which cannot be read`);
-    }
-  }
-  return null;
 }
 
 /**
