@@ -10,7 +10,7 @@ import { createAttempt, getAttempt, updateAttempt } from "../src/store/attempts.
 import { buildPatchRequestBody } from "../src/fix/model.js";
 import { commentBody } from "../src/github/comments.js";
 import { publishFix } from "../src/github/publish.js";
-import { describeError } from "../src/queue/run-job.js";
+import { describeError } from "../src/ops/describe-error.js";
 import { buildFeedbackBody } from "../src/tensorzero/feedback.js";
 import { createTempStore } from "./helpers.js";
 

@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import { FORGE_HANDLERS } from "../forges/handlers.js";
 import { MalformedPayloadError } from "../ingest/map.js";
-import { describeError } from "../queue/run-job.js";
+import { describeError } from "../ops/describe-error.js";
 import type { JobQueue } from "../queue/index.js";
 import type { Store } from "../store/db.js";
 import { recordCheckSuite } from "./check-suite.js";

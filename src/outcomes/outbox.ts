@@ -23,7 +23,7 @@ import { and, count, eq, sql, type SQL } from "drizzle-orm";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino, type Logger } from "pino";
 import { backoffDelayMs } from "../queue/backoff.js";
-import { describeError } from "../queue/run-job.js";
+import { describeError } from "../ops/describe-error.js";
 import type { BackoffPolicy } from "../queue/types.js";
 import type { Store } from "../store/db.js";
 import { InvalidFeedbackError } from "../store/feedback.js";

@@ -23,4 +23,4 @@ export {
   DEFAULT_POLL_MS,
   defaultWorkerOwner,
 } from "./worker.js";
-export { describeError, runClaimedJob, type ClaimedJobEnd, type RunClaimedJobOptions } from "./run-job.js";
+export { runClaimedJob, type ClaimedJobEnd, type RunClaimedJobOptions } from "./run-job.js";

@@ -8,7 +8,7 @@
  * they claim, what time a job gets, whether the lease is renewed on a timer,
  * and what they do once the row is written.
  */
-import { redactText } from "../fix/redact.js";
+import { describeError } from "../ops/describe-error.js";
 import type { Store } from "../store/db.js";
 import { backoffDelayMs } from "./backoff.js";
 import { renewLease, type JobSettlement } from "./libsql.js";
@@ -22,24 +22,6 @@ import {
   type JobOutcome,
   type Logger,
 } from "./types.js";
-
-/** Handlers may throw anything; the row and the log need words. */
-export function describeError(error: unknown): string {
-  // Stored on jobs, deliveries and the outbox, and shown by the CLI, API and dashboard.
-  return redactText(describeUnredacted(error));
-}
-
-function describeUnredacted(error: unknown): string {
-  if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
-  if (typeof error === "string") return error;
-  try {
-    const json = JSON.stringify(error);
-    if (json !== undefined) return `non-Error thrown: ${json}`;
-  } catch {
-    // circular or otherwise unserialisable: fall through
-  }
-  return `non-Error thrown: ${String(error)}`;
-}
 
 /** A handler's answer is data from code we do not own: check its shape before trusting it. */
 function validOutcome(value: unknown): JobOutcome | null {
