@@ -94,7 +94,7 @@ describe("fixloop feedback", () => {
     const json = JSON.parse(await feedback("list", "--json", "--status", "sent")) as { id: number; gatewayFeedbackId: string }[];
     expect(json.map((r) => [r.id, r.gatewayFeedbackId])).toEqual([[ids.sent, "0192-feedback-1"]]);
 
-    await expect(feedback("list", "--status", "sending")).rejects.toThrow(/--status must be one of pending, sent, dead/);
+    await expect(feedback("list", "--status", "sending")).rejects.toThrow(/argument 'sending' is invalid\. Allowed choices are pending, sent, dead/);
   });
 
   test("retry makes dead and pending rows due now and never touches sent ones; --id picks one", async () => {

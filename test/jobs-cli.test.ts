@@ -90,8 +90,8 @@ describe("fixloop jobs", () => {
     expect(fixJson[1].result).toEqual({ reason: "budget: daily model spend reached" });
     expect(await jobs("list", "--kind", "nothing-here")).toBe("(none)\n");
 
-    await expect(jobs("list", "--status", "stuck")).rejects.toThrow(/--status must be one of queued, running, done, failed, dead, skipped/);
-    await expect(jobs("list", "--limit", "0")).rejects.toThrow(/--limit must be a positive integer/);
+    await expect(jobs("list", "--status", "stuck")).rejects.toThrow(/option '--status <status>' argument 'stuck' is invalid\. Allowed choices are queued, running, done, failed, dead, skipped/);
+    await expect(jobs("list", "--limit", "0")).rejects.toThrow(/option '--limit <n>' argument '0' is invalid\. expected a positive integer/);
   });
 
   test("show prints every field with the payload and result pretty-printed; --json prints the row", async () => {
@@ -110,7 +110,7 @@ describe("fixloop jobs", () => {
     expect(json).toMatchObject({ id: ids.failed, status: "failed", payload: { run: 3 }, lastError: "PermanentJobError: run 3 is on a fork:\nsuggest in a comment instead" });
 
     await expect(jobs("show", "999")).rejects.toThrow("no job with id 999");
-    await expect(jobs("show", "abc")).rejects.toThrow(/job id must be a positive integer/);
+    await expect(jobs("show", "abc")).rejects.toThrow(/'abc' is invalid for argument 'id'\. expected a positive integer/);
   });
 
   test("retry requeues a finished job and says what it did; a running job is refused", async () => {

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { lstat, mkdir, readFile, rename, rm, stat, unlink, writeFile, chmod } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
 import {
   DEFAULT_SAFETY_RULES,
   applyPatch,
@@ -21,6 +21,7 @@ import {
   type SafetyViolation,
   type ShownFiles,
 } from "../patch/index.js";
+import { positiveInt } from "./parsers.js";
 
 export interface ApplyCommandOptions {
   dir: string;
@@ -292,12 +293,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-function positiveInteger(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError("expected a positive integer");
-  return parsed;
-}
-
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -310,8 +305,8 @@ export function registerApplyCommand(program: Command): void {
     )
     .argument("<patch-file>", 'file with the edits or model answer ("-" reads stdin)')
     .option("--dir <dir>", "repository directory to apply in", ".")
-    .option("--max-lines <n>", "refuse patches changing more lines", positiveInteger, CLI_SAFETY_LIMITS.maxChangedLines)
-    .option("--max-files <n>", "refuse patches touching more files", positiveInteger, CLI_SAFETY_LIMITS.maxFiles)
+    .option("--max-lines <n>", "refuse patches changing more lines", positiveInt, CLI_SAFETY_LIMITS.maxChangedLines)
+    .option("--max-files <n>", "refuse patches touching more files", positiveInt, CLI_SAFETY_LIMITS.maxFiles)
     .option("--exclude <glob>", "refuse patches touching paths matching this glob (repeatable)", collect, [] as string[])
     .option("--allow-workflows", "allow changes to .github/workflows/**", false)
     .option("--allow-lockfiles", "allow changes to dependency lock files", false)

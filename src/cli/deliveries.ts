@@ -1,5 +1,5 @@
 /** `fixloop deliveries list|show|replay`: the webhook inbox, read and replayed without SQL. */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { pino } from "pino";
 import { createInbox } from "../inbox/index.js";
 import { deliveryOutcomeLine } from "../inbox/lines.js";
@@ -7,7 +7,8 @@ import { createLibsqlQueue } from "../queue/index.js";
 import { replayStoredDelivery } from "../replay/stored.js";
 import { DELIVERY_STATUSES, getDelivery, listDeliveries, type DeliveryStatus } from "../store/delivery-queries.js";
 import { parseSince } from "../time.js";
-import { choice, oneLine, positiveInt, printJson, printTable, withStore } from "./shared.js";
+import { positiveInt } from "./parsers.js";
+import { oneLine, printJson, printTable, withStore } from "./shared.js";
 
 export function registerDeliveriesCommand(program: Command): void {
   const command = program.command("deliveries").description("List, show and replay recorded webhook deliveries");
@@ -15,16 +16,16 @@ export function registerDeliveriesCommand(program: Command): void {
   command
     .command("list")
     .description("List deliveries, newest first (no payloads)")
-    .option("--status <status>", `one of ${DELIVERY_STATUSES.join(", ")}`)
+    .addOption(new Option("--status <status>", "only deliveries with this status").choices(DELIVERY_STATUSES))
     .option("--event <name>", "only this event, e.g. workflow_run")
     .option("--repo <owner/repo>", "only this repository")
     .option("--since <age|date>", "received since, e.g. 2h, 7d or 2024-05-01")
-    .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 50)
+    .option("--limit <n>", "at most this many rows", positiveInt, 50)
     .option("--json", "print JSON")
-    .action(async (o: { status?: string; event?: string; repo?: string; since?: string; limit: number; json?: boolean }) => {
+    .action(async (o: { status?: DeliveryStatus; event?: string; repo?: string; since?: string; limit: number; json?: boolean }) => {
       const rows = await withStore((store) =>
         listDeliveries(store.db, {
-          status: choice<DeliveryStatus>(o.status, DELIVERY_STATUSES, "--status"),
+          status: o.status,
           event: o.event,
           repo: o.repo,
           since: o.since ? parseSince(o.since) : undefined,

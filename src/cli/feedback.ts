@@ -1,5 +1,5 @@
 /** `fixloop feedback list|retry|drain`: look into the outbox to TensorZero, revive dead rows, send now. */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { pino } from "pino";
 import { countDueFeedback, drainFeedbackOutbox } from "../outcomes/outbox.js";
 import { feedbackCounts, getFeedback, listFeedback, retryFeedback } from "../outcomes/outbox-admin.js";
@@ -7,7 +7,8 @@ import type { FeedbackRow } from "../store/schema.js";
 import type { FeedbackStatus } from "../store/feedback.js";
 import { FEEDBACK_STATUSES } from "../store/schema.js";
 import { gatewayConfigFromEnv } from "../tensorzero/gateway.js";
-import { choice, oneLine, positiveInt, printJson, printTable, withStore } from "./shared.js";
+import { positiveInt } from "./parsers.js";
+import { oneLine, printJson, printTable, withStore } from "./shared.js";
 
 /**
  * One table cell from text we do not control (review comments, gateway errors):
@@ -53,12 +54,12 @@ export function registerFeedbackCommand(program: Command): void {
   command
     .command("list")
     .description("List feedback rows, most recent first")
-    .option("--status <status>", `one of ${FEEDBACK_STATUSES.join(", ")}`)
+    .addOption(new Option("--status <status>", "only rows with this status").choices(FEEDBACK_STATUSES))
     .option("--metric <name>", "only this metric (e.g. fixloop_ci_passed, demonstration, comment)")
-    .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
+    .option("--limit <n>", "at most this many rows", positiveInt, 100)
     .option("--json", "print JSON")
-    .action(async (o: { status?: string; metric?: string; limit: number; json?: boolean }) => {
-      const status = choice<FeedbackStatus>(o.status, FEEDBACK_STATUSES, "--status");
+    .action(async (o: { status?: FeedbackStatus; metric?: string; limit: number; json?: boolean }) => {
+      const status = o.status;
       const rows = await withStore((store) => listFeedback(store, { status, metric: o.metric, limit: o.limit }));
       if (o.json) return printJson(rows);
       printTable(rows.map(feedbackRow), FEEDBACK_COLUMNS);
@@ -67,7 +68,7 @@ export function registerFeedbackCommand(program: Command): void {
   command
     .command("retry")
     .description("Make dead and pending rows (or one, with --id) due now, with their tries reset; sent rows are never resent")
-    .option("--id <n>", "only this row", positiveInt("--id"))
+    .option("--id <n>", "only this row", positiveInt)
     .action(async (o: { id?: number }) => {
       const { changed, row } = await withStore(async (store) => {
         const row = o.id === undefined ? null : await getFeedback(store, o.id);
@@ -83,7 +84,7 @@ export function registerFeedbackCommand(program: Command): void {
   command
     .command("drain")
     .description("Send the due rows to the gateway at TENSORZERO_URL once, now")
-    .option("--limit <n>", "try at most this many rows", positiveInt("--limit"), 500)
+    .option("--limit <n>", "try at most this many rows", positiveInt, 500)
     .option("--json", "print JSON")
     .action(async (o: { limit: number; json?: boolean }) => {
       const { result, gatewaySet, counts } = await withStore(async (store) => {

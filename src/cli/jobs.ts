@@ -1,8 +1,9 @@
 /** `fixloop jobs list|show|retry`: look into the durable job queue and put failed work back in line. */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { getJob, jobReason, listJobs, retryJob } from "../queue/index.js";
 import { JOB_STATUSES, type Job, type JobStatus } from "../store/schema.js";
-import { choice, oneLine as flatten, positiveInt, printJson, printTable, withStore } from "./shared.js";
+import { positiveInt } from "./parsers.js";
+import { oneLine as flatten, printJson, printTable, withStore } from "./shared.js";
 
 const REASON_WIDTH = 60;
 
@@ -50,22 +51,18 @@ export function describeJob(job: Job): string {
   return [...lines, "payload:", pretty(job.payload), "result:", pretty(job.result)].join("\n");
 }
 
-function jobId(value: string): number {
-  return positiveInt("job id")(value);
-}
-
 export function registerJobsCommand(program: Command): void {
   const jobs = program.command("jobs").description("Inspect the durable job queue and retry jobs");
 
   jobs
     .command("list")
     .description("List jobs, most recent first, with why each is where it is")
-    .option("--status <status>", `one of ${JOB_STATUSES.join(", ")}`)
+    .addOption(new Option("--status <status>", "only jobs with this status").choices(JOB_STATUSES))
     .option("--kind <kind>", "only jobs of this kind")
-    .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
+    .option("--limit <n>", "at most this many rows", positiveInt, 100)
     .option("--json", "print JSON")
-    .action(async (o: { status?: string; kind?: string; limit: number; json?: boolean }) => {
-      const status = choice<JobStatus>(o.status, JOB_STATUSES, "--status");
+    .action(async (o: { status?: JobStatus; kind?: string; limit: number; json?: boolean }) => {
+      const status = o.status;
       const rows = await withStore((store) => listJobs(store, { status, kind: o.kind, limit: o.limit }));
       if (o.json) return printJson(rows);
       printTable(rows.map(jobRow), JOB_COLUMNS);
@@ -74,7 +71,7 @@ export function registerJobsCommand(program: Command): void {
   jobs
     .command("show")
     .description("Show one job: status, attempts, lease, errors, payload and result")
-    .argument("<id>", "job id", jobId)
+    .argument("<id>", "job id", positiveInt)
     .option("--json", "print JSON")
     .action(async (id: number, o: { json?: boolean }) => {
       const job = await withStore((store) => getJob(store, id));
@@ -86,7 +83,7 @@ export function registerJobsCommand(program: Command): void {
   jobs
     .command("retry")
     .description("Queue a job that finished (done, failed, dead, skipped) or is waiting to run now, with its attempts reset")
-    .argument("<id>", "job id", jobId)
+    .argument("<id>", "job id", positiveInt)
     .action(async (id: number) => {
       const { before, after } = await withStore(async (store) => {
         const before = await getJob(store, id);

@@ -1,8 +1,9 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { listCiRuns, listPrOutcomes, withoutRaw } from "../store/records.js";
 import { CI_STATUSES, PR_STATES, type CiStatus, type PrState } from "../store/schema.js";
 import { parseSince } from "../time.js";
-import { choice, positiveInt, printJson, printTable, withStore } from "./shared.js";
+import { positiveInt } from "./parsers.js";
+import { printJson, printTable, withStore } from "./shared.js";
 
 export function registerQueryCommands(program: Command): void {
   program
@@ -10,16 +11,16 @@ export function registerQueryCommands(program: Command): void {
     .description("List recorded pull requests and their outcomes")
     .option("--repo <owner/repo>", "only this repository")
     .option("--provider <provider>", "only this forge: github, gitlab or gitea")
-    .option("--state <state>", `one of ${PR_STATES.join(", ")}`)
+    .addOption(new Option("--state <state>", "only PRs in this state").choices(PR_STATES))
     .option("--since <age|date>", "updated since, e.g. 7d or 2024-05-01")
-    .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
+    .option("--limit <n>", "at most this many rows", positiveInt, 100)
     .option("--json", "print JSON")
-    .action(async (o: { repo?: string; provider?: string; state?: string; since?: string; limit: number; json?: boolean }) => {
+    .action(async (o: { repo?: string; provider?: string; state?: PrState; since?: string; limit: number; json?: boolean }) => {
       const rows = await withStore((store) =>
         listPrOutcomes(store.db, {
           repo: o.repo,
           provider: o.provider,
-          state: choice<PrState>(o.state, PR_STATES, "--state"),
+          state: o.state,
           since: o.since ? parseSince(o.since) : undefined,
           limit: o.limit,
         }),
@@ -48,17 +49,17 @@ export function registerQueryCommands(program: Command): void {
     .option("--repo <owner/repo>", "only this repository")
     .option("--provider <provider>", "github-actions, github-checks, gitlab-ci, gitea-status, gitea-actions, or a forge (github, gitlab, gitea)")
     .option("--commit <sha>", "runs for this commit (a prefix is enough)")
-    .option("--status <status>", `one of ${CI_STATUSES.join(", ")}`)
+    .addOption(new Option("--status <status>", "only runs with this status").choices(CI_STATUSES))
     .option("--since <age|date>", "updated since, e.g. 7d")
-    .option("--limit <n>", "at most this many rows", positiveInt("--limit"), 100)
+    .option("--limit <n>", "at most this many rows", positiveInt, 100)
     .option("--json", "print JSON")
-    .action(async (o: { repo?: string; provider?: string; commit?: string; status?: string; since?: string; limit: number; json?: boolean }) => {
+    .action(async (o: { repo?: string; provider?: string; commit?: string; status?: CiStatus; since?: string; limit: number; json?: boolean }) => {
       const rows = await withStore((store) =>
         listCiRuns(store.db, {
           repo: o.repo,
           provider: o.provider,
           commitSha: o.commit,
-          status: choice<CiStatus>(o.status, CI_STATUSES, "--status"),
+          status: o.status,
           since: o.since ? parseSince(o.since) : undefined,
           limit: o.limit,
         }),

@@ -30,22 +30,6 @@ export function inProcessProbot(): Probot {
   return new Probot({ githubToken: process.env.GITHUB_TOKEN ?? "no-github-access-during-replay", log });
 }
 
-/** A commander parser for a positive integer option or argument; `name` says which in the error. */
-export function positiveInt(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${value}"`);
-    return n;
-  };
-}
-
-/** An option's value when it is one of `allowed` (an absent option stays undefined); anything else is the user's error. */
-export function choice<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${flag} must be one of ${allowed.join(", ")}`);
-  return value as T;
-}
-
 /** Text for a table cell: whitespace runs (newlines too) folded to one space, cut to `width` with an ellipsis. */
 export function oneLine(text: string | null | undefined, width: number): string | null {
   if (text === null || text === undefined) return null;
