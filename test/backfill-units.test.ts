@@ -5,10 +5,11 @@ import nock from "nock";
 import { ProbotOctokit } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createdQuery, splitCreatedWindow, utcDay } from "../src/backfill/windows.js";
-import { apiBaseUrlFromEnv, credentialsFromEnv, CredentialsError, parseRepoSlug, readPrivateKey } from "../src/github/auth.js";
+import { apiBaseUrlFromEnv, credentialsFromEnv, CredentialsError, readPrivateKey } from "../src/github/auth.js";
 import { installConditionalRequestCache } from "../src/github/conditional-cache.js";
 import { countCachedResponses, readCachedResponse } from "../src/store/http-cache.js";
 import { createTempStore, testPrivateKey, type TempStore } from "./helpers.js";
+import { splitRepo } from "../src/github/repo.js";
 
 describe("run date windows", () => {
   it("spells GitHub's created filter", () => {
@@ -97,9 +98,9 @@ describe("GitHub credentials from the environment", () => {
   });
 
   it("reads owner/repo", () => {
-    expect(parseRepoSlug("acme/widgets.js")).toEqual({ owner: "acme", repo: "widgets.js" });
-    expect(() => parseRepoSlug("acme")).toThrow("owner/repo");
-    expect(() => parseRepoSlug("acme/widgets/extra")).toThrow("owner/repo");
+    expect(splitRepo("acme/widgets.js")).toEqual({ owner: "acme", repo: "widgets.js" });
+    expect(() => splitRepo("acme")).toThrow("owner/repo");
+    expect(() => splitRepo("acme/widgets/extra")).toThrow("owner/repo");
   });
 });
 

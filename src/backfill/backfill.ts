@@ -6,7 +6,7 @@
  * deliveries converge on the same rows, and a re-run writes nothing new.
  */
 import { installConditionalRequestCache, snapshotStats, type GitHubOctokit, type RateLimitSnapshot } from "../github/conditional-cache.js";
-import { parseRepoSlug, type GitHubLog } from "../github/auth.js";
+import { type GitHubLog } from "../github/auth.js";
 import {
   ACTIONS_PROVIDER,
   CHECKS_PROVIDER,
@@ -26,6 +26,7 @@ import type { NewCiRun, NewPrOutcome } from "../store/schema.js";
 import { nowIso, toIso } from "../time.js";
 import { knownCiOrderKeys, knownPrOrderKeys } from "./known-rows.js";
 import { createdQuery, RUNS_QUERY_CAP, splitCreatedWindow, utcDay, type CreatedWindow } from "./windows.js";
+import { splitRepo } from "../github/repo.js";
 
 export type BackfillPhase = "pulls" | "workflow-runs" | "check-suites";
 
@@ -143,7 +144,7 @@ export async function backfillRepository(options: BackfillOptions): Promise<Back
   const progress = options.onProgress ?? (() => {});
   const sinceIso = toIso(since);
   if (!sinceIso) throw new Error(`since must be an ISO date, got "${since}"`);
-  const { owner, repo } = parseRepoSlug(slug);
+  const { owner, repo } = splitRepo(slug);
   const stats = installConditionalRequestCache(octokit, db);
   const before = snapshotStats(stats);
   /** Commits whose check suites are worth asking about, in the order first seen. */

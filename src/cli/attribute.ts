@@ -7,13 +7,14 @@
  */
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { apiBaseUrlFromEnv, createRepoOctokit, credentialsFromEnv, parseRepoSlug, type GitHubLog } from "../github/auth.js";
+import { apiBaseUrlFromEnv, createRepoOctokit, credentialsFromEnv, type GitHubLog } from "../github/auth.js";
 import { explainCommit, explainPr } from "../outcomes/attribution-explain.js";
 import { backfillAttribution, type AttributionBackfillSummary } from "../outcomes/attribution-backfill.js";
 import { formatCommitAttribution, formatPrAttribution } from "../outcomes/attribution-format.js";
 import { explainSession, formatSessionStory } from "../outcomes/attribution-session.js";
 import { openStore, type Store } from "../store/db.js";
 import { parseSince } from "../time.js";
+import { splitRepo } from "../github/repo.js";
 
 interface Writable {
   write(chunk: string): unknown;
@@ -73,7 +74,7 @@ export async function runAttributeCommit(
   options: { repo?: string; minConfidence?: number; json?: boolean },
   io: AttributeIo,
 ): Promise<boolean> {
-  if (options.repo) parseRepoSlug(options.repo);
+  if (options.repo) splitRepo(options.repo);
   const answer = await withIoStore(io, (store) => explainCommit(store.db, { sha, repo: options.repo, minConfidence: options.minConfidence }));
   if (!answer) {
     if (options.json) io.stdout.write("null\n");
@@ -141,7 +142,7 @@ export function formatBackfillSummary(summary: AttributionBackfillSummary): stri
 export async function runAttributeBackfill(options: AttributeBackfillOptions, io: AttributeIo): Promise<AttributionBackfillSummary> {
   const env = io.env ?? process.env;
   const repos = options.repo ?? [];
-  for (const repo of repos) parseRepoSlug(repo);
+  for (const repo of repos) splitRepo(repo);
   const since = parseSince(options.since, io.now);
   const log = stderrLog(io.stderr, Boolean(options.verbose) || env.LOG_LEVEL === "debug");
   const credentials = credentialsFromEnv(env, options.auth);

@@ -12,12 +12,12 @@ import {
   apiBaseUrlFromEnv,
   createRepoOctokit,
   credentialsFromEnv,
-  parseRepoSlug,
   type GitHubIdentity,
   type GitHubLog,
 } from "../github/auth.js";
 import { openStore, type Store } from "../store/db.js";
 import { parseSince } from "../time.js";
+import { splitRepo } from "../github/repo.js";
 
 export interface BackfillCommandOptions {
   repo: string;
@@ -117,7 +117,7 @@ export function formatSummary(report: BackfillReport): string[] {
 }
 
 export async function runBackfillCommand(options: BackfillCommandOptions, io: BackfillCommandIo): Promise<BackfillReport> {
-  parseRepoSlug(options.repo);
+  splitRepo(options.repo);
   const since = parseSince(options.since, io.now);
   const log = stderrLog(io.stderr, Boolean(options.verbose) || io.env.LOG_LEVEL === "debug");
   const credentials = credentialsFromEnv(io.env, options.auth);

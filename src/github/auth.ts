@@ -6,6 +6,7 @@
  */
 import { getPrivateKey } from "@probot/get-private-key";
 import { ProbotOctokit } from "probot";
+import { splitRepo } from "./repo.js";
 
 export type GitHubCredentials =
   | { kind: "token"; token: string }
@@ -73,12 +74,6 @@ export function apiBaseUrlFromEnv(env: NodeJS.ProcessEnv, override?: string): st
   return undefined;
 }
 
-export function parseRepoSlug(slug: string): { owner: string; repo: string } {
-  const match = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)$/.exec(slug.trim());
-  if (!match) throw new Error(`Expected a repository as owner/repo, got "${slug}"`);
-  return { owner: match[1], repo: match[2] };
-}
-
 /** A wait longer than this for the primary limit is not worth holding a terminal for: re-run later, the cache makes it cheap. */
 export const MAX_PRIMARY_RATE_LIMIT_WAIT_S = 15 * 60;
 
@@ -137,7 +132,7 @@ function octokitLog(log: GitHubLog) {
 }
 
 export async function createRepoOctokit(options: RepoOctokitOptions): Promise<RepoOctokit> {
-  const { owner, repo } = parseRepoSlug(options.repo);
+  const { owner, repo } = splitRepo(options.repo);
   const extra = options.octokitOptions ?? {};
   const common = {
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),

@@ -17,7 +17,7 @@
  */
 import { and, eq, gte, isNotNull, lte, sql } from "drizzle-orm";
 import { installConditionalRequestCache, snapshotStats, type GitHubOctokit } from "../github/conditional-cache.js";
-import { parseRepoSlug, type GitHubLog } from "../github/auth.js";
+import { type GitHubLog } from "../github/auth.js";
 import { GITHUB_PROVIDER } from "../ingest/map.js";
 import type { Store } from "../store/db.js";
 import { readCachedResponse, writeCachedResponse } from "../store/http-cache.js";
@@ -26,6 +26,7 @@ import { nowIso, toIso } from "../time.js";
 import { recordAuthoredLink, refreshPrLinks } from "../store/commit-links.js";
 import { TOUCH_WINDOW_MS } from "../store/link-confidence.js";
 import { attributeCommitsDetailed, parseCommitRefs, type PushedCommit } from "./attribution.js";
+import { splitRepo } from "../github/repo.js";
 
 export interface AttributionCursor {
   /** Committer date of the newest commit processed (GitHub's `since` is inclusive, to the second). */
@@ -175,7 +176,7 @@ async function backfillRepo(
   summary: RepoAttributionSummary,
 ): Promise<void> {
   const { db } = options.store;
-  const { owner, repo } = parseRepoSlug(slug);
+  const { owner, repo } = splitRepo(slug);
   const now = options.now ?? new Date();
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH);
   const { data: info } = await octokit.request("GET /repos/{owner}/{repo}", { owner, repo });
@@ -310,7 +311,7 @@ export async function backfillAttribution(options: AttributionBackfillOptions): 
     const summary = emptySummary(slug, sinceIso);
     summaries.push(summary);
     try {
-      parseRepoSlug(slug);
+      splitRepo(slug);
       octokit = await options.octokitFor(slug);
       before = snapshotStats(installConditionalRequestCache(octokit, options.store.db));
       await backfillRepo(options, slug, sinceIso, log, progress, octokit, summary);

@@ -10,8 +10,8 @@
  */
 import { and, desc, eq, gt, gte, inArray, isNotNull, lt, lte, ne, or, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import type { Db, DbHandle, Queryable } from "../store/db.js";
-import { commitLinks, downstreamTouches, feedback, fixAttempts, prOutcomes, type FixAttempt, type PrOutcome } from "../store/schema.js";
+import type { DbHandle, Queryable } from "../store/db.js";
+import { downstreamTouches, feedback, fixAttempts, prOutcomes, type FixAttempt, type PrOutcome } from "../store/schema.js";
 import { GITHUB_PROVIDER } from "../ingest/map.js";
 import { windowEnd, type MergedFix } from "./touches.js";
 
