@@ -17,7 +17,7 @@
 import type { Logger } from "pino";
 import { handleDelivery, type DeliveryAnswer, type DispatchDeps } from "../handlers/index.js";
 import { backoffDelayMs } from "../queue/backoff.js";
-import { describeError } from "../queue/run-job.js";
+import { describeError } from "../ops/describe-error.js";
 import type { BackoffPolicy } from "../queue/types.js";
 import { UNLIMITED_BUDGET, type TaskBudget } from "../time.js";
 import { deliveryLabel, deliveryOutcomeLine } from "./lines.js";
