@@ -782,7 +782,8 @@ describe("guards, triage and safety", () => {
     // Localisation's reads: one recursive tree, the last green run (none: no comparison), the PR's files, four blobs.
     const reads = githubRequests.filter((r) => r.includes("/git/") || r.includes("/pulls/42/files") || r.includes("/workflows/"));
     expect(reads).toHaveLength(1 + 2 + 1 + 4);
-    expect(githubRequests.length).toBeLessThanOrEqual(18);
+    // The whole dry run: token, config, the run's jobs, the job's log, then those 8: 12 requests.
+    expect(githubRequests.length).toBeLessThanOrEqual(12);
   });
 
   test("fork PR: the patch is posted as a comment, nothing is pushed", async () => {

@@ -284,6 +284,15 @@ describe("path-like tokens: a file the context names in any shape is shown", () 
     expect(localize({ evidence, tree: null }).files).toEqual([]);
   });
 
+  test("the program a line runs is not a reference, its arguments are; a path that starts a message is", () => {
+    const paths = (text: string) => readEvidence(text, [], { tokens: "all" }).map((e) => (e.target.type === "path" ? e.target.path : null));
+    expect(paths("$ bin/test test/template/render_test.rb -n test_x")).toEqual(["test/template/render_test.rb"]);
+    expect(paths("##[group]Run ./gradlew test --tests WidgetTest")).toEqual([]);
+    expect(paths("+ ./run-tests.sh --fast")).toEqual(["run-tests.sh"]);
+    // LogChunks, airbnb/javascript Travis job 556125301: markdownlint's `file: line: rule` (the rule id is a candidate the tree turns down).
+    expect(paths('react/README.md: 750: MD034/no-bare-urls Bare URL used [Context: "https://reactjs.org/blog/2017/..."]')).toEqual(["react/README.md", "MD034/no-bare-urls"]);
+  });
+
   test("a runner's pass lines name files that did not fail: not references", () => {
     const text = [" ✓ src/format.test.ts  (4 tests) 3ms", "PASS src/cart.test.ts", "ok 3 - t/t9700-perl-git.sh", "✗ src/parser.test.ts"].join("\n");
     expect(readEvidence(text, [], { tokens: "all" }).map((e) => (e.target.type === "path" ? e.target.path : null))).toEqual(["src/parser.test.ts"]);

@@ -112,7 +112,8 @@ const MAX_TOKENS_PER_LINE = 12;
  * A command a CI log echoes before running it (`$ prove t/x.t`, `+ bin/test …`, `> jest src/a.test.ts`,
  * `##[command]…`): its arguments name what ran, whatever else the log says.
  */
-const COMMAND_LINE = /^\s*(?:\$|\+{1,2}|>|##\[command\]|\[command\])\s+\S/;
+const COMMAND_PREFIX = /^\s*(?:\$|\+{1,2}|>|##\[command\]|\[command\]|##\[group\]Run)\s+/;
+const COMMAND_LINE = new RegExp(`${COMMAND_PREFIX.source}\\S`);
 /** A runner reporting a pass (`✓ src/a.test.ts`, `PASS src/b.test.ts`, TAP `ok 3 - …`): not about the failure. */
 const PASSED_LINE = /^\s*(?:✓|✔|√|PASS(?:ED)?\b|ok\s+\d|ok\s+\S+\s+\d[\d.]*m?s\b)|\bPASSED\b|\bpassed\s*(?:\(|\[|$)/;
 
@@ -131,10 +132,14 @@ function clip(text: string): string {
  */
 export function pathTokens(line: string, skip: ReadonlySet<string>, workspaceRoots: readonly string[] = []): string[] {
   const out: string[] = [];
+  // The program a line runs (`bin/test …`, `./gradlew test`, `vendor/bin/phpunit …`) is the runner, not what
+  // failed: an extension-less first word is no reference. Its arguments are.
+  const program = line.replace(COMMAND_PREFIX, "").trimStart().split(TOKEN_SEPARATORS, 1)[0];
   for (const raw of line.split(TOKEN_SEPARATORS)) {
     if (out.length >= MAX_TOKENS_PER_LINE) break;
     if (raw.length < 3 || raw.length > 300 || raw.includes("://")) continue;
     const token = raw.replace(/(?::\d+)+(?::.*)?$|[:.]+$/, "");
+    if (raw === program && !/\.[A-Za-z][\w-]*$/.test(token)) continue;
     if (!PATH_TOKEN.test(token) || !(TOKEN_NAME.test(token) || (token.includes("/") && /\/[\w-]*[A-Za-z][\w-]*$/.test(token)))) continue;
     // An absolute path of no known checkout layout (`/home/travis/build/o/r/src/A.php`) is kept as
     // written: the tree matches its tail (two segments at least), as for `path:line` shapes.
