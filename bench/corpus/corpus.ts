@@ -50,11 +50,20 @@ export function labelText(raw: string): string {
 
 /** Checkout directories differ between excerpts (fixloop shortens them): drop them on both sides. */
 const WORKSPACE = /(?:\/home\/travis\/build\/[^/\s]+\/[^/\s]+\/|\/home\/runner\/work\/[^/\s]+\/[^/\s]+\/|\/builds\/workspace\/[^/\s]+\/|\/builds\/[^/\s]+\/[^/\s]+\/)/g;
-/** Long lines are compared on their start: every method may cut them. */
+/**
+ * Long labels are compared on their start: every method may cut long lines. Only the label
+ * is cut: a label may start inside its log line (LogChunks chunks often begin mid-line, `error] …`
+ * of `[error] …`), and cutting the line too would cut off the label's last characters.
+ */
 const COMPARED_CHARS = 120;
 
+export function comparable(text: string): string {
+  return labelText(text).replace(/^##\[(?:error|warning|notice)\]/, "").replace(WORKSPACE, "");
+}
+
+/** A label as compared: its first COMPARED_CHARS characters. */
 export function matchKey(text: string): string {
-  return labelText(text).replace(/^##\[(?:error|warning|notice)\]/, "").replace(WORKSPACE, "").slice(0, COMPARED_CHARS);
+  return comparable(text).slice(0, COMPARED_CHARS);
 }
 
 /** Unique labelled lines worth scoring (a bare `[ERROR]` says nothing). */
@@ -65,7 +74,7 @@ export function scoredLines(entry: CorpusEntry): string[] {
 
 /** Recall of the labelled lines in an excerpt, and whether the first error line is in it. */
 export function score(entry: CorpusEntry, excerpt: string): { recall: number; first: boolean } {
-  const haystack = excerpt.split("\n").map(matchKey).join("\n");
+  const haystack = excerpt.split("\n").map(comparable).join("\n");
   const lines = scoredLines(entry);
   if (lines.length === 0) return { recall: 1, first: true };
   const kept = lines.filter((line) => haystack.includes(line)).length;
