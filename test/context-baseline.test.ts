@@ -62,7 +62,7 @@ describe("baseline fingerprints", () => {
 });
 
 describe("Travis CI logs", () => {
-  it("the failing command is the step; later commands do not take over", async () => {
+  it("the first failing command is the step; a later failed command's errors follow its own, and only when they fit", async () => {
     const log = [
       "travis_fold:start:install\r\x1b[0Ktravis_time:start:01\r\x1b[0K$ npm install",
       "added 10 packages",
@@ -75,13 +75,24 @@ describe("Travis CI logs", () => {
       "travis_time:start:03\r\x1b[0K$ npm run lint",
       "warning: something unrelated failed",
       "travis_time:end:03:start=1,finish=2,duration=1\r\x1b[0K\x1b[31;1mThe command \"npm run lint\" exited with 1.\x1b[0m",
+      "travis_time:start:04\r\x1b[0K$ npm run docs",
+      "error: a warning the docs build survived",
+      "travis_time:end:04:start=1,finish=2,duration=1\r\x1b[0K\x1b[32;1mThe command \"npm run docs\" exited with 0.\x1b[0m",
       "Done. Your build exited with 1.",
     ].join("\n");
     const context = await buildFailureContext(log);
     expect(context.failingStep).toBe("$ npm test");
-    expect(context.context).toContain("AssertionError: expected [ '' ] to deeply equal []");
-    expect(context.context).not.toContain("something unrelated");
-    expect(context.context).not.toContain("travis_time");
+    const text = context.context;
+    expect(text).toContain("AssertionError: expected [ '' ] to deeply equal []");
+    // Travis runs every script command: the lint failure is evidence too, after the test failure.
+    expect(text.indexOf("something unrelated failed")).toBeGreaterThan(text.indexOf("AssertionError"));
+    expect(text).toContain('The command "npm run lint" exited with 1.');
+    expect(text).not.toContain("the docs build survived");
+    expect(text).not.toContain("travis_time");
+    // A budget that holds only the first failure keeps the first failure.
+    const tight = await buildFailureContext(log, { budgetTokens: 40 });
+    expect(tight.context).toContain("AssertionError");
+    expect(tight.context).not.toContain("something unrelated");
   });
 
   it("a job killed by `timeout` (exit 124) is infra, not code", async () => {

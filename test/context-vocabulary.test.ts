@@ -16,6 +16,14 @@ describe("error lines by each tool's documented format", () => {
     ["stylelint string formatter", "  47:6   ✖  Expected indentation of 2 spaces   indentation", 3],
     ["unix format with a path of the standard linter", "  /home/travis/build/o/r/lib/app.js:12:4: Unexpected token ILLEGAL", 2],
     ["swiftlint, a '+' in the file name", "/Users/travis/build/o/r/Object+Combine.swift:88:42: warning: Colon Violation: Colons should be next to the identifier", 2],
+    ["ScalaTest: a failed test", "[info] - should parse an empty body *** FAILED ***", 3],
+    ["ScalaTest: a passed test", "[info] - should parse an empty body", 0],
+    ["AddressSanitizer report", "==16563==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010 at pc 0x4f1c2b bp 0x7ffc sp 0x7ffc", 3],
+    ["UndefinedBehaviorSanitizer report", "src/eval.c:812:17: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'", 3],
+    ["sanitizer summary", "SUMMARY: AddressSanitizer: heap-use-after-free src/buffer.c:42:3 in buf_free", 2],
+    ["a check printing the change it wants", "diff --git a/docs/README.org b/docs/README.org", 2],
+    ["a log level after other output on the line", "Building sites … ERROR 2019/08/01 15:12:45 [en] REF_NOT_FOUND: Ref \"/docs/intro\"", 1],
+    ["a word with ERROR inside is no log level", "export ERROR_LEVEL=3", 0],
   ])("%s", (_what, line, score) => {
     expect(errorScore(line)).toBe(score);
   });
@@ -180,5 +188,46 @@ describe("the same error at many places", () => {
     expect(context.context).toContain("undeclared name: os");
     expect(context.context).toContain("unused variable x");
     expect(context.context).not.toContain("the same error at");
+  });
+});
+
+describe("a check that prints a diff", () => {
+  it("keeps the diff's headers, hunk and changed lines with the `diff --git` line", async () => {
+    const log = [
+      "$ .ci/check-format.sh",
+      "Formatting documentation...",
+      "Done.",
+      "PLEASE APPLY CHANGES BELOW:",
+      "diff --git a/docs/setup.org b/docs/setup.org",
+      "index 1d2fdfb..d6eb235 100644",
+      "--- a/docs/setup.org",
+      "+++ b/docs/setup.org",
+      "@@ -12,7 +12,7 @@ Install",
+      " context line",
+      "-a badly indented line",
+      "+a well indented line",
+      'The command ".ci/check-format.sh" exited with 2.',
+    ].join("\n");
+    const context = await buildFailureContext(log);
+    for (const line of ["diff --git a/docs/setup.org b/docs/setup.org", "@@ -12,7 +12,7 @@ Install", "-a badly indented line", "+a well indented line"]) expect(context.context).toContain(line);
+    expect(context.errorLines).toContain("diff --git a/docs/setup.org b/docs/setup.org");
+  });
+});
+
+describe("what is not an outage", () => {
+  it("a link checker's dead link is what the check found (code), not a network outage", async () => {
+    const log = ["$ awesome_bot README.md", "> Links", "  1. https://example.org/moved 301", '  2. http://gone.example.org/ Connection timed out - connect(2) for "gone.example.org" port 80', 'The command "awesome_bot README.md" exited with 1.'].join("\n");
+    expect(await buildFailureContext(log)).toMatchObject({ class: "code", infraKind: null });
+  });
+
+  it("a test browser that stops answering (Karma) is the runner's failure", async () => {
+    const log = [
+      "$ npm run js-test-cloud",
+      "Chrome 75.0.3770 (Windows 10.0.0): Executed 437 of 437 SUCCESS (9.441 secs / 7.308 secs)",
+      "Chrome 75.0.3770 (Mac OS X 10.13.6) ERROR",
+      "  Disconnected, because no message in 30000 ms.",
+      'The command "npm run js-test-cloud" exited with 1.',
+    ].join("\n");
+    expect(await buildFailureContext(log)).toMatchObject({ class: "infra", infraKind: "runner-lost" });
   });
 });

@@ -48,7 +48,10 @@ export function labelText(raw: string): string {
   return line.replace(TIMESTAMP, "").replace(ANSI, "").replace(/\s+/g, " ").trim();
 }
 
-/** Checkout directories differ between excerpts (fixloop shortens them): drop them on both sides. */
+/**
+ * Checkout directories differ between excerpts (fixloop shortens them): drop them on both sides
+ * (a container action's `/github/workspace` alone becomes `.`, as fixloop writes it).
+ */
 const WORKSPACE = /(?:\/home\/travis\/build\/[^/\s]+\/[^/\s]+\/|\/home\/runner\/work\/[^/\s]+\/[^/\s]+\/|\/builds\/workspace\/[^/\s]+\/|\/builds\/[^/\s]+\/[^/\s]+\/)/g;
 /**
  * Long labels are compared on their start: every method may cut long lines. Only the label
@@ -58,7 +61,10 @@ const WORKSPACE = /(?:\/home\/travis\/build\/[^/\s]+\/[^/\s]+\/|\/home\/runner\/
 const COMPARED_CHARS = 120;
 
 export function comparable(text: string): string {
-  return labelText(text).replace(/^##\[(?:error|warning|notice)\]/, "").replace(WORKSPACE, "");
+  return labelText(text)
+    .replace(/^##\[(?:error|warning|notice)\]/, "")
+    .replace(WORKSPACE, "")
+    .replace(/\/github\/workspace(?:\/|(?![\w/]))/g, (m) => (m.endsWith("/") ? "" : "."));
 }
 
 /** A label as compared: its first COMPARED_CHARS characters. */

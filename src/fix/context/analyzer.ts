@@ -60,6 +60,14 @@ const NOVEL_ORDER = 2e12;
 const MIN_SHARED_FRACTION = 0.2;
 /** Lines of a step's script kept to show what ran. */
 const SCRIPT_LINES = 12;
+/**
+ * Failed steps after the first whose errors are kept too. Travis CI runs every command of
+ * `script` even after one failed, and GitHub Actions runs later steps after a
+ * `continue-on-error` one: a later failure is evidence as well, shown after the first one's.
+ */
+const MAX_LATER_FAILED_STEPS = 3;
+/** Excerpt order of the k-th later failed step's excerpts: after the first failed step's, before the scene. */
+const LATER_STEP_ORDER = 1e9;
 
 type StepKind = "main" | "post";
 type DetectedFormat = "github" | "gitlab" | "gitea" | "travis";
@@ -138,6 +146,7 @@ export class LogAnalyzer implements ScanSink {
   private steps = 0;
   private current: Step;
   private firstFailed: Step | null = null;
+  private readonly laterFailed: Step[] = [];
   private firstAnnotated: Step | null = null;
   private lastMain: Step | null = null;
   private lastWithBlocks: Step | null = null;
@@ -511,6 +520,9 @@ export class LogAnalyzer implements ScanSink {
   private markFailed(line: string, jobLevel = false): void {
     const target = this.current.kind === "main" ? this.current : (this.lastMain ?? this.current);
     target.failed = true;
+    if (this.firstFailed !== null && this.firstFailed !== target && target.kind === "main" && !this.laterFailed.includes(target) && this.laterFailed.length < MAX_LATER_FAILED_STEPS) {
+      this.laterFailed.push(target);
+    }
     if (target.exitLine === null) {
       target.exitLine = detach(line);
       target.exitSeq = target === this.current ? this.seq : target.lastSeq + 1;
@@ -553,8 +565,9 @@ export class LogAnalyzer implements ScanSink {
       if (checkout && !this.roots.includes(checkout[1])) this.roots.push(checkout[1]);
     }
 
-    // After the first failed step, later steps only matter for runner-level causes.
-    if (this.firstFailed !== null && this.firstFailed !== step) {
+    // After the first failed step, later steps matter for runner-level causes, and for
+    // their own errors while there is room for another failed step.
+    if (this.firstFailed !== null && this.firstFailed !== step && (step.kind !== "main" || this.laterFailed.length >= MAX_LATER_FAILED_STEPS)) {
       step.ring.push(line, seq);
       return;
     }
@@ -737,6 +750,7 @@ export class LogAnalyzer implements ScanSink {
     if (step.exitLine !== null) {
       excerpts.push({ lines: [strip(step.exitLine)], lineScores: [1], score: 1, order: Number.MAX_SAFE_INTEGER, startSeq: step.exitSeq, endSeq: step.exitSeq });
     }
+    if (step === this.firstFailed) excerpts.push(...this.laterFailedExcerpts(strip));
     const infra = this.classify(step);
     if (infra && !excerpts.some((e) => e.lines.some((line) => line.includes(strip(infra.evidence.trim()))))) {
       // The outage is the cause: its line goes first, whatever else fits.
@@ -788,6 +802,19 @@ export class LogAnalyzer implements ScanSink {
       baselineUsed: this.baseline !== null,
       sharedLinesDropped: this.sharedDropped,
     };
+  }
+
+  /** The error excerpts and verdicts of the failed steps after the first, each step after the one before. */
+  private laterFailedExcerpts(strip: (line: string) => string): Excerpt[] {
+    const out: Excerpt[] = [];
+    this.laterFailed.forEach((later, k) => {
+      const base = LATER_STEP_ORDER * (k + 1);
+      for (const block of later.store.blocks) out.push({ ...renderBlock(block, strip), order: base + block.order });
+      if (later.exitLine !== null) {
+        out.push({ lines: [strip(later.exitLine)], lineScores: [1], score: 1, order: base + LATER_STEP_ORDER / 2, startSeq: later.exitSeq, endSeq: later.exitSeq });
+      }
+    });
+    return out;
   }
 
   private errorLines(step: Step, strip: (line: string) => string, infraEvidence: string | null): string[] {

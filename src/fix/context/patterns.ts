@@ -18,15 +18,15 @@ import type { InfraKind } from "./types.js";
 export const ERROR_HINT_WORDS: readonly string[] = [
   "err", "fail", "exception", "traceback", "panic", "assert", "expected", "received", "fatal", "abort", "not ok",
   "undefined", "cannot", "segmentation", "core dumped", "killed", "out of memory", "✕", "✖", "×", "✗", "●", "<<<",
-  "went wrong", "required from", "violation", "offenses", "exited with",
+  "went wrong", "required from", "violation", "offenses", "exited with", "sanitizer", "runtime error",
 ];
 /**
  * pytest `E   …` and `____ test ____`, kotlin `e: `, eslint `  3:5  error`, go `x.go:3:5: …`.
  * scan.ts lets a line skip the rules only when none of these can match (a first character
- * among `E _ e - # =` or a digit, or `:` and a digit in the first word): keep the two in step
+ * among `E _ e - # = d *` or a digit, or `:` and a digit in the first word): keep the two in step
  * (test/context-scan.test.ts checks it on every fixture log).
  */
-const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\d+\) \S|\s*[\w./@+~-]+\.\w+:\d+|-{4} \S|#\d+ |={3} CONT)/;
+const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\d+\) \S|\s*[\w./@+~-]+\.\w+:\d+|-{4} \S|#\d+ |={3} CONT|diff --git )/;
 const ERROR_HINT = anyOfWords(ERROR_HINT_WORDS);
 
 /** Passing results and phrases that mention errors without being errors. */
@@ -99,6 +99,9 @@ const STRONG: RegExp[] = [
   /^\s*Tests run: \d+, Failures: (?:[1-9]|\d{2,}), |^\s*Tests run: \d+, Failures: \d+, Errors: (?:[1-9]|\d{2,})/, // surefire / JUnit summary
   /^(?:\[ERROR\] )?COMPILATION ERROR\b/, // maven
   /^\[ERROR\] Failed to execute goal /, // maven
+  /\*\*\* FAILED \*\*\*$/, // ScalaTest `- does x *** FAILED ***`
+  /^(?:==\d+==)?ERROR: \w+Sanitizer: /, // AddressSanitizer, ThreadSanitizer, LeakSanitizer reports
+  /^[^\s:][^:]*:\d+:\d+: runtime error: /, // UndefinedBehaviorSanitizer
 ];
 
 const MEDIUM: RegExp[] = [
@@ -125,10 +128,13 @@ const MEDIUM: RegExp[] = [
   /\[FAIL\]$/, // xunit
   /^(?:Error|Failure):$/, // minitest
   /\s(?:ERROR|FAIL(?:ED)?)$/, // test runners printing a verdict per line
+  /^SUMMARY: \w+Sanitizer: /, // sanitizer summary
+  /^diff --git a\/\S+ b\/\S+$/, // a check that prints the change it wants (formatters, `git diff --exit-code`)
 ];
 
 const WEAK: RegExp[] = [
   /^\s*(?:ERROR|FATAL|FAIL(?:ED)?)\b/,
+  /\bERROR\b/, // a log level after other output on the same line (`Building sites … ERROR 2019/08/01 …`)
   /\b(?:error|ERROR|Error)\b\s*[:\]!]/,
   /\bERR!/,
   /\bFAIL(?:ED|URE)?\b/,
@@ -149,10 +155,11 @@ export function errorScore(line: string): number {
 
 /**
  * Lines that belong to the error above them: stack frames, code frames, diff
- * lines, compiler notes, the YAML block under a TAP `not ok`. They keep an open excerpt going.
+ * lines (a unified diff's headers, hunks and changed lines), compiler notes, sanitizer frames,
+ * the YAML block under a TAP `not ok`. They keep an open excerpt going.
  */
 const CONTINUATION =
-  /^\s+at\s+\S|^\s+File "[^"]+", line \d+|^\s*>?\s*\d+\s*\|[^|]|^\s*\d+\s*\|\s*$|^\s*\|\s|^\s*\|$|^\s*-->\s|^\s*= (?:note|help):|^\s*(?:note|help):|:\d+:\d+: note:|^[E>]\s|^\s*[-+]\s|^\s*❯ |^\s*[~^]+\s*$|^\s*\.\.\. \d+ more|^goroutine \d+ \[|^\s+\S+\.go:\d+|^\s*(?:symbol|location):|^\s*In file included from|^\s*(?:Expected|Received|Actual)\b|^\s+\^|^\s+(?:---|\.\.\.)$|^\s+(?:operator|expected|actual|at|stack|found|wanted|severity|diff):/;
+  /^\s+at\s+\S|^\s+File "[^"]+", line \d+|^\s*>?\s*\d+\s*\|[^|]|^\s*\d+\s*\|\s*$|^\s*\|\s|^\s*\|$|^\s*-->\s|^\s*= (?:note|help):|^\s*(?:note|help):|:\d+:\d+: note:|^[E>]\s|^\s*[-+]\s|^\s*❯ |^\s*[~^]+\s*$|^\s*\.\.\. \d+ more|^goroutine \d+ \[|^\s+\S+\.go:\d+|^\s*(?:symbol|location):|^\s*In file included from|^\s*(?:Expected|Received|Actual)\b|^\s+\^|^\s+(?:---|\.\.\.)$|^\s+(?:operator|expected|actual|at|stack|found|wanted|severity|diff):|^index [0-9a-f]{7,}\.\.[0-9a-f]{7,}|^(?:---|\+\+\+) (?:[ab]\/|\/dev\/null)|^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@|^[-+]|^\s*#\d+ 0x[0-9a-f]+ in /;
 
 export function isContinuation(line: string): boolean {
   return CONTINUATION.test(line);
@@ -179,6 +186,7 @@ export const INFRA_HINT_WORDS: readonly string[] = [
   "failed to connect", "unable to access", "cloning remote", "could not checkout", "remote branch", "unsafe repository",
   "orderlyshutdown", "channelclosed", "went offline", "content descriptor", "source metadata", "time limit",
   "no output has been received", "proxy", "124", "certificate", "error responses", "could not create connection", "couldn't establish",
+  "disconnected",
 ];
 const INFRA_HINT = anyOfWords(INFRA_HINT_WORDS);
 
@@ -209,6 +217,12 @@ const INFRA_RULES: { kind: InfraKind; definitive: boolean; pattern: RegExp }[] =
     kind: "timeout",
     definitive: true,
     pattern: /The job exceeded the maximum time limit for jobs|No output has been received in the last \d+m|^The command ".*" exited with 124\.$|^Process completed with exit code 124\.$/i,
+  },
+  {
+    // Karma: the browser (often a remote one at a testing service) stopped answering.
+    kind: "runner-lost",
+    definitive: false,
+    pattern: /\bDisconnected(?: \(\d+ times?\))?,? because no message in \d+ ?ms\b/i,
   },
   {
     kind: "checkout",
@@ -248,8 +262,14 @@ export function isRecoveredNotice(line: string): boolean {
   return RECOVERED.test(line);
 }
 
+/**
+ * A link checker's report of one checked address (awesome_bot: `  2. [L12] http://x.org/ Connection
+ * timed out`): the dead link is what the check found in the repository, not an outage of the CI.
+ */
+const CHECKED_LINK = /^\s*\d+\.\s+(?:\[L\d+\]\s+)?(?:\d{3}\s+)?https?:\/\/\S+\s/;
+
 export function detectInfra(line: string): InfraHit | null {
-  if (!INFRA_HINT.test(line)) return null;
+  if (!INFRA_HINT.test(line) || CHECKED_LINK.test(line)) return null;
   for (const rule of INFRA_RULES) {
     if (rule.pattern.test(line)) return { kind: rule.kind, definitive: rule.definitive, line };
   }

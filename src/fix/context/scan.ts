@@ -548,8 +548,8 @@ class ByteScanner {
       break;
     }
     if (this.hints !== null) {
-      // Error shapes of patterns.ts anchored at the line start: `E `, `___`, `e: `, `----`, `#1 `, `===`, `1) `.
-      if (isDigit(firstCp) || (leading && (firstCp === 69 || firstCp === 95 || firstCp === 101 || firstCp === 45 || firstCp === 35 || firstCp === 61))) {
+      // Error shapes of patterns.ts anchored at the line start: `E `, `___`, `e: `, `----`, `#1 `, `===`, `1) `, `diff --git `, `** (`.
+      if (isDigit(firstCp) || (leading && (firstCp === 69 || firstCp === 95 || firstCp === 101 || firstCp === 45 || firstCp === 35 || firstCp === 61 || firstCp === 100 || firstCp === 42))) {
         return this.slow(b, rawStart, end);
       }
       if (firstTokenHasLocation(b, at, end)) return this.slow(b, rawStart, end);
