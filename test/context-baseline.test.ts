@@ -95,6 +95,25 @@ describe("Travis CI logs", () => {
     expect(tight.context).not.toContain("something unrelated");
   });
 
+  it("a command under `travis_retry` that failed every attempt is a failed step", async () => {
+    const log = [
+      "travis_fold:start:x\r\x1b[0K$ bash ci/build.sh",
+      "site built",
+      'The command "bash ci/build.sh" exited with 0.',
+      '$ travis_retry bundle exec s3_website push',
+      'Exception in thread "main" java.lang.ExceptionInInitializerError',
+      '\x1b[31;1mThe command "bundle exec s3_website push" failed. Retrying, 2 of 3.\x1b[0m',
+      'Exception in thread "main" java.lang.ExceptionInInitializerError',
+      '\x1b[31;1mThe command "bundle exec s3_website push" failed 3 times.\x1b[0m',
+      "$ echo cleanup",
+      "ERROR: a later command's noise",
+    ].join("\n");
+    const context = await buildFailureContext(log);
+    expect(context.failingStep).toBe("$ travis_retry bundle exec s3_website push");
+    expect(context.context).toContain('Exception in thread "main" java.lang.ExceptionInInitializerError');
+    expect(context.context).not.toContain("a later command's noise");
+  });
+
   it("a job killed by `timeout` (exit 124) is infra, not code", async () => {
     const log = ["travis_fold:start:x\r\x1b[0K", "$ timeout 35m ci/build.sh", "compiling 3/90", 'The command "timeout 35m ci/build.sh" exited with 124.'].join("\n");
     expect(await buildFailureContext(log)).toMatchObject({ class: "infra", infraKind: "timeout" });

@@ -127,6 +127,8 @@ const GITLAB_JOB_FAILED = /^ERROR: Job failed\b/;
 /** Travis CI: every command is echoed as `$ cmd` and followed by its verdict. */
 const TRAVIS_VERDICT = /^The command "(?:[^"]|"(?!(?: failed and)? exited))*" (?:failed and )?exited with (\d+)/;
 const TRAVIS_DONE = /^Done\. Your build exited with \d+\.$/;
+/** `travis_retry` gave up: the command failed on every attempt (it prints no `exited with` then). */
+const TRAVIS_RETRIES_EXHAUSTED = /^The command ".*" failed \d+ times\.$/;
 /** The verdict's last line when the command spans several lines. */
 const TRAVIS_VERDICT_END = /^[^"]*" (?:failed and )?exited with (\d+)(?: during \S*)?\.$/;
 const OMITTED_MARKER = /^… \d+ lines? omitted …$/;
@@ -489,6 +491,10 @@ export class LogAnalyzer implements ScanSink {
       return true;
     }
     if (first === 84 /* T */ && line.startsWith("The command ")) {
+      if (TRAVIS_RETRIES_EXHAUSTED.test(line)) {
+        this.markFailed(line.trim());
+        return true;
+      }
       const verdict = TRAVIS_VERDICT.exec(line);
       if (!verdict) return false;
       if (verdict[1] !== "0") this.markFailed(line.trim());

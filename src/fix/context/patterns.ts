@@ -30,7 +30,7 @@ const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\
 const ERROR_HINT = anyOfWords(ERROR_HINT_WORDS);
 
 /** Passing results and phrases that mention errors without being errors. */
-const NOT_AN_ERROR = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\bno errors?\b|\bwithout errors?\b/i;
+const NOT_AN_ERROR = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\bno errors?\b|\bwithout errors?\b|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$/i;
 
 /** Failure counts of a summary, the number before or after the word: `3 failed`, `Failures: 0`, `Errors 0`. */
 const FAILURE_COUNT = /\b(\d+) (?:errors?|failed|failures?|failing)\b|\b(?:errors?|failed|failures?|failing)(?::|=| =)? ?(\d+)\b/gi;
@@ -51,7 +51,8 @@ function onlyZeroCounts(line: string): boolean {
 /** Failure markers whose wording may contain "no errors" or a zero count: TAP `not ok 6 no errors`. */
 const ANCHORED_FAILURE = /^\s*not ok \d+\b/;
 
-const PASSING = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)/;
+/** googletest `[       OK ] Suite.Test`, and runners in its format that put the verdict after the name (`[ RUN      ] x: 12.3 ms OK`). */
+const PASSING = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$/;
 
 /** A passed test or package: never context worth showing next to an error. */
 export function isPassingLine(line: string): boolean {
@@ -100,7 +101,8 @@ const STRONG: RegExp[] = [
   /^(?:\[ERROR\] )?COMPILATION ERROR\b/, // maven
   /^\[ERROR\] Failed to execute goal /, // maven
   /\*\*\* FAILED \*\*\*$/, // ScalaTest `- does x *** FAILED ***`
-  /^(?:==\d+==)?ERROR: \w+Sanitizer: /, // AddressSanitizer, ThreadSanitizer, LeakSanitizer reports
+  /(?:^|==\d+==)ERROR: \w+Sanitizer: /, // AddressSanitizer, ThreadSanitizer, LeakSanitizer reports (also from a log file shown with a prefix)
+  /^\[ {2}FAILED {2}\] \S+\.\S+/, // googletest `[  FAILED  ] Suite.Test (12 ms)`
   /^[^\s:][^:]*:\d+:\d+: runtime error: /, // UndefinedBehaviorSanitizer
 ];
 
@@ -128,7 +130,7 @@ const MEDIUM: RegExp[] = [
   /\[FAIL\]$/, // xunit
   /^(?:Error|Failure):$/, // minitest
   /\s(?:ERROR|FAIL(?:ED)?)$/, // test runners printing a verdict per line
-  /^SUMMARY: \w+Sanitizer: /, // sanitizer summary
+  /\bSUMMARY: \w+Sanitizer: /, // sanitizer summary
   /^diff --git a\/\S+ b\/\S+$/, // a check that prints the change it wants (formatters, `git diff --exit-code`)
 ];
 
