@@ -18,7 +18,7 @@ import type { InfraKind } from "./types.js";
 export const ERROR_HINT_WORDS: readonly string[] = [
   "err", "fail", "exception", "traceback", "panic", "assert", "expected", "received", "fatal", "abort", "not ok",
   "undefined", "cannot", "segmentation", "core dumped", "killed", "out of memory", "✕", "✖", "×", "✗", "●", "<<<",
-  "went wrong", "required from", "violation", "offenses", "exited with", "sanitizer", "runtime error",
+  "went wrong", "required from", "violation", "offenses", "exited with", "sanitizer", "runtime error", "❌",
 ];
 /**
  * pytest `E   …` and `____ test ____`, kotlin `e: `, eslint `  3:5  error`, go `x.go:3:5: …`.
@@ -26,7 +26,7 @@ export const ERROR_HINT_WORDS: readonly string[] = [
  * among `E _ e - # = d *` or a digit, or `:` and a digit in the first word): keep the two in step
  * (test/context-scan.test.ts checks it on every fixture log).
  */
-const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\d+\) \S|\s*[\w./@+~-]+\.\w+:\d+|-{4} \S|#\d+ |={3} CONT|diff --git )/;
+const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\d+\) \S|\s*[\w./@+~-]+\.\w+:\d+|-{4} \S|#\d+ |={3} CONT|diff --git |\*\* \()/;
 const ERROR_HINT = anyOfWords(ERROR_HINT_WORDS);
 
 /** Passing results and phrases that mention errors without being errors. */
@@ -103,6 +103,7 @@ const STRONG: RegExp[] = [
   /\*\*\* FAILED \*\*\*$/, // ScalaTest `- does x *** FAILED ***`
   /(?:^|==\d+==)ERROR: \w+Sanitizer: /, // AddressSanitizer, ThreadSanitizer, LeakSanitizer reports (also from a log file shown with a prefix)
   /^\[ {2}FAILED {2}\] \S+\.\S+/, // googletest `[  FAILED  ] Suite.Test (12 ms)`
+  /❌\s+[^\s:]+:\d+(?::\d+)?: /, // xcpretty compiler error `❌  /path/File.swift:47:19: message`
   /^[^\s:][^:]*:\d+:\d+: runtime error: /, // UndefinedBehaviorSanitizer
 ];
 
@@ -132,6 +133,8 @@ const MEDIUM: RegExp[] = [
   /\s(?:ERROR|FAIL(?:ED)?)$/, // test runners printing a verdict per line
   /\bSUMMARY: \w+Sanitizer: /, // sanitizer summary
   /^diff --git a\/\S+ b\/\S+$/, // a check that prints the change it wants (formatters, `git diff --exit-code`)
+  /^[\w.+-]+: (?:fatal )?error: \S/, // GNU `program: error: message` (autoconf's `configure: error: …`)
+  /^\[error\] (?:\d+ of \d+ [\w ]*tasks? failed|Failed tests:|Failed: Total \d+|\([^)]*\) [\w.$]*(?:Exception|Error)\b)/, // sbt summaries
 ];
 
 const WEAK: RegExp[] = [
