@@ -30,7 +30,7 @@ const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\
 const ERROR_HINT = anyOfWords(ERROR_HINT_WORDS);
 
 /** Passing results and phrases that mention errors without being errors. */
-const NOT_AN_ERROR = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\bno errors?\b|\bwithout errors?\b|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$/i;
+const NOT_AN_ERROR = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\bno errors?\b|\bwithout errors?\b|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$|^(?:SKIP|XFAIL) .+ \[[^\]\s]+\.phpt\]/i;
 
 /** Failure counts of a summary, the number before or after the word: `3 failed`, `Failures: 0`, `Errors 0`. */
 const FAILURE_COUNT = /\b(\d+) (?:errors?|failed|failures?|failing)\b|\b(?:errors?|failed|failures?|failing)(?::|=| =)? ?(\d+)\b/gi;
@@ -51,8 +51,11 @@ function onlyZeroCounts(line: string): boolean {
 /** Failure markers whose wording may contain "no errors" or a zero count: TAP `not ok 6 no errors`. */
 const ANCHORED_FAILURE = /^\s*not ok \d+\b/;
 
-/** googletest `[       OK ] Suite.Test`, and runners in its format that put the verdict after the name (`[ RUN      ] x: 12.3 ms OK`). */
-const PASSING = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$/;
+/**
+ * googletest `[       OK ] Suite.Test`, and runners in its format that put the verdict after the name
+ * (`[ RUN      ] x: 12.3 ms OK`); PHP run-tests' skipped tests and expected failures (`SKIP title [a.phpt]`).
+ */
+const PASSING = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$|^(?:SKIP|XFAIL) .+ \[[^\]\s]+\.phpt\]/;
 
 /** A passed test or package: never context worth showing next to an error. */
 export function isPassingLine(line: string): boolean {
@@ -104,6 +107,7 @@ const STRONG: RegExp[] = [
   /(?:^|==\d+==)ERROR: \w+Sanitizer: /, // AddressSanitizer, ThreadSanitizer, LeakSanitizer reports (also from a log file shown with a prefix)
   /^\[ {2}FAILED {2}\] \S+\.\S+/, // googletest `[  FAILED  ] Suite.Test (12 ms)`
   /❌\s+[^\s:]+:\d+(?::\d+)?: /, // xcpretty compiler error `❌  /path/File.swift:47:19: message`
+  /^FAIL .+ \[[^\]\s]+\.phpt\]/, // PHP run-tests `FAIL title [path/test.phpt]`
   /^[^\s:][^:]*:\d+:\d+: runtime error: /, // UndefinedBehaviorSanitizer
 ];
 
@@ -148,8 +152,13 @@ const WEAK: RegExp[] = [
   /\bnpm error\b/,
 ];
 
+/** PHP's run-tests diff: `005- …` is the output the test expected, `005+ …` what it printed. */
+const PHPT_EXPECTED = /^\d{3,}- /;
+
 export function errorScore(line: string): number {
   if (!ERROR_HINT.test(line) && !ERROR_HINT_SHAPES.test(line)) return 0;
+  // An error message the test expected to see is not one.
+  if (PHPT_EXPECTED.test(line)) return 0;
   if (ANCHORED_FAILURE.test(line)) return 3; // TAP (node --test, tape)
   if (NOT_AN_ERROR.test(line) || onlyZeroCounts(line)) return 0;
   for (const pattern of STRONG) if (pattern.test(line)) return 3;
@@ -160,11 +169,11 @@ export function errorScore(line: string): number {
 
 /**
  * Lines that belong to the error above them: stack frames, code frames, diff
- * lines (a unified diff's headers, hunks and changed lines), compiler notes, sanitizer frames,
+ * lines (a unified diff's headers, hunks and changed lines, PHP run-tests' numbered diff), compiler notes, sanitizer frames,
  * the YAML block under a TAP `not ok`. They keep an open excerpt going.
  */
 const CONTINUATION =
-  /^\s+at\s+\S|^\s+File "[^"]+", line \d+|^\s*>?\s*\d+\s*\|[^|]|^\s*\d+\s*\|\s*$|^\s*\|\s|^\s*\|$|^\s*-->\s|^\s*= (?:note|help):|^\s*(?:note|help):|:\d+:\d+: note:|^[E>]\s|^\s*[-+]\s|^\s*❯ |^\s*[~^]+\s*$|^\s*\.\.\. \d+ more|^goroutine \d+ \[|^\s+\S+\.go:\d+|^\s*(?:symbol|location):|^\s*In file included from|^\s*(?:Expected|Received|Actual)\b|^\s+\^|^\s+(?:---|\.\.\.)$|^\s+(?:operator|expected|actual|at|stack|found|wanted|severity|diff):|^index [0-9a-f]{7,}\.\.[0-9a-f]{7,}|^(?:---|\+\+\+) (?:[ab]\/|\/dev\/null)|^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@|^[-+]|^\s*#\d+ 0x[0-9a-f]+ in /;
+  /^\s+at\s+\S|^\s+File "[^"]+", line \d+|^\s*>?\s*\d+\s*\|[^|]|^\s*\d+\s*\|\s*$|^\s*\|\s|^\s*\|$|^\s*-->\s|^\s*= (?:note|help):|^\s*(?:note|help):|:\d+:\d+: note:|^[E>]\s|^\s*[-+]\s|^\s*❯ |^\s*[~^]+\s*$|^\s*\.\.\. \d+ more|^goroutine \d+ \[|^\s+\S+\.go:\d+|^\s*(?:symbol|location):|^\s*In file included from|^\s*(?:Expected|Received|Actual)\b|^\s+\^|^\s+(?:---|\.\.\.)$|^\s+(?:operator|expected|actual|at|stack|found|wanted|severity|diff):|^index [0-9a-f]{7,}\.\.[0-9a-f]{7,}|^(?:---|\+\+\+) (?:[ab]\/|\/dev\/null)|^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@|^[-+]|^\s*#\d+ 0x[0-9a-f]+ in |^\d{3,}[+-] /;
 
 export function isContinuation(line: string): boolean {
   return CONTINUATION.test(line);
