@@ -30,7 +30,7 @@ const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\
 const ERROR_HINT = anyOfWords(ERROR_HINT_WORDS);
 
 /** Passing results and phrases that mention errors without being errors. */
-const NOT_AN_ERROR = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\bno errors?\b|\bwithout errors?\b|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$|^(?:SKIP|XFAIL) .+ \[[^\]\s]+\.phpt\]/i;
+const NOT_AN_ERROR = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\bno errors?\b|\bwithout errors?\b|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$|^(?:SKIP|XFAIL) \S.*\.phpt\]/i;
 
 /** Failure counts of a summary, the number before or after the word: `3 failed`, `Failures: 0`, `Errors 0`. */
 const FAILURE_COUNT = /\b(\d+) (?:errors?|failed|failures?|failing)\b|\b(?:errors?|failed|failures?|failing)(?::|=| =)? ?(\d+)\b/gi;
@@ -55,7 +55,7 @@ const ANCHORED_FAILURE = /^\s*not ok \d+\b/;
  * googletest `[       OK ] Suite.Test`, and runners in its format that put the verdict after the name
  * (`[ RUN      ] x: 12.3 ms OK`); PHP run-tests' skipped tests and expected failures (`SKIP title [a.phpt]`).
  */
-const PASSING = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$|^(?:SKIP|XFAIL) .+ \[[^\]\s]+\.phpt\]/;
+const PASSING = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$|^(?:SKIP|XFAIL) \S.*\.phpt\]/;
 
 /** A passed test or package: never context worth showing next to an error. */
 export function isPassingLine(line: string): boolean {
@@ -107,7 +107,7 @@ const STRONG: RegExp[] = [
   /(?:^|==\d+==)ERROR: \w+Sanitizer: /, // AddressSanitizer, ThreadSanitizer, LeakSanitizer reports (also from a log file shown with a prefix)
   /^\[ {2}FAILED {2}\] \S+\.\S+/, // googletest `[  FAILED  ] Suite.Test (12 ms)`
   /❌\s+[^\s:]+:\d+(?::\d+)?: /, // xcpretty compiler error `❌  /path/File.swift:47:19: message`
-  /^FAIL .+ \[[^\]\s]+\.phpt\]/, // PHP run-tests `FAIL title [path/test.phpt]`
+  /^FAIL \S.*\.phpt\]/, // PHP run-tests `FAIL title [path/test.phpt]`
   /^[^\s:][^:]*:\d+:\d+: runtime error: /, // UndefinedBehaviorSanitizer
 ];
 
