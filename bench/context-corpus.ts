@@ -10,7 +10,7 @@
  *    passing log of the same job (only where the corpus has one; same normalisation as fixloop's);
  * each baseline's class is "infra" when its excerpt matches a plain outage keyword list.
  * Reported separately for the dev split, the test split and the fresh split (held out from
- * everyone: see fixtures/logs/corpus/SOURCES.md).
+ * everyone: see fixtures/logs/corpus/SOURCES.md), then for all of them together.
  */
 import { buildFailureContext } from "../src/fix/context/index.js";
 import { BaselineLines } from "../src/fix/context/baseline.js";
@@ -108,8 +108,9 @@ export async function runCorpusBench(budgets = [1000, 2000], splits: Split[] = [
     console.log("");
     console.log(`${subset}: error-line recall (mean) @1000 / @2000 tokens, first-error hit @1000 / @2000, class accuracy @2000`);
     console.log(`${"split".padEnd(6)} ${"method".padEnd(8)} ${"n".padStart(4)}  ${"recall@1k".padStart(9)} ${"recall@2k".padStart(9)}  ${"first@1k".padStart(8)} ${"first@2k".padStart(8)}  ${"class".padStart(6)}`);
-    for (const split of splits) {
-      const entries = corpus.filter((e) => e.split === split && (subset === "all logs" || e.hasPassing));
+    // "all": the whole corpus, the figure the issue's targets are stated on.
+    for (const split of splits.length > 1 ? [...splits, "all" as const] : splits) {
+      const entries = corpus.filter((e) => (split === "all" ? splits.includes(e.split) : e.split === split) && (subset === "all logs" || e.hasPassing));
       const rows = new Map<string, Row>();
       for (const entry of entries) {
         for (const budget of budgets) {

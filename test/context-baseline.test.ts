@@ -114,6 +114,29 @@ describe("Travis CI logs", () => {
     expect(context.context).not.toContain("a later command's noise");
   });
 
+  it("when no command says it failed, the errors of an earlier step fill the budget the last one leaves", async () => {
+    const log = [
+      "travis_fold:start:R-check\r\x1b[0K$ R CMD check pkg_1.0.tar.gz --as-cran; CHECK_RET=$?",
+      "* checking tests ...",
+      "  Running ‘testthat.R’",
+      " ERROR",
+      "Running the tests in ‘tests/testthat.R’ failed.",
+      "── 1. Failure: parses dates (@test-dates.R#12) ──",
+      "$ for name in $(find pkg.Rcheck -name '*out'); do cat $name; done",
+      ">>> Filename: pkg.Rcheck/tests/testthat.Rout <<<",
+      "Error: testthat unit tests failed",
+      "Execution halted",
+    ].join("\n");
+    const context = await buildFailureContext(log);
+    expect(context.failingStep).toContain("$ for name in");
+    expect(context.context).toContain("Error: testthat unit tests failed");
+    expect(context.context).toContain("Running the tests in ‘tests/testthat.R’ failed.");
+    // The chosen step's errors come first: a budget for one excerpt keeps them.
+    const tight = await buildFailureContext(log, { budgetTokens: 20 });
+    expect(tight.context).toContain("Error: testthat unit tests failed");
+    expect(tight.context).not.toContain("Running the tests in");
+  });
+
   it("a job killed by `timeout` (exit 124) is infra, not code", async () => {
     const log = ["travis_fold:start:x\r\x1b[0K", "$ timeout 35m ci/build.sh", "compiling 3/90", 'The command "timeout 35m ci/build.sh" exited with 124.'].join("\n");
     expect(await buildFailureContext(log)).toMatchObject({ class: "infra", infraKind: "timeout" });

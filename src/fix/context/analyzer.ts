@@ -68,6 +68,14 @@ const SCRIPT_LINES = 12;
 const MAX_LATER_FAILED_STEPS = 3;
 /** Excerpt order of the k-th later failed step's excerpts: after the first failed step's, before the scene. */
 const LATER_STEP_ORDER = 1e9;
+/**
+ * When no step says it failed (no verdict, no exit code: a Travis build whose script swallows
+ * the exit status, a cut log), the last step with errors is the failure; the last few other
+ * steps with strong errors are kept too, and fill spare budget after its error excerpts.
+ */
+const MAX_OTHER_ERROR_STEPS = 3;
+/** Their excerpts' score: below every error excerpt of the chosen step, above its tail and scene. */
+const OTHER_STEP_SCORE = 0.5;
 
 type StepKind = "main" | "post";
 type DetectedFormat = "github" | "gitlab" | "gitea" | "travis";
@@ -152,6 +160,8 @@ export class LogAnalyzer implements ScanSink {
   private firstAnnotated: Step | null = null;
   private lastMain: Step | null = null;
   private lastWithBlocks: Step | null = null;
+  /** The last few main steps with an error line of score 2 or more, oldest first. */
+  private readonly stepsWithStrongErrors: Step[] = [];
   /** Runner-level hits (cancel, timeout, runner lost, disk full) with the order of their step. */
   private readonly definitiveHits: { hit: InfraHit; order: number }[] = [];
   private jobLevelInfra: InfraHit | null = null;
@@ -382,6 +392,10 @@ export class LogAnalyzer implements ScanSink {
     if (step.kind === "main") {
       this.lastMain = step;
       if (step.store.blocks.length > 0) this.lastWithBlocks = step;
+      if (this.firstFailed === null && step.store.blocks.some((block) => block.score >= 2)) {
+        this.stepsWithStrongErrors.push(step);
+        if (this.stepsWithStrongErrors.length > MAX_OTHER_ERROR_STEPS + 1) this.stepsWithStrongErrors.shift();
+      }
     }
   }
 
@@ -757,6 +771,7 @@ export class LogAnalyzer implements ScanSink {
       excerpts.push({ lines: [strip(step.exitLine)], lineScores: [1], score: 1, order: Number.MAX_SAFE_INTEGER, startSeq: step.exitSeq, endSeq: step.exitSeq });
     }
     if (step === this.firstFailed) excerpts.push(...this.laterFailedExcerpts(strip));
+    else if (this.firstFailed === null && this.firstAnnotated === null) excerpts.push(...this.otherErrorStepExcerpts(step, strip));
     const infra = this.classify(step);
     if (infra && !excerpts.some((e) => e.lines.some((line) => line.includes(strip(infra.evidence.trim()))))) {
       // The outage is the cause: its line goes first, whatever else fits.
@@ -821,6 +836,14 @@ export class LogAnalyzer implements ScanSink {
       }
     });
     return out;
+  }
+
+  /** No step failed: the error excerpts of the other steps with strong errors, as spare-budget evidence. */
+  private otherErrorStepExcerpts(chosen: Step, strip: (line: string) => string): Excerpt[] {
+    const others = this.stepsWithStrongErrors.filter((other) => other !== chosen).slice(-MAX_OTHER_ERROR_STEPS);
+    return others.flatMap((other, k) =>
+      other.store.blocks.filter((block) => block.score >= 2).map((block) => ({ ...renderBlock(block, strip), score: OTHER_STEP_SCORE, order: LATER_STEP_ORDER * (k + 1) + block.order })),
+    );
   }
 
   private errorLines(step: Step, strip: (line: string) => string, infraEvidence: string | null): string[] {
