@@ -4,6 +4,7 @@
  */
 import { and, count, desc, eq, inArray, type SQL } from "drizzle-orm";
 import type { Store } from "../store/db.js";
+import { equalsIfGiven, statusIs } from "../store/filters.js";
 import type { FeedbackStatus } from "../store/feedback.js";
 import { FEEDBACK_STATUSES, feedback, type FeedbackRow } from "../store/schema.js";
 
@@ -15,18 +16,8 @@ export interface FeedbackFilter {
 }
 
 export async function listFeedback(store: Store, filter: FeedbackFilter = {}): Promise<FeedbackRow[]> {
-  const conditions: SQL[] = [];
-  if (filter.status !== undefined) {
-    const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
-    conditions.push(inArray(feedback.status, statuses));
-  }
-  if (filter.metric !== undefined) conditions.push(eq(feedback.metricName, filter.metric));
-  return store.db
-    .select()
-    .from(feedback)
-    .where(and(...conditions))
-    .orderBy(desc(feedback.id))
-    .limit(filter.limit ?? 100);
+  const where = and(statusIs(feedback.status, filter.status), equalsIfGiven(feedback.metricName, filter.metric));
+  return store.db.select().from(feedback).where(where).orderBy(desc(feedback.id)).limit(filter.limit ?? 100);
 }
 
 export async function getFeedback(store: Store, id: number): Promise<FeedbackRow | null> {

@@ -4,8 +4,9 @@
  * writes takes SQLite's write lock before it reads, and busy_timeout makes the
  * other writers wait their turn rather than fail.
  */
-import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { Db, Store } from "../store/db.js";
+import { equalsIfGiven, statusIs } from "../store/filters.js";
 import { jobs, type Job, type JobStatus } from "../store/schema.js";
 import type { EnqueueOptions, JobQueue } from "./types.js";
 
@@ -216,18 +217,8 @@ export interface JobFilter {
 }
 
 export async function listJobs(store: Store, filter: JobFilter = {}): Promise<Job[]> {
-  const conditions: SQL[] = [];
-  if (filter.status !== undefined) {
-    const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
-    conditions.push(inArray(jobs.status, statuses));
-  }
-  if (filter.kind !== undefined) conditions.push(eq(jobs.kind, filter.kind));
-  return store.db
-    .select()
-    .from(jobs)
-    .where(and(...conditions))
-    .orderBy(desc(jobs.id))
-    .limit(filter.limit ?? 100);
+  const where = and(statusIs(jobs.status, filter.status), equalsIfGiven(jobs.kind, filter.kind));
+  return store.db.select().from(jobs).where(where).orderBy(desc(jobs.id)).limit(filter.limit ?? 100);
 }
 
 export async function getJob(store: Store, id: number): Promise<Job | null> {
