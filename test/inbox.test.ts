@@ -412,6 +412,54 @@ describe("batch transactions (a queue that joins them: libSQL's)", () => {
     });
   });
 
+  test("a batch whose settlement fails (no handler's fault) is rolled back and taken one delivery at a time", async () => {
+    const store = await tempStore();
+    let failSettlement = true;
+    // The batch's one-statement settlement fails once, inside the transaction.
+    const client = new Proxy(store.client, {
+      get(target, property, receiver) {
+        if (property === "transaction") {
+          return async (...args: Parameters<Client["transaction"]>) => {
+            const tx = await target.transaction(...args);
+            return new Proxy(tx, {
+              get(txTarget, txProperty) {
+                const value = Reflect.get(txTarget, txProperty);
+                if (txProperty !== "execute") return typeof value === "function" ? value.bind(txTarget) : value;
+                return (stmt: Parameters<typeof tx.execute>[0]) => {
+                  const sql = typeof stmt === "string" ? stmt : stmt.sql;
+                  if (failSettlement && sql.includes("FROM (VALUES")) {
+                    failSettlement = false;
+                    return Promise.reject(new Error("disk I/O error"));
+                  }
+                  return txTarget.execute(stmt);
+                };
+              },
+            });
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const seen: string[] = [];
+    const handler: IngestHandler = async (ctx) => {
+      seen.push(ctx.deliveryId);
+      await ctx.queue!.enqueue("note", { delivery: ctx.deliveryId });
+      return { status: "processed" };
+    };
+    const inbox = createInbox({ store: { ...store, client }, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push: handler }, transactionMs: 60_000 });
+    for (const id of ["one", "two"]) await inbox.accept(delivery(id, "push"));
+
+    expect(await inbox.processor.drain()).toBe(2);
+    expect(seen).toEqual(["one", "two", "one", "two"]);
+    const written = (await store.db.select().from(jobs)).map((job) => (job.payload as { delivery: string }).delivery);
+    expect(written.sort()).toEqual(["one", "two"]);
+    expect((await store.db.select().from(deliveries)).map((r) => [r.id, r.status])).toEqual([
+      ["one", "processed"],
+      ["two", "processed"],
+    ]);
+  });
+
   test("a push, whose handler runs its own transactions, is processed inside a batch", async () => {
     const store = await tempStore();
     const counted = countingTransactions(store);

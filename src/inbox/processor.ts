@@ -116,7 +116,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
     try {
       await batching.scope.run(async () => {
         answer = await handleDelivery(batching.deps, delivery);
-        if (answer.status === "failed") throw new RolledBack();
+        if (answer.status === "failed") throw new RolledBack(0);
       });
     } catch (error) {
       if (!(error instanceof RolledBack)) return { status: "failed", error: describeError(error) };
@@ -151,17 +151,19 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
         for (let i = start; i < end && (i === start || batchGoesOn(began)); i++) {
           const claimed = batch[i];
           const payload = parsePayload(claimed.body);
-          if (!payload) throw new RolledBack();
+          if (!payload) throw new RolledBack(i);
           const answer = await handleDelivery(batching!.deps, { id: claimed.id, name: claimed.event, payload, bodyStored: true });
-          if (answer.status === "failed") throw new RolledBack();
+          if (answer.status === "failed") throw new RolledBack(i);
           done.push({ claimed, payload, answer });
         }
         const settled = done.map(({ claimed, answer }) => ({ id: claimed.id, status: answer.status, note: answer.note }));
         await settleDeliveries(batching!.scope.client, settled, now());
       });
     } catch (error) {
-      if (!(error instanceof RolledBack)) log.warn({ err: error }, "delivery batch rolled back: taking its deliveries one at a time");
-      return { failedAt: start + done.length };
+      if (error instanceof RolledBack) return { failedAt: error.index };
+      // Not one delivery's fault (the commit, the settlement): the batch goes again one delivery at a time.
+      log.warn({ err: error }, "delivery batch rolled back: taking its deliveries one at a time");
+      return { failedAt: start };
     }
     for (const { claimed, payload, answer } of done) logSettled(claimed, payload, answer, { status: answer.status, note: answer.note });
     return { committed: done.length };
@@ -264,8 +266,12 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
   };
 }
 
-/** A handler failed inside a batch transaction: the batch is rolled back and taken one delivery at a time. */
-class RolledBack extends Error {}
+/** A handler failed inside a batch transaction (at `index` of the batch): the batch is rolled back. */
+class RolledBack extends Error {
+  constructor(readonly index: number) {
+    super(`delivery ${index} of the batch failed`);
+  }
+}
 
 /**
  * The handlers' view of the store inside batch transactions: one client that
