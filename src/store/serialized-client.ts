@@ -93,9 +93,14 @@ export function serializeClient(client: Client): Client {
     },
   };
 
+  return overrideClient(client, serialized);
+}
+
+/** The client with some of its methods replaced; everything else is the client's own (methods bound to it). */
+export function overrideClient(client: Client, overrides: Partial<Client>): Client {
   return new Proxy(client, {
     get(target, property, receiver) {
-      if (property in serialized) return serialized[property as keyof Client];
+      if (property in overrides) return overrides[property as keyof Client];
       const value = Reflect.get(target, property, receiver);
       return typeof value === "function" ? value.bind(target) : value;
     },

@@ -16,6 +16,7 @@ import type { Client, InArgs, InStatement, ResultSet, Transaction } from "@libsq
 // Any libSQL entry wraps a client it is given; the HTTP one loads no native module (the Lambda bundle has none).
 import { drizzle } from "drizzle-orm/libsql/http";
 import type { Db, Store } from "./db.js";
+import { overrideClient } from "./serialized-client.js";
 import * as schema from "./schema.js";
 
 export interface TransactionScope {
@@ -65,13 +66,7 @@ export function createTransactionScope(base: Client): TransactionScope {
     transaction: ((mode) => (open ? savepoint(open) : base.transaction(mode))) as Client["transaction"],
   };
 
-  const client = new Proxy(base, {
-    get(target, property, receiver) {
-      if (property in joined) return joined[property as keyof Client];
-      const value = Reflect.get(target, property, receiver);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  const client = overrideClient(base, joined);
 
   return {
     client,
@@ -81,11 +76,9 @@ export function createTransactionScope(base: Client): TransactionScope {
       open = tx;
       try {
         const result = await work();
-        open = null;
         await tx.commit();
         return result;
       } catch (error) {
-        open = null;
         await tx.rollback().catch(() => undefined);
         throw error;
       } finally {
