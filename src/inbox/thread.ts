@@ -127,19 +127,17 @@ export async function startInboxThread(local: Inbox, config: InboxThreadConfig):
   // The thread must not keep a finished process alive (CLI, tests); the server holds the process open anyway.
   worker.unref();
 
+  function append(entry: InboxEntry): Promise<AppendResult> {
+    Atomics.add(pending, 0, 1);
+    return ask<AppendResult>({ type: "append", entry });
+  }
+
   let closing: Promise<void> | null = null;
   return {
-    async accept(delivery) {
-      const entry = inboxEntryOf(delivery);
-      Atomics.add(pending, 0, 1);
-      return ask<AppendResult>({ type: "append", entry });
-    },
+    accept: async (delivery) => append(inboxEntryOf(delivery)),
     receiveNow: (delivery) => local.receiveNow(delivery),
     writer: {
-      append: (appended) => {
-        Atomics.add(pending, 0, 1);
-        return ask<AppendResult>({ type: "append", entry: appended });
-      },
+      append,
       flush: () => ask<void>({ type: "flush" }),
       waiting: () => Atomics.load(pending, 0),
     },
