@@ -1,21 +1,21 @@
 /**
  * Diagnosis for tuning: for each log of a split where fixloop misses the first labelled
  * error line or the class, where that line stands in the log (with the error score of the
- * lines around it) and what fixloop sent instead. The fresh split is held out from
- * everyone and is refused.
- *   tsx bench/corpus/diagnose.ts [--split dev|test] [--budget 2000] [--id substring]
+ * lines around it) and what fixloop sent instead. The fresh2 split is held out from
+ * everyone and is refused (fresh was held out too until it was studied, see SOURCES.md).
+ *   tsx bench/corpus/diagnose.ts [--split dev|test|fresh] [--budget 2000] [--id substring]
  */
 import { buildFailureContext } from "../../src/fix/context/index.js";
 import { BaselineLines } from "../../src/fix/context/baseline.js";
 import { errorScore } from "../../src/fix/context/patterns.js";
-import { comparable, labelText, loadCorpus, readLog, score, scoredLines } from "./corpus.js";
+import { STUDIED_SPLITS, comparable, labelText, loadCorpus, readLog, score, scoredLines } from "./corpus.js";
 
 const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const budget = Number(option("--budget")) || 2000;
 const only = option("--id") ?? null;
 const split = option("--split") ?? "dev";
-if (split !== "dev" && split !== "test") throw new Error(`--split ${split}: only dev and test logs are studied; fresh is held out`);
+if (!STUDIED_SPLITS.some((s) => s === split)) throw new Error(`--split ${split}: only ${STUDIED_SPLITS.join(", ")} logs are studied; fresh2 is held out`);
 for (const entry of loadCorpus().filter((e) => e.split === split && (!only || e.id.includes(only)))) {
   const baseline = entry.hasPassing ? await BaselineLines.fromLog(readLog(entry, "pass")) : null;
   const fail = readLog(entry, "fail");

@@ -15,7 +15,8 @@
  *
  * Which logs are taken, and whether one is dev or held-out test, is decided by a
  * hash of its id before anything about its content is known (two per LogChunks project);
- * the next two of each LogChunks project form the "fresh" split (see FRESH_PER_LOGCHUNKS_PROJECT).
+ * the next two of each LogChunks project form the "fresh" split (see FRESH_PER_LOGCHUNKS_PROJECT),
+ * and the two after those the "fresh2" split (see FRESH2_PER_LOGCHUNKS_PROJECT).
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -34,6 +35,11 @@ const PER_LOGCHUNKS_PROJECT = 2;
  * nobody has tuned on it.
  */
 const FRESH_PER_LOGCHUNKS_PROJECT = 2;
+/**
+ * The two logs after those of each LogChunks project: "fresh2", added when "fresh" had been
+ * studied in turn, held out from everyone so that a figure for logs nobody tuned on remains.
+ */
+const FRESH2_PER_LOGCHUNKS_PROJECT = 2;
 
 const git = (dir: string, ...args: string[]) => execFileSync("git", ["--git-dir", dir, ...args], { maxBuffer: 1 << 30 });
 const show = (dir: string, path: string) => git(dir, "show", `HEAD:${path}`);
@@ -41,6 +47,12 @@ const head = (dir: string) => git(dir, "rev-parse", "HEAD").toString().trim();
 const hash = (text: string) => createHash("sha1").update(text).digest("hex");
 /** Decided by the id alone: about half the logs are held out and never looked at while tuning. */
 export const splitOf = (id: string): "dev" | "test" => (parseInt(hash(id).slice(0, 2), 16) % 2 === 0 ? "dev" : "test");
+
+/** The held-out split of the LogChunks log of this rank in its project's hash order, if any. */
+function heldOutSplit(rank: number): "fresh" | "fresh2" | undefined {
+  if (rank < PER_LOGCHUNKS_PROJECT) return undefined;
+  return rank < PER_LOGCHUNKS_PROJECT + FRESH_PER_LOGCHUNKS_PROJECT ? "fresh" : "fresh2";
+}
 
 const entries: CorpusEntry[] = [];
 function write(id: string, fail: Buffer, pass: Buffer | null): void {
@@ -93,7 +105,7 @@ for (const set of sets) {
     output: unescape(m[2]),
   }));
   const language = set.split("/")[3];
-  const picked = examples.sort((a, b) => hash(a.path).localeCompare(hash(b.path))).slice(0, PER_LOGCHUNKS_PROJECT + FRESH_PER_LOGCHUNKS_PROJECT);
+  const picked = examples.sort((a, b) => hash(a.path).localeCompare(hash(b.path))).slice(0, PER_LOGCHUNKS_PROJECT + FRESH_PER_LOGCHUNKS_PROJECT + FRESH2_PER_LOGCHUNKS_PROJECT);
   for (const [rank, example] of picked.entries()) {
     const raw = show(logchunksDir, `tool/samples/${example.path}`);
     const logLines = raw.toString("utf8").split("\n").map(labelText);
@@ -118,7 +130,7 @@ for (const set of sets) {
     write(id, raw, null);
     entries.push({
       id,
-      split: rank < PER_LOGCHUNKS_PROJECT ? splitOf(id) : "fresh",
+      split: heldOutSplit(rank) ?? splitOf(id),
       ecosystem: language.toLowerCase(),
       ci: "travis",
       class: "code",

@@ -1,13 +1,13 @@
 /**
- * Dev-split reading aid: a log with its labelled lines marked (`>>`), around the labels.
+ * Reading aid for the studied splits (never fresh2): a log with its labelled lines marked (`>>`), around the labels.
  *   tsx bench/corpus/show.ts ID [--around N]
  */
-import { labelText, loadCorpus, matchKey, readLog, scoredLines } from "./corpus.js";
+import { STUDIED_SPLITS, labelText, loadCorpus, matchKey, readLog, scoredLines } from "./corpus.js";
 
 const args = process.argv.slice(2);
 const around = args.includes("--around") ? Number(args[args.indexOf("--around") + 1]) : 15;
-const entry = loadCorpus().find((e) => e.split === "dev" && e.id.includes(args[0]));
-if (!entry) throw new Error("no dev log matches");
+const entry = loadCorpus().find((e) => STUDIED_SPLITS.includes(e.split) && e.id.includes(args[0]));
+if (!entry) throw new Error(`no ${STUDIED_SPLITS.join("/")} log matches (fresh2 is held out)`);
 const lines = readLog(entry, "fail").toString("utf8").split("\n");
 const labels = new Set(scoredLines(entry));
 const marked = lines.map((l) => labels.has(matchKey(l)));
