@@ -55,6 +55,30 @@ describe("evidence: every common shape, with its line", () => {
     expect(python.map((e) => [(e.target as { path: string }).path, e.depth])).toEqual([["app/outer.py", 1], ["app/inner.py", 0]]);
   });
 
+  test("a test the runner reports as passed or skipped is a weak mention, never a failing test", () => {
+    const log = [
+      "tests/test_a.py::test_ok PASSED                                   [ 33%]",
+      "[gw0] [ 50%] PASSED tests/test_c.py::test_y",
+      "tests/test_d.py::test_z SKIPPED (needs network)                   [ 66%]",
+      "PASS src/ok.test.ts",
+      "tests/test_b.py::test_bad FAILED                                  [100%]",
+    ].join("\n");
+    const evidence = readEvidence(log);
+    expect(evidence.filter((e) => e.kind === "failing-test").map((e) => e.target)).toEqual([{ type: "path", path: "tests/test_b.py" }]);
+    expect(evidence.filter((e) => e.passing).map((e) => [e.kind, (e.target as { path: string }).path])).toEqual([
+      ["mention", "tests/test_a.py"],
+      ["mention", "tests/test_c.py"],
+      ["mention", "tests/test_d.py"],
+    ]);
+    const tree = new RepoTree(["tests/test_a.py", "tests/test_b.py", "tests/test_c.py", "tests/test_d.py", "src/ok.test.ts"]);
+    const result = localize({ evidence: evidenceOfFailure({ context: log }), tree });
+    // The failing test leads and alone is read for its imports; the passing ones stay shown (the context names them).
+    expect(result.files[0].path).toBe("tests/test_b.py");
+    expect(result.testsToRead).toEqual(["tests/test_b.py"]);
+    expect(result.files.find((f) => f.path === "tests/test_a.py")?.why).toEqual([expect.stringMatching(/^named in the log by a test that passed/)]);
+    expect(filesToShow(result.files, 8).map((f) => f.path)).toContain("tests/test_a.py");
+  });
+
   test("evidence stays bounded on a huge log: the first and the last pieces are kept", () => {
     const lines = Array.from({ length: 50_000 }, (_, i) => `\tat org.acme.C${i}.m(C${i}.java:1)`);
     const evidence = readEvidence(lines.join("\n"));

@@ -48,6 +48,8 @@ export interface Evidence {
   order: number;
   /** Read from the context text the prompt shows (rather than from elsewhere in the log). */
   inContext?: boolean;
+  /** From a line reporting a test that passed or was skipped (`… PASSED`): a mention, never what failed. */
+  passing?: boolean;
 }
 
 const MAX_TEXT = 200;
@@ -117,6 +119,16 @@ const COMMAND_LINE = new RegExp(`${COMMAND_PREFIX.source}\\S`);
 /** A runner reporting a pass (`✓ src/a.test.ts`, `PASS src/b.test.ts`, TAP `ok 3 - …`): not about the failure. */
 const PASSED_LINE = /^\s*(?:✓|✔|√|PASS(?:ED)?\b|ok\s+\d|ok\s+\S+\s+\d[\d.]*m?s\b)|\bPASSED\b|\bpassed\s*(?:\(|\[|$)/;
 
+/** A runner's verdict of failure on the same line: `FAILED …`, `… ERROR`, `✕`. */
+const FAILED_WORD = /\b(?:FAILED|FAIL|ERROR|ERRORED|XPASS\(strict\))\b|✕|×/;
+/** pytest's and others' verdicts that are not failures: `… SKIPPED (reason)`, `… XFAIL`. */
+const NOT_FAILED_WORD = /\b(?:SKIPPED|SKIP|XFAIL|XFAILED)\b/;
+
+/** A line reporting a test that passed or was skipped, not a failure (`tests/a.py::t PASSED [ 50%]`). */
+export function isPassingLine(line: string): boolean {
+  return (PASSED_LINE.test(line) || NOT_FAILED_WORD.test(line)) && !FAILED_WORD.test(line);
+}
+
 /** pytest's own traceback lines `tests/test_x.py:42: in test_fn` (innermost last). */
 const PYTEST_FRAME = /^\S+\.py:\d+: (?:in \S|\w*(?:Error|Exception)\b)/;
 
@@ -178,9 +190,10 @@ export class EvidenceReader {
     this.tokens = options.tokens ?? "commands";
   }
 
-  private push(kind: EvidenceKind, target: Target, line: number | null, text: string, frame = false): void {
+  private push(kind: EvidenceKind, target: Target, line: number | null, text: string, frame = false, passing = false): void {
     if (frame && !this.inTrace) this.startTrace();
-    const evidence = { kind, target, line, text: clip(text), trace: frame ? this.trace : -1, depth: frame ? this.depth++ : 0, order: this.order++ };
+    const evidence: Evidence = { kind, target, line, text: clip(text), trace: frame ? this.trace : -1, depth: frame ? this.depth++ : 0, order: this.order++ };
+    if (passing) evidence.passing = true;
     if (this.out.length < KEEP_FIRST) this.out.push(evidence);
     else {
       // A ring of the latest: memory stays bounded on any log.
@@ -254,6 +267,12 @@ export class EvidenceReader {
     }
 
     const refs = this.pathsOf(line);
+    if (refs.length > 0 && refs.every((r) => r.line === null) && isPassingLine(line)) {
+      // A test that passed (or was skipped) is no evidence of the failure: a weak mention, kept
+      // only so that a file the context text names is still shown.
+      for (const ref of refs) this.push("mention", { type: "path", path: ref.path }, ref.line, line, false, true);
+      return;
+    }
     if (this.tokens === "all" ? !PASSED_LINE.test(line) : this.tokens === "commands" && COMMAND_LINE.test(line)) {
       const known = new Set(refs.map((r) => r.path));
       const diagnostic = DIAGNOSTIC.test(line);

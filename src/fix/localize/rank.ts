@@ -71,6 +71,8 @@ const REEXPORT_FACTOR = 0.8;
 const MAX_AMBIGUOUS_SHOWN = 3;
 /** Evidence from the log outside the excerpt the prompt shows: real, but the context builder judged it less central. */
 const OUTSIDE_CONTEXT_FACTOR = 0.7;
+/** A test the log reports as passed: shown if the context names it, never ahead of the failure's evidence. */
+const PASSING_FACTOR = 0.25;
 
 function describeTarget(target: Target): string {
   switch (target.type) {
@@ -131,6 +133,7 @@ function affinity(candidate: string, settled: Set<string>, changed: Set<string>)
 
 function weightOf(e: Evidence, rankInTrace: Map<Evidence, number>, kindOrder: Map<Evidence, number>): number {
   const shown = e.inContext === false ? OUTSIDE_CONTEXT_FACTOR : 1;
+  if (e.passing) return shown * BASE.mention * PASSING_FACTOR;
   if (e.kind === "frame") {
     const rank = rankInTrace.get(e) ?? e.depth;
     return shown * BASE.frame * (rank === 0 ? INNERMOST_BONUS : 1) * FRAME_DECAY ** rank * TRACE_DECAY ** Math.max(0, e.trace);
@@ -147,12 +150,13 @@ function whyOf(e: Evidence, rank: number | undefined): string {
     case "failing-test":
       return `failing test: ${quoted(e.text)}`;
     case "mention":
-      return `named in the log: ${quoted(e.text)}`;
+      return e.passing ? `named in the log by a test that passed: ${quoted(e.text)}` : `named in the log: ${quoted(e.text)}`;
   }
 }
 
+/** Evidence that only names a file (a bare token, a passing test): such a file is shown, not read as what failed. */
 function isToken(e: Evidence): boolean {
-  return e.target.type === "path" && e.target.whole === true;
+  return (e.target.type === "path" && e.target.whole === true) || e.passing === true;
 }
 
 function isPackageInit(path: string): boolean {
@@ -227,7 +231,7 @@ export function localize(input: LocalizeInput): Localization {
   const kindOrder = new Map<Evidence, number>();
   const counters = new Map<string, number>();
   for (const e of resolved.keys()) {
-    if (e.kind === "frame") continue;
+    if (e.kind === "frame" || e.passing) continue;
     const n = counters.get(e.kind) ?? 0;
     kindOrder.set(e, n);
     counters.set(e.kind, n + 1);
