@@ -6,8 +6,9 @@
  * what the model sees, two questions:
  *   - "the context names a fixed file": the log text sent names one of the files the real fix changed;
  *   - "a fixed file is among the files shown": one of them is among the files the prompt would include.
- * Ways compared: fixloop (context + localisation against the tree at the failing commit),
- * fixloop as it was before localisation (references taken as repo-root paths), the last 8,000
+ * Ways compared: fixloop (context + localisation against the tree at the failing commit, plus
+ * the pull request's files for the pull-request builds that carry them, as the job reads them),
+ * fixloop on the log alone (no PR or changed-since-green files), fixloop as it was before localisation (references taken as repo-root paths), the last 8,000
  * characters of the log, and the lines of the failing log not in the passing log (the corpus has
  * no passing logs of the failing tests: a test that passes prints nothing, so that is the failing
  * output from its start, 8,000 characters). Baselines show the files they name at the paths they name.
@@ -38,6 +39,10 @@ interface Case {
   fixed_files: string[];
   split: "dev" | "test";
   source: string;
+  /** Pull-request builds: the PR's files at the failing commit, as the job reads them (add_pr_files.py). */
+  pr_files?: string[];
+  /** Files changed since the last green run of the same workflow, where the corpus knows it. */
+  changed_since_green?: string[];
 }
 
 const cases = JSON.parse(readFileSync(join(CORPUS, "cases.json"), "utf8")) as Case[];
@@ -112,7 +117,7 @@ interface Row {
   detail: string;
 }
 
-const WAYS = ["fixloop", "fixloop before", "tail", "diff-with-passing"] as const;
+const WAYS = ["fixloop", "fixloop, log only", "fixloop before", "tail", "diff-with-passing"] as const;
 
 async function evaluate(c: Case): Promise<Row> {
   const log = readFileSync(join(CORPUS, c.log), "utf8");
@@ -122,16 +127,17 @@ async function evaluate(c: Case): Promise<Row> {
   const context = await buildFailureContext(log, { budgetTokens: BUDGET_TOKENS });
   const evidence = evidenceOfFailure({ context: context.context, errorLines: context.errorLines, files: context.files, log: readEvidence(log) });
   const stored = importLines[c.id] ?? {};
-  const located = await locateFiles(evidence, {
-    tree,
-    readContents: async (wanted) => new Map(wanted.flatMap((p) => (stored[p] !== undefined ? [[p, stored[p]] as const] : []))),
-  });
+  const readContents = async (wanted: string[]) => new Map(wanted.flatMap((p) => (stored[p] !== undefined ? [[p, stored[p]] as const] : [])));
+  // As the job does: the PR's files and the files changed since green, where the case carries them.
+  const located = await locateFiles(evidence, { tree, readContents, prFiles: c.pr_files ?? [], changedSinceGreen: c.changed_since_green ?? [] });
+  const logOnly = c.pr_files || c.changed_since_green ? await locateFiles(evidence, { tree, readContents }) : located;
   const shownFixloop = filesToShow(located.files, MAX_FILES).map((f) => f.path);
   const tail = log.slice(-WINDOW_CHARS);
   const diff = log.slice(0, WINDOW_CHARS);
-  const texts: Record<(typeof WAYS)[number], string> = { fixloop: context.context, "fixloop before": context.context, tail, "diff-with-passing": diff };
+  const texts: Record<(typeof WAYS)[number], string> = { fixloop: context.context, "fixloop, log only": context.context, "fixloop before": context.context, tail, "diff-with-passing": diff };
   const shownBy: Record<(typeof WAYS)[number], string[]> = {
     fixloop: shownFixloop,
+    "fixloop, log only": filesToShow(logOnly.files, MAX_FILES).map((f) => f.path),
     "fixloop before": before(context.files, treeSet),
     tail: filesNamedAt(tail, treeSet),
     "diff-with-passing": filesNamedAt(diff, treeSet),
