@@ -177,6 +177,7 @@ test("imports of a failing test: Python, JVM (same-package classes too), relativ
   expect(importsOf("t/test_x.py", "from pkg.mod import thing\nimport pkg.other as o\nthing(); o.x()\n").map((i) => i.target)).toEqual([
     { type: "python-module", name: "pkg.mod.thing" },
     { type: "python-module", name: "pkg.other" },
+    { type: "python-module", name: "pkg.other.x" },
   ]);
   const java = importsOf("CartTest.java", "package org.acme;\nimport org.acme.util.Money;\nclass CartTest { Cart c = new Cart(); Money m; }\n").map((i) => i.target);
   expect(java).toEqual(expect.arrayContaining([{ type: "jvm-class", name: "org.acme.util.Money", file: null }, { type: "jvm-class", name: "org.acme.Cart", file: null }]));
@@ -226,7 +227,7 @@ describe("Python packages: re-exports in __init__.py are followed to the definin
 
   test("pythonReexports reads relative, parenthesised, absolute and star imports with their lines", () => {
     expect(pythonReexports("shop/__init__.py", INIT)).toEqual([
-      { paths: ["shop/cart.py", "shop/cart/__init__.py"], module: null, names: ["Cart", "total"], from: 1, to: 4 },
+      { paths: ["shop/cart.py", "shop/cart/__init__.py"], module: null, names: ["Cart", "cart_total"], from: 1, to: 4 },
       { paths: [], module: "shop.util", names: "*", from: 5, to: 5 },
       { paths: ["shop/money.py", "shop/money/__init__.py"], module: null, names: ["money"], from: 6, to: 6 },
     ]);
@@ -255,6 +256,25 @@ describe("Python packages: re-exports in __init__.py are followed to the definin
     // `fmt` comes through the star import of shop.util.
     expect(located.files.map((f) => f.path)).toContain("shop/util.py");
     expect(located.files.map((f) => f.path)).not.toContain("shop/__init__.py");
+  });
+
+  test("`import pkg` then `pkg.name(…)`: the names used are followed through the package's re-exports, aliases included", () => {
+    const test_ = "import shop\nimport shop.money as m\n\ndef test_total():\n    assert shop.cart_total([1]) == shop.cart_total([])\n    m.currency\n";
+    expect(importsOf("tests/test_cart.py", test_)).toEqual(
+      expect.arrayContaining([
+        { target: { type: "python-module", name: "shop" }, uses: 4 },
+        { target: { type: "python-module", name: "shop.cart_total" }, uses: 2 },
+        { target: { type: "python-module", name: "shop.money.currency" }, uses: 1 },
+      ]),
+    );
+    const { files } = localize({
+      evidence: readEvidence("FAILED tests/test_cart.py::test_total - assert 1 == 2"),
+      tree,
+      contents: new Map([["tests/test_cart.py", test_], ["shop/__init__.py", INIT]]),
+    });
+    const cart = files.find((f) => f.path === "shop/cart.py");
+    expect(cart?.why).toContainEqual(expect.stringMatching(/used by the failing test tests\/test_cart.py \(2 mentions; cart_total re-exported by shop\/__init__.py\)/));
+    expect(files.map((f) => f.path)).toContain("shop/money/currency.py");
   });
 
   test("a traceback frame on an import line of __init__.py points at the module it imports", () => {

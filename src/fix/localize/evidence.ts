@@ -348,7 +348,8 @@ export function pythonReexports(initPath: string, content: string): Reexport[] {
     const [, dots, dotted, imported] = m;
     const from = text.slice(0, m.index).split("\n").length;
     const to = from + (m[0].match(/\n/g)?.length ?? 0);
-    const names = imported.trim() === "*" ? "*" : imported.replace(/[()\\]/g, " ").split(",").map((n) => n.trim().split(/\s+/)[0]).filter((n) => /^\w+$/.test(n));
+    // `A as B` exports B: the name importers use.
+    const names = imported.trim() === "*" ? "*" : imported.replace(/[()\\]/g, " ").split(",").map((n) => n.trim().split(/\s+/).at(-1) ?? "").filter((n) => /^\w+$/.test(n));
     if (dots === "") {
       out.push({ paths: [], module: dotted, names, from, to });
       continue;
@@ -376,6 +377,15 @@ function countUses(text: string, name: string): number {
   return Math.max(1, text.match(new RegExp(`\\b${name}\\b`, "g"))?.length ?? 1) ;
 }
 
+/** How often `prefix.name` is used, per name, the most used first (at most MAX_ATTRIBUTES names). */
+function attributeUses(text: string, prefix: string): [string, number][] {
+  const counts = new Map<string, number>();
+  const escaped = prefix.replace(/\./g, "\\.");
+  for (const m of text.matchAll(new RegExp(`(?<![\\w.])${escaped}\\.([A-Za-z_]\\w*)`, "g"))) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, MAX_ATTRIBUTES);
+}
+const MAX_ATTRIBUTES = 12;
+
 /**
  * What a failing test loads: Python `import`/`from … import`, JVM imports and the
  * classes of its own (and wildcard-imported) packages it names, relative JS/TS imports.
@@ -391,7 +401,11 @@ export function importsOf(path: string, content: string): Imported[] {
         out.push({ target: { type: "python-module", name: `${m[1]}.${name}` }, uses: countUses(text, name) });
       }
     }
-    for (const m of text.matchAll(/^\s*import\s+([\w.]+)(?:\s+as\s+(\w+))?/gm)) out.push({ target: { type: "python-module", name: m[1] }, uses: countUses(text, m[2] ?? m[1].split(".").pop()!) });
+    for (const m of text.matchAll(/^\s*import\s+([\w.]+)(?:\s+as\s+(\w+))?/gm)) {
+      out.push({ target: { type: "python-module", name: m[1] }, uses: countUses(text, m[2] ?? m[1].split(".").pop()!) });
+      // `import pkg` then `pkg.snoop(…)`: the names it uses, which the package may re-export from a module.
+      for (const [name, uses] of attributeUses(text, m[2] ?? m[1])) out.push({ target: { type: "python-module", name: `${m[1]}.${name}` }, uses });
+    }
   } else if (/\.(?:java|kt|kts|scala|groovy)$/.test(path)) {
     const packages: string[] = [];
     const own = /^\s*package\s+([\w.]+)/m.exec(text);
