@@ -173,6 +173,19 @@ describe("rank: the files a fix needs, each with why", () => {
   });
 });
 
+test("a dependency manifest the log names brings its lock file (a workspace's at the root), and a lock file its manifest", () => {
+  const tree = new RepoTree(["Gemfile", "Gemfile.lock", "Cargo.lock", "Cargo.toml", "crates/term/Cargo.toml", "web/package.json", "web/yarn.lock", "src/app.rb"]);
+  expect(tree.dependencyCompanionsOf("crates/term/Cargo.toml")).toEqual(["Cargo.lock"]);
+  expect(tree.dependencyCompanionsOf("web/yarn.lock")).toEqual(["web/package.json"]);
+  expect(tree.dependencyCompanionsOf("src/app.rb")).toEqual([]);
+  const log = "bundler/runtime.rb:304:in 'check_for_activated_spec!': You have already activated stringio 3.1.0, but your Gemfile requires stringio 3.1.1. (Gem::LoadError)";
+  const { files } = localize({ evidence: evidenceOfFailure({ context: log }), tree });
+  expect(files.map((f) => [f.path, f.why[0]])).toEqual([
+    ["Gemfile", expect.stringMatching(/^named in the log/)],
+    ["Gemfile.lock", "goes with Gemfile (dependency manifest and lock file)"],
+  ]);
+});
+
 test("imports of a failing test: Python, JVM (same-package classes too), relative JS", () => {
   expect(importsOf("t/test_x.py", "from pkg.mod import thing\nimport pkg.other as o\nthing(); o.x()\n").map((i) => i.target)).toEqual([
     { type: "python-module", name: "pkg.mod.thing" },

@@ -60,6 +60,8 @@ const ORDER_DECAY = 0.9;
 /** A test file is what failed, seldom what the fix changes. */
 const TEST_FACTOR = 0.8;
 const COMPANION_FACTOR = 0.85;
+/** A lock file brought in by its manifest (or the reverse): weaker than what the log names. */
+const DEPENDENCY_FACTOR = 0.6;
 const IMPORT_WEIGHT = 4;
 const CHANGED_WEIGHT = 3;
 const CHANGED_ALONE_WEIGHT = 6;
@@ -308,6 +310,14 @@ export function localize(input: LocalizeInput): Localization {
     for (const [path, uses] of imported) {
       const through = via.has(path) ? `; ${via.get(path)}` : "";
       scores.add(path, IMPORT_WEIGHT * Math.sqrt(uses / most), `used by the failing test ${test.path} (${uses} mention${uses > 1 ? "s" : ""}${through})`, null, false);
+    }
+  }
+
+  // A manifest the log names brings its lock file (and a lock file its manifest): version fixes touch both.
+  for (const file of [...scores.byPath.values()].filter((f) => f.named)) {
+    if (!tree) break;
+    for (const other of tree.dependencyCompanionsOf(file.path)) {
+      if (!scores.byPath.has(other)) scores.add(other, file.score * DEPENDENCY_FACTOR, `goes with ${file.path} (dependency manifest and lock file)`, null, false);
     }
   }
 

@@ -10,6 +10,20 @@ import type { Target } from "./evidence.js";
 const NOT_PROJECT_CODE =
   /(?:^|\/)(?:node_modules|bower_components|jspm_packages|vendor|third_party|site-packages|dist-packages|\.venv|venv|\.tox|__pycache__|target|build|dist|out|obj|\.gradle|\.next|\.nuxt|coverage|generated|\.git)\//;
 
+/** Dependency manifests and the lock files their tools write. */
+const DEPENDENCY_PAIRS: [manifests: string[], locks: string[]][] = [
+  [["Gemfile", "gems.rb"], ["Gemfile.lock", "gems.locked"]],
+  [["Cargo.toml"], ["Cargo.lock"]],
+  [["package.json"], ["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock"]],
+  [["composer.json"], ["composer.lock"]],
+  [["pyproject.toml"], ["poetry.lock", "uv.lock", "pdm.lock"]],
+  [["Pipfile"], ["Pipfile.lock"]],
+  [["go.mod"], ["go.sum"]],
+  [["mix.exs"], ["mix.lock"]],
+  [["Package.swift"], ["Package.resolved"]],
+  [["pubspec.yaml"], ["pubspec.lock"]],
+];
+
 export function isProjectPath(path: string): boolean {
   return !NOT_PROJECT_CODE.test(path);
 }
@@ -145,6 +159,25 @@ export class RepoTree {
         return this.resolvePythonModule(target.name);
       case "go-package":
         return this.resolveGoPackage(target.name);
+    }
+  }
+
+  /**
+   * A dependency manifest's lock file, or a lock file's manifest (`Gemfile` ↔ `Gemfile.lock`,
+   * `Cargo.toml` ↔ `Cargo.lock`, `package.json` ↔ `package-lock.json`…): a failure about versions is
+   * often fixed in the other one. Looked for in the file's directory, then its parents (a
+   * workspace's single lock file at the root).
+   */
+  dependencyCompanionsOf(path: string): string[] {
+    const name = basenameOf(path);
+    const others = DEPENDENCY_PAIRS.flatMap(([manifests, locks]) => (manifests.includes(name) ? locks : locks.includes(name) ? manifests : []));
+    if (others.length === 0) return [];
+    const isLock = DEPENDENCY_PAIRS.some(([, locks]) => locks.includes(name));
+    for (let dir = dirOf(path); ; dir = dirOf(dir)) {
+      const found = others.map((o) => (dir === "" ? o : `${dir}/${o}`)).filter((p) => this.paths.has(p));
+      if (found.length > 0) return found;
+      // A lock file's manifest is beside it; only a manifest looks up for a workspace's lock.
+      if (dir === "" || isLock) return [];
     }
   }
 
