@@ -13,21 +13,14 @@ failure that list is the diff between the PR's base and the failing commit, whic
 Chosen before measuring with it; it uses nothing of the fix commit. Run after mine_logchunks.py:
     python3 bench/localize-corpus/add_pr_files.py /work/.mirror
 """
-import json, os, re, subprocess, sys
+import json, os, re, sys
 
-MIRROR = sys.argv[1] if len(sys.argv) > 1 else "/work/.mirror"
+# The same mirror layout and git runner as the script run before this one.
+from add_package_inits import git, mirror_dir
+
 OUT = os.path.dirname(os.path.abspath(__file__))
 PAGE = 100
 MAX_PR_COMMITS = 250
-
-
-def git(repo, *args):
-    return subprocess.run(["git", "--git-dir", repo, *args], capture_output=True, text=True, errors="replace").stdout
-
-
-def mirror_dir(slug):
-    base = os.path.join(MIRROR, slug.replace("/", "+"), "repo")
-    return os.path.join(base, ".git") if os.path.isdir(os.path.join(base, ".git")) else base
 
 
 def pr_base(repo, failing, number):
