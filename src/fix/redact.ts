@@ -99,6 +99,13 @@ function looksLikeCodeReference(value: string): boolean {
 interface Rule {
   kind: string;
   pattern: RegExp;
+  /**
+   * A cheap test every match of `pattern` passes: literals the match must contain, in `text` as
+   * it is or in `lower` (its lower-case form, for the rules that ignore case). Most lines that
+   * reach the redactor hold a hint word of some rule only ("pass" of a `PASS` line, a long path):
+   * the other rules' expressions never run on them.
+   */
+  needs: (text: string, lower: string) => boolean;
   /** Returns the replacement, or null to leave the match as it was. */
   replace: (match: string, groups: string[]) => string | null;
 }
@@ -157,137 +164,170 @@ function isBareAwsSecret(value: string): boolean {
 }
 
 const RULES: Rule[] = [
-  { kind: "private-key", pattern: INLINE_KEY_BLOCK, replace: fixed("private-key") },
+  { kind: "private-key", needs: (t) => t.includes("-----BEGIN"), pattern: INLINE_KEY_BLOCK, replace: fixed("private-key") },
   {
     kind: "url-password",
+    needs: (t) => t.includes("://") && t.includes("@"),
     pattern: /\b([a-zA-Z][a-zA-Z0-9+.-]{1,20}:\/\/)([^\s:/@'"]+):([^\s/@'"]+)@/g,
     replace: (_m, [scheme, user, password]) => (isPlaceholder(password) ? null : `${scheme}${user}:${REDACTED}@`),
   },
   {
     kind: "github-token",
+    needs: (t) => t.includes("gh") || t.includes("github_pat_"),
     pattern: /(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,251})(?![A-Za-z0-9])/g,
     replace: fixed("github-token"),
   },
   {
     kind: "aws-access-key",
+    needs: (t) => t.includes("AKIA") || t.includes("ASIA") || t.includes("ABIA") || t.includes("ACCA"),
     pattern: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
     replace: fixed("aws-access-key"),
   },
   {
     kind: "aws-secret-key",
+    needs: (_t, l) => l.includes("secret") && l.includes("key"),
     pattern: /((?:aws_?)?secret_?(?:access_?)?key(?:_id)?["']?\s*[:=]\s*["']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi,
     replace: (_m, [prefix]) => `${prefix}[REDACTED:aws-secret-key]`,
   },
   {
     kind: "gcp-oauth-token",
+    needs: (t) => t.includes("ya29."),
     pattern: /(?<![A-Za-z0-9_-])ya29\.[0-9A-Za-z_-]{20,}/g,
     replace: fixed("gcp-oauth-token"),
   },
   {
     kind: "npm-token",
+    needs: (t) => t.includes("npm_"),
     pattern: /(?<![A-Za-z0-9])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])/g,
     replace: fixed("npm-token"),
   },
   {
     kind: "pypi-token",
+    needs: (t) => t.includes("pypi-Ag"),
     pattern: /(?<![A-Za-z0-9])pypi-Ag[A-Za-z0-9_-]{50,}/g,
     replace: fixed("pypi-token"),
   },
   {
     kind: "anthropic-key",
+    needs: (t) => t.includes("sk-ant-"),
     pattern: /(?<![A-Za-z0-9_-])sk-ant-[a-z]{2,8}\d{2}-[A-Za-z0-9_-]{20,}/g,
     replace: fixed("anthropic-key"),
   },
   {
     kind: "openai-key",
+    needs: (t) => t.includes("sk-"),
     pattern: /(?<![A-Za-z0-9_-])sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})/g,
     replace: fixed("openai-key"),
   },
   {
     kind: "gitlab-token",
+    needs: (t) => t.includes("gl"),
     pattern: /(?<![A-Za-z0-9_-])(?:glpat|gldt|glrt|glptt|glft|glsoat|glcbt|glimt|glagent|gloas|glffct)-[A-Za-z0-9_.-]{20,}/g,
     replace: fixed("gitlab-token"),
   },
   {
     kind: "huggingface-token",
+    needs: (t) => t.includes("hf_") || t.includes("api_org_"),
     pattern: /(?<![A-Za-z0-9_])(?:hf|api_org)_[A-Za-z0-9]{30,}(?![A-Za-z0-9_])/g,
     replace: fixed("huggingface-token"),
   },
   {
     kind: "sendgrid-key",
+    needs: (t) => t.includes("SG."),
     pattern: /(?<![A-Za-z0-9_-])SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{30,50}/g,
     replace: fixed("sendgrid-key"),
   },
   {
     kind: "discord-webhook",
+    needs: (t) => t.includes("discord"),
     pattern: /https:\/\/(?:(?:ptb|canary)\.)?discord(?:app)?\.com\/api\/webhooks\/\d+\/[A-Za-z0-9_-]+/g,
     replace: () => "https://discord.com/api/webhooks/[REDACTED:discord-webhook]",
   },
   {
     kind: "azure-storage-key",
+    needs: (_t, l) => l.includes("key="),
     pattern: /\b((?:AccountKey|SharedAccessKey)=)([A-Za-z0-9+/]{20,}={0,2})/gi,
     replace: (_m, [prefix]) => `${prefix}[REDACTED:azure-key]`,
   },
   {
     kind: "azure-sas",
+    needs: (_t, l) => l.includes("sig="),
     pattern: /([?&;]sig=)([A-Za-z0-9%+/=_-]{16,})/gi,
     replace: (_m, [prefix]) => `${prefix}[REDACTED:azure-sas]`,
   },
   {
     // ~/.docker/config.json: "auth" is base64 of user:password.
     kind: "docker-auth",
+    needs: (_t, l) => l.includes('"auth"') || l.includes('"identitytoken"'),
     pattern: /("(?:auth|identitytoken)"\s*:\s*")([A-Za-z0-9+/_-]{8,}={0,2})(")/gi,
     replace: (_m, [prefix, , suffix]) => `${prefix}[REDACTED:docker-auth]${suffix}`,
   },
   {
     kind: "curl-user",
+    needs: (t) => t.includes("-u") && (t.includes("curl") || t.includes("wget") || t.includes("http")),
     pattern: /(\b(?:curl|wget|http)\b[^\n]*?\s(?:-u|--user)(?:\s+|=))(['"]?)([^\s:'"]+):([^\s'"]+)\2/g,
     replace: (_m, [prefix, quote, user, password]) => (isPlaceholder(password) ? null : `${prefix}${quote}${user}:${REDACTED}${quote}`),
   },
   {
     // mysql -pSECRET (no space: with one, mysql prompts instead).
     kind: "mysql-password",
+    needs: (t) => t.includes("-p") && (t.includes("mysql") || t.includes("mariadb")),
     pattern: /(\b(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump)\b[^\n]*?\s-p)("[^"\n]+"|'[^'\n]+'|[^\s'"-][^\s]*)/g,
     replace: (_m, [prefix, value]) => (isPlaceholder(value.replace(/^["']|["']$/g, "")) ? null : `${prefix}${REDACTED}`),
   },
   {
     kind: "slack-token",
+    needs: (t) => t.includes("xox"),
     pattern: /(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}/g,
     replace: fixed("slack-token"),
   },
   {
     kind: "slack-webhook",
+    needs: (t) => t.includes("hooks.slack.com/"),
     pattern: /https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]+/g,
     replace: () => "https://hooks.slack.com/[REDACTED:slack-webhook]",
   },
   {
     kind: "stripe-key",
+    needs: (t) => t.includes("_live_") || t.includes("_test_"),
     pattern: /(?<![A-Za-z0-9])(?:(?:sk|rk)_(?:live|test)|pk_live)_[A-Za-z0-9]{16,}/g,
     replace: fixed("stripe-key"),
   },
   {
     kind: "google-api-key",
+    needs: (t) => t.includes("AIza"),
     pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g,
     replace: fixed("google-api-key"),
   },
   {
     kind: "jwt",
+    needs: (t) => t.includes("eyJ"),
     pattern: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g,
     replace: fixed("jwt"),
   },
   {
     kind: "authorization",
+    needs: (_t, l) => l.includes("authorization"),
     pattern: /\b(authorization["']?\s*[:=]\s*["']?(?:bearer|basic|token|bot)\s+)([^\s"']+)/gi,
     replace: (_m, [prefix, value]) => (isPlaceholder(value) ? null : `${prefix}${REDACTED}`),
   },
   {
     kind: "bearer",
+    needs: (_t, l) => l.includes("bearer"),
     pattern: /\b(bearer\s+)([A-Za-z0-9._~+/-]{16,}=*)/gi,
     replace: (_m, [prefix]) => `${prefix}${REDACTED}`,
   },
-  { kind: "assignment", pattern: ASSIGNMENT, replace: redactAssignment },
+  {
+    kind: "assignment",
+    needs: (t, l) =>
+      (t.includes("=") || t.includes(":")) &&
+      (l.includes("pass") || l.includes("pwd") || l.includes("token") || l.includes("secret") || l.includes("key") || l.includes("credential")),
+    pattern: ASSIGNMENT,
+    replace: redactAssignment,
+  },
   {
     kind: "env-secret",
+    needs: (t, l) => t.includes("=") && (l.includes("_key") || l.includes("_pass") || l.includes("_auth") || l.includes("_cred") || l.includes("secret")),
     pattern: ENV_SECRET_ASSIGNMENT,
     replace: (_m, [key, rawValue]) => {
       const quoted = rawValue.startsWith('"') || rawValue.startsWith("'");
@@ -298,6 +338,7 @@ const RULES: Rule[] = [
   },
   {
     kind: "aws-secret-key",
+    needs: (t) => t.length >= 40,
     pattern: /(?<![A-Za-z0-9/+=_.:-])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=_-])/g,
     replace: (match) => (isBareAwsSecret(match) ? "[REDACTED:aws-secret-key]" : null),
   },
@@ -308,7 +349,10 @@ function redactInline(line: string): RedactionResult {
   if (!mayHoldSecret(line)) return { text: line, count: 0 };
   let text = line.replace(ZERO_WIDTH_INSIDE_TOKEN, "");
   let count = 0;
+  let lower: string | null = null;
   for (const rule of RULES) {
+    lower ??= text.toLowerCase();
+    if (!rule.needs(text, lower)) continue;
     rule.pattern.lastIndex = 0;
     if (!rule.pattern.test(text)) continue;
     rule.pattern.lastIndex = 0;
@@ -324,6 +368,8 @@ function redactInline(line: string): RedactionResult {
       count += 1;
       return replacement;
     });
+    // A replacement brings words of its own (`[REDACTED:github-token]`): later rules test the new text.
+    lower = null;
   }
   return { text, count };
 }
