@@ -96,6 +96,41 @@ describe("the byte-level scan", () => {
     }
   });
 
+  it("reads lines ending in carriage returns and lines that only start like an error shape the fast way, with the same outcome", async () => {
+    const lines = [
+      "Press ENTER or type command to continue\r\r",
+      "   \r\r",
+      "\r\r",
+      "plain words\r",
+      "=== RUN   TestParse",
+      "=== CONT  TestParse",
+      "10:20:42.935 [info] Accepted connection",
+      "--- a separator",
+      "---- FAIL shape",
+      "# a comment",
+      "#12 building",
+      "Exporting layers",
+      "E   AssertionError",
+      "12 packages are looking for funding",
+      "  3) Suite name",
+      "done in 3s",
+      "diff --git a/x b/x",
+    ];
+    const bytes = Buffer.from(lines.join("\n") + "\n");
+    const expected: string[] = [];
+    await readLines(bytes, (raw) => expected.push(cleanLine(raw)));
+    const order: string[] = [];
+    await scanLog(bytes, { line: (raw) => order.push(cleanLine(raw)), plain: (b, s, e) => order.push(cleanLine(decodeLine(b, s, e))) }, hints, { hints: true, fingerprints: false });
+    expect(order).toEqual(expected);
+    const seen = await scan(bytes);
+    const plain = seen.plain.map((l) => l.text);
+    for (const line of ["Press ENTER or type command to continue", "plain words", "=== RUN   TestParse", "10:20:42.935 [info] Accepted connection", "--- a separator", "# a comment", "Exporting layers", "12 packages are looking for funding", "done in 3s"]) {
+      expect(plain, line).toContain(line);
+    }
+    const slow = seen.slow.map((raw) => cleanLine(raw));
+    for (const line of ["=== CONT  TestParse", "---- FAIL shape", "#12 building", "E   AssertionError", "  3) Suite name", "diff --git a/x b/x"]) expect(slow, line).toContain(line);
+  });
+
   it("agrees with the string rules on colour codes inside words, non-ASCII and timestamps", async () => {
     const E = "\x1b";
     const lines = [

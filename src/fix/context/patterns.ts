@@ -29,6 +29,11 @@ export const ERROR_HINT_WORDS: readonly string[] = [
 const ERROR_HINT_SHAPES = /^(?:E\s|_{3,}|e: |\s+\d+:\d+\s|\S+\.go:\d+:\d+: |\s*\d+\) \S|\s*[\w./@+~-]+\.\w+:\d+|-{4} \S|#\d+ |={3} CONT|diff --git |\*\* \()/;
 const ERROR_HINT = anyOfWords(ERROR_HINT_WORDS);
 
+/** Whether a cleaned line has one of the anchored error shapes (scan.ts asks before it lets a line skip the rules). */
+export function hasErrorShape(line: string): boolean {
+  return ERROR_HINT_SHAPES.test(line);
+}
+
 /** Passing results and phrases that mention errors without being errors. */
 const NOT_AN_ERROR = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\bno errors?\b|\bwithout errors?\b|^\[ {7}OK \]|^\[ RUN {6}\] .*: (?:[\d.]+ ms )?OK$|^(?:SKIP|XFAIL) \S.*\.phpt\]/i;
 

@@ -21,6 +21,7 @@ import { isUtf8 } from "node:buffer";
 import { decodeLine, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
 import { ansiEnd } from "./ansi.js";
 import { fingerprintBytes } from "./fingerprint.js";
+import { hasErrorShape } from "./patterns.js";
 
 export interface ScanSink {
   /** A line that needs the full treatment, decoded (timestamps and colours still on). */
@@ -427,8 +428,12 @@ class ByteScanner {
     if (nextSection < 0) nextSection = length;
     while (newline >= 0) {
       let end = newline;
+      let crs = 0;
       if (nextCr < end) {
-        if (nextCr === end - 1) end -= 1;
+        // Carriage returns only at the end (`\r\n`, Travis CI's `\r\r\n`): the line ends before them.
+        crs = end - nextCr;
+        for (let at = nextCr + 1; at < end && crs > 0; at += 1) if (chunk[at] !== 13) crs = 0;
+        if (crs > 0) end = nextCr;
         else {
           this.slow(chunk, start, newline);
           nextCr = chunk.indexOf(13, newline);
@@ -444,7 +449,7 @@ class ByteScanner {
         if (nextSection < newline) nextSection = after(chunk, SECTION, newline);
         this.slow(chunk, start, newline);
       } else {
-        this.line(chunk, start, end);
+        this.line(chunk, start, end, newline);
       }
       start = newline + 1;
       newline = chunk.indexOf(10, start);
@@ -515,15 +520,16 @@ class ByteScanner {
 
   /**
    * One whole line [start, end) without its line end, valid UTF-8, no carriage return inside, no
-   * section marker, at most MAX_LINE_CHARS bytes.
+   * section marker, at most MAX_LINE_CHARS bytes. `rawEnd`: its end before carriage returns were cut
+   * from it (the exact way gets them all: with more than one, cleanLine makes a blank line empty).
    */
-  private line(b: Buffer, start: number, end: number): void {
+  private line(b: Buffer, start: number, end: number, rawEnd = end): void {
     const rawStart = start;
     const first0 = b[start];
     // Raw lines starting with `t` may be Travis markers; a BOM is the first line's.
-    if (first0 === 116 || first0 === 0xef) return this.slow(b, rawStart, end);
+    if (first0 === 116 || first0 === 0xef) return this.slow(b, rawStart, rawEnd);
     const stamp = timestampBytes(b, start, end);
-    if (stamp < 0) return this.slow(b, rawStart, end);
+    if (stamp < 0) return this.slow(b, rawStart, rawEnd);
     start += stamp;
     // The first visible character, past colour codes and blanks (what `^\s*` of the rules sees).
     let at = start;
@@ -546,18 +552,22 @@ class ByteScanner {
         continue;
       }
       firstCp = codePointAt(b, at);
-      if (c >= 0x80 && isUnicodeSpace(firstCp)) return this.slow(b, rawStart, end);
+      if (c >= 0x80 && isUnicodeSpace(firstCp)) return this.slow(b, rawStart, rawEnd);
       break;
     }
+    if (firstCp === -1 && rawEnd - end > 1) return this.slow(b, rawStart, rawEnd);
     if (this.hints !== null) {
-      // Error shapes of patterns.ts anchored at the line start: `E `, `___`, `e: `, `----`, `#1 `, `===`, `1) `, `diff --git `, `** (`.
-      if (isDigit(firstCp) || (leading && (firstCp === 69 || firstCp === 95 || firstCp === 101 || firstCp === 45 || firstCp === 35 || firstCp === 61 || firstCp === 100 || firstCp === 42))) {
-        return this.slow(b, rawStart, end);
+      // Error shapes of patterns.ts anchored at the line start (`E `, `___`, `e: `, `----`, `#1 `, `===`,
+      // `1) `, `diff --git `, `** (`, `  3:5 `, `a.go:3:`) can only start with one of these characters, or
+      // a first word with `:` and a digit: only then is the line decoded and the shapes tested.
+      let text: string | null = null;
+      if (isDigit(firstCp) || (leading && (firstCp === 69 || firstCp === 95 || firstCp === 101 || firstCp === 45 || firstCp === 35 || firstCp === 61 || firstCp === 100 || firstCp === 42)) || firstTokenHasLocation(b, at, end)) {
+        text = this.cleanText(b, start, end);
+        if (hasErrorShape(text)) return this.slow(b, rawStart, rawEnd);
       }
-      if (firstTokenHasLocation(b, at, end)) return this.slow(b, rawStart, end);
       const found = this.hints.screen(b, start, end);
-      if (found === STRONG) return this.slow(b, rawStart, end);
-      if (found === WEAK) return this.sink.plain(b, rawStart, end, firstCp, 0, this.cleanText(b, start, end));
+      if (found === STRONG) return this.slow(b, rawStart, rawEnd);
+      if (found === WEAK) return this.sink.plain(b, rawStart, end, firstCp, 0, text ?? this.cleanText(b, start, end));
     }
     const fingerprint = this.options.fingerprints && firstCp >= 0 ? fingerprintBytes(b, start, end) : 0;
     this.sink.plain(b, rawStart, end, firstCp, fingerprint, null);
