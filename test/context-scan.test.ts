@@ -15,7 +15,7 @@ import { BaselineLines } from "../src/fix/context/baseline.js";
 import { lineFingerprint } from "../src/fix/context/fingerprint.js";
 import { cleanLine, decodeLine, readLines } from "../src/fix/context/lines.js";
 import { detectInfra, errorScore } from "../src/fix/context/patterns.js";
-import { scanLog, type ScanSink } from "../src/fix/context/scan.js";
+import { HintAutomaton, NONE, scanLog, STRONG, WEAK, type ScanSink } from "../src/fix/context/scan.js";
 import { anyOfWords, SECRET_HINT_WORDS, SECRET_SHAPES } from "../src/fix/redact.js";
 
 const SECRET_HINT = anyOfWords(SECRET_HINT_WORDS);
@@ -202,6 +202,32 @@ describe("the byte-level scan", () => {
       const fromText = await buildFailureContext(read(failing).toString("utf8"), { baseline: textBaseline });
       expect(fromBytes, failing).toEqual(fromText);
       expect(fromBytes.sharedLinesDropped, failing).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe("the hint automaton", () => {
+  const strongWords = ["err", "fail", "✕", "500", "124"];
+  const weakWords = ["pass", "ghp_", "\u200b"];
+  const automaton = new HintAutomaton(strongWords, weakWords);
+  /** What `screen` answers, the plain way: on the line without colour codes, words ignoring case, numbers whole. */
+  function expected(line: string): number {
+    const text = cleanLine(line).toLowerCase();
+    if (strongWords.some((word) => (/^\d+$/.test(word) ? new RegExp(`(?<!\\d)${word}(?!\\d)`).test(text) : text.includes(word)))) return STRONG;
+    if (weakWords.some((word) => text.includes(word)) || /[A-Za-z0-9/+]{40}/.test(cleanLine(line))) return WEAK;
+    return NONE;
+  }
+
+  it("answers what the words, whole numbers and the bare-secret shape say, colour codes stepped over", () => {
+    const pieces = ["5", "0", "0", "1", "2", "4", "e", "r", "R", "f", "a", "i", "L", "p", "s", "S", "g", "h", "_", "x", " ", "/", "+", "Z", "\x1b[31m", "\x1b[0m", "\x1b", "\x1b(B", "✕", "\u200b"];
+    let seed = 7;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let n = 0; n < 20000; n += 1) {
+      let line = "";
+      const length = Math.floor(random() * 70);
+      for (let i = 0; i < length; i += 1) line += pieces[Math.floor(random() * pieces.length)];
+      const bytes = Buffer.from(line);
+      expect(automaton.screen(bytes, 0, bytes.length), JSON.stringify(line)).toBe(expected(line));
     }
   });
 });

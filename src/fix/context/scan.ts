@@ -47,18 +47,29 @@ export interface ScanOptions {
 
 /**
  * A deterministic Aho-Corasick automaton over bytes, ignoring ASCII case, that
- * ends in the absorbing state HIT as soon as any of its words occurs. Rows are
- * stored pre-multiplied by the number of byte classes so a step is one lookup.
+ * ends in the absorbing state HIT as soon as any of its strong words occurs. Rows are
+ * stored pre-multiplied by the number of byte classes so a step is one lookup, and
+ * ordered so that one comparison per byte tells an ordinary state from one that needs a
+ * look: a state where a number word or a weak word ends, HIT, or ESC (the escape byte
+ * has a class of its own whose every transition leads there: no separate test per byte).
  */
 export class HintAutomaton {
   private readonly classes = new Uint8Array(256);
+  /** Per byte: its class, and in bit 8 whether it is a character of the bare-secret shape. */
   private readonly info = new Uint16Array(256);
   /** Strong words that are numbers, by numberKey. */
   private readonly numbers = new Set<number>();
   private readonly table: Int32Array;
-  /** Rows from here on are states where a weak word ends (HIT, the last, excepted). */
+  private readonly classCount: number;
+  /** Rows from here on are states where a number word ends (they may end a weak word too). */
+  private readonly numberFrom: number;
+  /** Rows from here on are states where a weak word ends and no number word (HIT, the last, excepted). */
   private readonly weakFrom: number;
+  /** Number rows where a weak word ends as well, by row number. */
+  private readonly numberRowWeak: Uint8Array;
   private readonly hit: number;
+  /** What every row gives for the escape byte. */
+  private readonly esc: number;
 
   /**
    * `strong`: words that make a line need every rule. `weak`: words that only make it need the
@@ -66,11 +77,13 @@ export class HintAutomaton {
    */
   constructor(strong: readonly string[], weak: readonly string[] = []) {
     const encode = (word: string) => Buffer.from(word.toLowerCase(), "utf8");
-    // Numbers among the strong words (HTTP statuses, exit codes) count only as numbers of their own.
-    for (const word of strong) if (/^\d{1,6}$/.test(word)) this.numbers.add(numberKey(Number(word), word.length));
+    // Numbers among the strong words (HTTP statuses, exit codes) count only as numbers of their own:
+    // the automaton finds them as text, and a line where it does is screened again the exact way.
+    const isNumber = (word: string) => /^\d{1,6}$/.test(word);
+    for (const word of strong) if (isNumber(word)) this.numbers.add(numberKey(Number(word), word.length));
     const words = [
-      ...strong.filter((word) => !/^\d{1,6}$/.test(word)).map((word) => ({ bytes: encode(word), tier: 2 })),
-      ...weak.map((word) => ({ bytes: encode(word), tier: 1 })),
+      ...strong.map((word) => ({ bytes: encode(word), tier: isNumber(word) ? NUMBER_WORD : STRONG_WORD })),
+      ...weak.map((word) => ({ bytes: encode(word), tier: WEAK_WORD })),
     ].filter((w) => w.bytes.length > 0);
     let classCount = 1;
     for (const { bytes } of words) {
@@ -81,11 +94,15 @@ export class HintAutomaton {
         classCount += 1;
       }
     }
+    const escClass = classCount;
+    this.classes[27] = escClass;
+    classCount += 1;
+    this.classCount = classCount;
     // Trie as a flat table of children (-1: none), then breadth-first failure links.
     let capacity = 1;
     for (const word of words) capacity += word.bytes.length;
     const children = new Int32Array(capacity * classCount).fill(-1);
-    const tier = new Uint8Array(capacity);
+    const tiers = new Uint8Array(capacity);
     let states = 1;
     for (const word of words) {
       let state = 0;
@@ -94,7 +111,7 @@ export class HintAutomaton {
         if (children[at] < 0) children[at] = states++;
         state = children[at];
       }
-      tier[state] = Math.max(tier[state], word.tier);
+      tiers[state] |= word.tier;
     }
     const fail = new Int32Array(states);
     const delta = new Int32Array(states * classCount);
@@ -107,7 +124,7 @@ export class HintAutomaton {
     }
     for (let at = 1; at < queued; at += 1) {
       const state = order[at];
-      tier[state] = Math.max(tier[state], tier[fail[state]]);
+      tiers[state] |= tiers[fail[state]];
       for (let c = 0; c < classCount; c += 1) {
         const child = children[state * classCount + c];
         if (child < 0) {
@@ -119,36 +136,82 @@ export class HintAutomaton {
         }
       }
     }
-    // Rows pre-multiplied by the class count, states without a word first, then those where a
-    // weak word ends (from `weakFrom`), then the one absorbing HIT row for every strong word.
+    // Rows pre-multiplied by the class count: states without a word first, then those where a
+    // number word ends, then those where only a weak word ends, then the absorbing HIT row
+    // for every strong word. ESC leads past them all.
+    const group = (tier: number) => ((tier & STRONG_WORD) !== 0 ? 3 : (tier & NUMBER_WORD) !== 0 ? 1 : (tier & WEAK_WORD) !== 0 ? 2 : 0);
     const index = new Int32Array(states);
+    const starts = [0, 0, 0];
     let rows = 0;
-    for (let s = 0; s < states; s += 1) if (tier[s] === 0) index[s] = rows++;
-    const weakRows = rows;
-    for (let s = 0; s < states; s += 1) if (tier[s] === 1) index[s] = rows++;
-    this.weakFrom = weakRows * classCount;
+    for (let g = 0; g < 3; g += 1) {
+      starts[g] = rows;
+      for (let s = 0; s < states; s += 1) if (group(tiers[s]) === g) index[s] = rows++;
+    }
+    this.numberFrom = starts[1] * classCount;
+    this.weakFrom = starts[2] * classCount;
+    this.numberRowWeak = new Uint8Array(rows);
     this.hit = rows * classCount;
+    this.esc = this.hit + classCount;
     this.table = new Int32Array((rows + 1) * classCount).fill(this.hit);
     for (let s = 0; s < states; s += 1) {
-      if (tier[s] === 2) continue;
+      if (group(tiers[s]) === 3) continue;
+      if (group(tiers[s]) === 1 && (tiers[s] & WEAK_WORD) !== 0) this.numberRowWeak[index[s]] = 1;
       for (let c = 0; c < classCount; c += 1) {
         const next = delta[s * classCount + c];
-        this.table[index[s] * classCount + c] = tier[next] === 2 ? this.hit : index[next] * classCount;
+        this.table[index[s] * classCount + c] = group(tiers[next]) === 3 ? this.hit : index[next] * classCount;
       }
+      this.table[index[s] * classCount + escClass] = this.esc;
     }
-    // One lookup per byte: its class, in bit 8 whether it is a character of the bare-secret shape, in bit 9 a digit.
-    for (let c = 0; c < 256; c += 1) this.info[c] = this.classes[c] | (RUN_CHAR[c] << 8) | (isDigit(c) ? DIGIT : 0);
+    for (let c = 0; c < 256; c += 1) this.info[c] = this.classes[c] | (RUN_CHAR[c] << 8);
   }
 
   /**
    * What the text raw bytes [start, end) hold once their ANSI sequences are removed: STRONG for
    * a strong word (a number among them only as a whole number: `500`, not `1500`), else WEAK for a weak word or a run of 40 characters of [A-Za-z0-9/+] (the
    * redactor's bare-secret shape), else NONE. One pass; an escape sequence is stepped over as
-   * if it were not there.
+   * if it were not there. A line where a number word occurs as text is screened again by
+   * screenExact, which tells whole numbers apart.
    */
   screen(bytes: Uint8Array, start: number, end: number): number {
     const table = this.table;
     const info = this.info;
+    const special = this.numberFrom;
+    const weakFrom = this.weakFrom;
+    const hit = this.hit;
+    let state = 0;
+    let run = 0;
+    let found = NONE;
+    for (let i = start; i < end; i += 1) {
+      const k = info[bytes[i]];
+      const next = table[state + (k & 0xff)];
+      if (next >= special) {
+        if (next >= hit) {
+          if (next === hit) return STRONG;
+          // The escape byte: its sequence is stepped over; a lone ESC is an ordinary character.
+          const after = ansiEnd(bytes, i, end);
+          if (after > i) {
+            i = after - 1;
+            continue;
+          }
+          state = table[state];
+          run = 0;
+          continue;
+        }
+        if (next < weakFrom) return this.screenExact(bytes, start, end);
+        found = WEAK;
+      }
+      state = next;
+      run = (run + 1) * (k >>> 8);
+      if (run >= RUN) found = WEAK;
+    }
+    return found;
+  }
+
+  /** `screen`, with number words counted only as whole numbers (digits tracked byte by byte). */
+  private screenExact(bytes: Uint8Array, start: number, end: number): number {
+    const table = this.table;
+    const info = this.info;
+    const special = this.numberFrom;
     const weakFrom = this.weakFrom;
     const hit = this.hit;
     const numbers = this.numbers;
@@ -166,15 +229,15 @@ export class HintAutomaton {
           continue;
         }
       }
-      const k = info[c];
+      const k = c === 27 ? 0 : info[c];
       state = table[state + (k & 0xff)];
-      if (state >= weakFrom) {
+      if (state >= special) {
         if (state === hit) return STRONG;
-        found = WEAK;
+        if (state >= weakFrom || this.numberRowWeak[state / this.classCount] === 1) found = WEAK;
       }
-      run = (run + 1) * ((k >>> 8) & 1);
+      run = (run + 1) * (k >>> 8);
       if (run >= RUN) found = WEAK;
-      if ((k & DIGIT) !== 0) {
+      if (isDigit(c)) {
         number = number * 10 + (c - 48);
         digits += 1;
       } else if (digits > 0) {
@@ -188,7 +251,9 @@ export class HintAutomaton {
   }
 }
 
-const DIGIT = 1 << 9;
+const WEAK_WORD = 1;
+const NUMBER_WORD = 2;
+const STRONG_WORD = 4;
 
 function numberKey(value: number, digits: number): number {
   return digits * 10_000_000 + value;
