@@ -2,7 +2,7 @@
 import { LogAnalyzer } from "./analyzer.js";
 import type { LogSource } from "./lines.js";
 import { SECRET_HINT_WORDS } from "../redact.js";
-import { ERROR_HINT_WORDS, INFRA_HINT_WORDS } from "./patterns.js";
+import { ERROR_HINT_WORDS, hasErrorShape, INFRA_HINT_WORDS } from "./patterns.js";
 import { HintAutomaton, scanLog } from "./scan.js";
 import type { ContextOptions, FailureContext } from "./types.js";
 
@@ -30,6 +30,7 @@ export function failingLogHints(): HintAutomaton {
   failingHints ??= new HintAutomaton(
     [...ERROR_HINT_WORDS, ...INFRA_HINT_WORDS, "Git repository in ", "section_"],
     [...SECRET_HINT_WORDS, "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"],
+    hasErrorShape,
   );
   return failingHints;
 }

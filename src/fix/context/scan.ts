@@ -21,7 +21,6 @@ import { isUtf8 } from "node:buffer";
 import { decodeLine, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
 import { ansiEnd } from "./ansi.js";
 import { fingerprintBytes } from "./fingerprint.js";
-import { hasErrorShape } from "./patterns.js";
 
 export interface ScanSink {
   /** A line that needs the full treatment, decoded (timestamps and colours still on). */
@@ -75,7 +74,12 @@ export class HintAutomaton {
    * `strong`: words that make a line need every rule. `weak`: words that only make it need the
    * redactor (the secret hint words); `screen` tells the two apart.
    */
-  constructor(strong: readonly string[], weak: readonly string[] = []) {
+  constructor(
+    strong: readonly string[],
+    weak: readonly string[] = [],
+    /** The anchored error shapes of the rules (patterns.ts), for lines whose first character may start one. */
+    readonly hasErrorShape: (line: string) => boolean = () => true,
+  ) {
     const encode = (word: string) => Buffer.from(word.toLowerCase(), "utf8");
     // Numbers among the strong words (HTTP statuses, exit codes) count only as numbers of their own:
     // the automaton finds them as text, and a line where it does is screened again the exact way.
@@ -624,11 +628,12 @@ class ByteScanner {
     if (this.hints !== null) {
       // Error shapes of patterns.ts anchored at the line start (`E `, `___`, `e: `, `----`, `#1 `, `===`,
       // `1) `, `diff --git `, `** (`, `  3:5 `, `a.go:3:`) can only start with one of these characters, or
-      // a first word with `:` and a digit: only then is the line decoded and the shapes tested.
+      // a first word with `:` and a digit: only then is the line decoded and the shapes tested
+      // (the hints' hasErrorShape; without one, such a line takes the full way).
       let text: string | null = null;
       if (isDigit(firstCp) || (leading && (firstCp === 69 || firstCp === 95 || firstCp === 101 || firstCp === 45 || firstCp === 35 || firstCp === 61 || firstCp === 100 || firstCp === 42)) || firstTokenHasLocation(b, at, end)) {
         text = this.cleanText(b, start, end);
-        if (hasErrorShape(text)) return this.slow(b, rawStart, rawEnd);
+        if (this.hints.hasErrorShape(text)) return this.slow(b, rawStart, rawEnd);
       }
       const found = this.hints.screen(b, start, end);
       if (found === STRONG) return this.slow(b, rawStart, rawEnd);
