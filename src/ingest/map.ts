@@ -1,7 +1,7 @@
 /**
  * Pure mapping from GitHub objects (webhook payloads and REST responses share
  * these shapes) to store rows. Validation is deliberately shallow: we check
- * the fields we use and keep the rest verbatim in raw_json.
+ * the fields we use and keep the rest verbatim in raw_json (see parseWith).
  */
 import { z } from "zod";
 import type { CiStatus, NewCiRun, NewPrOutcome, PrState } from "../store/schema.js";
@@ -13,11 +13,11 @@ export const CHECKS_PROVIDER = "github-checks";
 /** Check suites of this app are covered by workflow_run already. */
 export const ACTIONS_APP_SLUG = "github-actions";
 
-const repository = z.object({ full_name: z.string().min(3) }).passthrough();
-const user = z.object({ login: z.string() }).passthrough().nullable().optional();
+const repository = z.object({ full_name: z.string().min(3) });
+const user = z.object({ login: z.string() }).nullable().optional();
 const prRef = z
-  .object({ ref: z.string(), sha: z.string(), repo: z.object({ full_name: z.string() }).passthrough().nullable().optional() })
-  .passthrough();
+  .object({ ref: z.string(), sha: z.string(), repo: z.object({ full_name: z.string() }).nullable().optional() })
+  ;
 
 export const pullRequestSchema = z
   .object({
@@ -35,9 +35,9 @@ export const pullRequestSchema = z
     head: prRef,
     base: prRef,
   })
-  .passthrough();
+  ;
 
-const prNumberRef = z.object({ number: z.number().int() }).passthrough();
+const prNumberRef = z.object({ number: z.number().int() });
 
 export const workflowRunSchema = z
   .object({
@@ -56,10 +56,10 @@ export const workflowRunSchema = z
     updated_at: z.string().nullable().optional(),
     run_started_at: z.string().nullable().optional(),
     path: z.string().nullable().optional(),
-    head_repository: z.object({ full_name: z.string() }).passthrough().nullable().optional(),
-    head_commit: z.object({ tree_id: z.string().optional() }).passthrough().nullable().optional(),
+    head_repository: z.object({ full_name: z.string() }).nullable().optional(),
+    head_commit: z.object({ tree_id: z.string().optional() }).nullable().optional(),
   })
-  .passthrough();
+  ;
 
 export const checkSuiteSchema = z
   .object({
@@ -68,15 +68,15 @@ export const checkSuiteSchema = z
     head_branch: z.string().nullable().optional(),
     status: z.string().nullable(),
     conclusion: z.string().nullable().optional(),
-    app: z.object({ slug: z.string().nullable().optional(), name: z.string().nullable().optional() }).passthrough().nullable().optional(),
+    app: z.object({ slug: z.string().nullable().optional(), name: z.string().nullable().optional() }).nullable().optional(),
     pull_requests: z.array(prNumberRef).nullable().optional(),
     created_at: z.string().nullable().optional(),
     updated_at: z.string().nullable().optional(),
     url: z.string().nullable().optional(),
   })
-  .passthrough();
+  ;
 
-export const repositoryPayloadSchema = z.object({ repository: repository }).passthrough();
+export const repositoryPayloadSchema = z.object({ repository: repository });
 
 export type PullRequestPayload = z.infer<typeof pullRequestSchema>;
 export type WorkflowRunPayload = z.infer<typeof workflowRunSchema>;
@@ -88,10 +88,18 @@ export function describeIssues(error: z.ZodError, what: string): string {
   return `${what} is malformed: ${issues.join("; ")}`;
 }
 
+/**
+ * Checks `value` against `schema` and hands back the value itself, every
+ * field of it: the schemas check only what fixloop reads (they have no
+ * transforms or defaults), and what is stored as raw JSON must be the
+ * object as GitHub sent it. So the object schemas strip, which zod checks
+ * without copying the fields it does not know (a workflow_run payload has
+ * hundreds), and nothing it builds is kept.
+ */
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new MalformedPayloadError(describeIssues(result.error, what));
-  return result.data;
+  return value as T;
 }
 
 export class MalformedPayloadError extends Error {
