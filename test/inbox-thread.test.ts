@@ -1,7 +1,8 @@
 /**
- * The inbox on its own worker thread (the node server's default): deliveries
- * posted to the real HTTP server are appended by the thread, processed there,
- * and read back through this thread's connection to the same file.
+ * The inbox processor on its own worker thread (the node server's default):
+ * deliveries posted to the real HTTP server are appended on this thread,
+ * processed on the inbox thread, and read back through this thread's
+ * connection to the same file.
  */
 import { randomUUID } from "node:crypto";
 import { afterEach, expect, test } from "vitest";
@@ -45,7 +46,7 @@ async function statuses(store: TempStore): Promise<Record<string, string>> {
   return Object.fromEntries(result.rows.map((row) => [String(row.id), String(row.status)]));
 }
 
-test("the thread appends (202, then 200 duplicate) and its running processor handles what was appended", async () => {
+test("appends are answered (202, then 200 duplicate) and the thread's running processor handles what was appended", async () => {
   const { url, store, inbox } = await threadedServer();
   const run = fixture("workflow_run.completed.json");
   expect((await post(url, "workflow_run", run, "t-1")).status).toBe(202);
@@ -61,7 +62,7 @@ test("the thread appends (202, then 200 duplicate) and its running processor han
   expect(jobs.rows.map((row) => row.kind)).toEqual(["fix"]);
 });
 
-test("drain runs on the thread and says how many it processed; after close the thread is gone and a new append fails", async () => {
+test("drain runs on the thread and says how many it processed; after close the inbox refuses new deliveries and stores nothing", async () => {
   const { url, store, inbox } = await threadedServer();
   for (const id of ["d-1", "d-2", "d-3"]) expect((await post(url, "push", fixture("push.main.touches.json"), id)).status).toBe(202);
   expect(await inbox.processor.drain()).toBe(3);

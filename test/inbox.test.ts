@@ -11,6 +11,7 @@ import { handleWebhookRequest } from "../src/http/ingress-core.js";
 import { createInbox, requeueDelivery, type Inbox } from "../src/inbox/index.js";
 import { claimDueDeliveries } from "../src/inbox/rows.js";
 import { createInboxWriter } from "../src/inbox/writer.js";
+import { createWriteTurns } from "../src/inbox/write-turns.js";
 import { createLibsqlQueue } from "../src/queue/index.js";
 import { DEFAULT_LOCAL_CONNECTIONS, WAL_AUTOCHECKPOINT_PAGES } from "../src/store/db.js";
 import { ciRuns, deliveries, jobs } from "../src/store/schema.js";
@@ -149,6 +150,21 @@ describe("the append", () => {
     // A later group: one already stored is a duplicate, a new one is taken.
     expect(await Promise.all([writer.append(entry("b")), writer.append(entry("e"))])).toEqual(["duplicate", "accepted"]);
     expect(executed()).toBe(2);
+  });
+
+  test("a group waits for its write turn, and its appends count as waiting until written", async () => {
+    const store = await tempStore();
+    const turns = createWriteTurns();
+    const writer = createInboxWriter(store.client, { turns });
+    const endProcessorTurn = await turns.take(); // the processor is writing
+    const appended = Promise.all(["a", "b"].map((id) => writer.append({ id, event: "push", action: null, repoSlug: null, installationId: null, body: "{}", headers: null })));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(turns.appendsWaiting()).toBe(2);
+    expect(await store.db.select().from(deliveries)).toHaveLength(0);
+    endProcessorTurn();
+    expect(await appended).toEqual(["accepted", "accepted"]);
+    expect(turns.appendsWaiting()).toBe(0);
+    expect(await store.db.select().from(deliveries)).toHaveLength(2);
   });
 
   test("a group larger than maxBatch is written in several transactions, in order", async () => {
@@ -374,12 +390,13 @@ describe("batch transactions (a queue that joins them: libSQL's)", () => {
       await new Promise((resolve) => setTimeout(resolve, 3));
       return { status: "processed" };
     };
-    let waiting = false;
-    const inbox = createInbox({ store: counted.store, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push: slow }, transactionMs: 60_000, appendsWaiting: () => waiting });
+    // Appends of another thread sharing the turns (the request thread's, when the processor runs on the inbox thread).
+    const turns = createWriteTurns();
+    const inbox = createInbox({ store: counted.store, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push: slow }, transactionMs: 60_000, turns });
     for (const id of ["a", "b", "c"]) await inbox.accept(delivery(id, "push"));
     expect(await inbox.processor.drain()).toBe(3);
     expect(counted.begun()).toBe(1);
-    waiting = true;
+    turns.countAppends(1);
     for (const id of ["d", "e", "f"]) await inbox.accept(delivery(id, "push"));
     expect(await inbox.processor.drain()).toBe(3);
     expect(counted.begun()).toBe(1 + 3);

@@ -9,6 +9,7 @@ import { actionOf, installationIdOf, repoSlugOf } from "../handlers/types.js";
 import { appendDeliveries, type InboxEntry } from "./rows.js";
 import { createDeliveryProcessor, type DeliveryProcessor, type DeliveryProcessorOptions, type ProcessedAnswer } from "./processor.js";
 import { createInboxWriter, type AppendResult, type InboxWriter, type InboxWriterOptions } from "./writer.js";
+import { createWriteTurns, type WriteTurns } from "./write-turns.js";
 
 export { requeueDelivery } from "./rows.js";
 export type { AppendResult, DeliveryProcessor, InboxWriter, ProcessedAnswer };
@@ -32,6 +33,8 @@ export interface Inbox {
   receiveNow(delivery: VerifiedDelivery): Promise<ReceiveAnswer>;
   writer: InboxWriter;
   processor: DeliveryProcessor;
+  /** Write turns of this inbox's writer and processor; an inbox thread on the same file shares them (thread.ts). */
+  turns: WriteTurns;
 }
 
 export type InboxOptions = DeliveryProcessorOptions & { writer?: InboxWriterOptions };
@@ -54,16 +57,13 @@ export const DELIVERY_HANDLERS = { ...INGEST_HANDLERS, ...FORGE_HANDLERS };
 
 export function createInbox(options: InboxOptions): Inbox {
   const now = options.now ?? (() => new Date());
-  const writer = createInboxWriter(options.store.client, { now, ...options.writer });
-  const appendsWaiting = options.appendsWaiting;
-  const processor = createDeliveryProcessor({
-    handlers: DELIVERY_HANDLERS,
-    ...options,
-    appendsWaiting: () => writer.waiting() > 0 || (appendsWaiting?.() ?? false),
-  });
+  const turns = options.turns ?? createWriteTurns();
+  const writer = createInboxWriter(options.store.client, { now, turns, ...options.writer });
+  const processor = createDeliveryProcessor({ handlers: DELIVERY_HANDLERS, ...options, turns });
   return {
     writer,
     processor,
+    turns,
     async accept(delivery) {
       const result = await writer.append(inboxEntryOf(delivery));
       if (result === "accepted") processor.wake();

@@ -23,6 +23,7 @@ import { UNLIMITED_BUDGET, type TaskBudget } from "../time.js";
 import { deliveryLabel, deliveryOutcomeLine } from "./lines.js";
 import { createTransactionScope, storeOnClient } from "../store/transaction-scope.js";
 import { claimDeliveryById, claimDueDeliveries, nextDueAt, settleDeliveries, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
+import type { WriteTurns } from "./write-turns.js";
 
 export interface DeliveryProcessorOptions extends DispatchDeps {
   /** Deliveries leased per claim (default 64). */
@@ -41,10 +42,12 @@ export interface DeliveryProcessorOptions extends DispatchDeps {
    */
   transactionMs?: number;
   /**
-   * Whether appends are waiting (see thread.ts): a batch transaction holds
-   * them up, so it commits early, after `YIELD_AFTER_MS`, when this says yes.
+   * Turns on the file shared with the inbox writer, which may be on another
+   * thread (see write-turns.ts): the processor writes in its turn, commits a
+   * batch early (after `YIELD_AFTER_MS`) when appends wait, and then lets
+   * them go first.
    */
-  appendsWaiting?: () => boolean;
+  turns?: WriteTurns;
   now?: () => Date;
 }
 
@@ -85,7 +88,19 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
   const pollMs = options.pollMs ?? 1_000;
   const now = options.now ?? (() => new Date());
   const transactionMs = options.transactionMs ?? 8;
-  const appendsWaiting = options.appendsWaiting ?? (() => false);
+  const turns = options.turns;
+  const appendsWaiting = () => (turns ? turns.appendsWaiting() > 0 : false);
+  /** Runs one unit of writing in the processor's turn; afterwards waiting appends go first. */
+  async function inTurn<T>(work: () => Promise<T>): Promise<T> {
+    if (!turns) return work();
+    const endTurn = await turns.take();
+    try {
+      return await work();
+    } finally {
+      endTurn();
+      await turns.giveWay();
+    }
+  }
   /** Whether a batch that began at `began` should take one more delivery. */
   const batchGoesOn = (began: number) => {
     const elapsed = performance.now() - began;
@@ -194,9 +209,9 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
   }
 
   async function drainBatch(): Promise<number> {
-    const batch = await claimDueDeliveries(client, batchSize, now(), leaseMs);
+    const batch = await inTurn(() => claimDueDeliveries(client, batchSize, now(), leaseMs));
     for (let i = 0; i < batch.length; ) {
-      i += await processFrom(batch, i);
+      i += await inTurn(() => processFrom(batch, i));
       // Local SQLite runs on the event loop: let waiting requests (and appends) in between.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -234,9 +249,11 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
   }
 
   return {
-    async processById(id, { retry = true } = {}) {
-      const claimed = await claimDeliveryById(client, id, now(), leaseMs);
-      return claimed ? processClaimed(claimed, retry) : null;
+    processById(id, { retry = true } = {}) {
+      return inTurn(async () => {
+        const claimed = await claimDeliveryById(client, id, now(), leaseMs);
+        return claimed ? processClaimed(claimed, retry) : null;
+      });
     },
     async drain(budget = UNLIMITED_BUDGET) {
       let total = 0;

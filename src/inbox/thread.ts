@@ -1,21 +1,21 @@
 /**
- * The inbox on a worker thread of its own (the node server's default with a
- * local libSQL file): the request thread verifies a delivery, parses it and
- * hands the entry over; the inbox thread owns a connection to the same file,
- * group-commits the appends and runs the processor. Writing and processing
- * no longer take turns with HTTP on one event loop, and with a second core
- * both go on at once.
+ * The inbox processor on a worker thread of its own (the node server's
+ * default with a local libSQL file). The request thread verifies a delivery
+ * and appends it (group-committed) on its own connection, then answers; the
+ * inbox thread owns a second connection to the same file and processes. The
+ * two take write turns in shared memory (write-turns.ts), appends first, so
+ * an answer never waits behind processing and processing has a core of its
+ * own. (The appends were on the inbox thread once: it then spent about a
+ * third of its time on them and was the limit, while the request thread
+ * idled.)
  *
- * What stays on the calling thread: the synchronous path (`receiveNow`, for
- * `probot receive`, replay and the forge routes) and `processById`, which
- * lease the row by id as before, so the thread's processor never takes the
- * same delivery at the same time.
+ * What stays on the calling thread: the appends, the synchronous path
+ * (`receiveNow`, for `probot receive`, replay and the forge routes) and
+ * `processById`, which lease the row by id as before, so the thread's
+ * processor never takes the same delivery at the same time.
  */
 import { Worker } from "node:worker_threads";
-import type { Inbox } from "./index.js";
-import { inboxEntryOf } from "./index.js";
-import type { InboxEntry } from "./rows.js";
-import type { AppendResult } from "./writer.js";
+import { inboxEntryOf, type Inbox } from "./index.js";
 
 /** What the inbox thread needs to rebuild its side: no functions cross a thread. */
 export interface InboxThreadConfig {
@@ -30,25 +30,15 @@ export interface InboxThreadConfig {
   pollMs?: number;
   /** How long one batch transaction of the processor goes on (see processor.ts). */
   transactionMs?: number;
-  /** Group commit: rows per transaction at most, and how long the first of a group waits. */
-  maxBatch?: number;
-  maxWaitMs?: number;
-  /**
-   * Appends handed over and not yet taken up by the thread (one Int32): the
-   * thread's processor cannot see messages while a batch transaction runs,
-   * so it reads this to commit early. Set by startInboxThread.
-   */
-  appendsPending?: SharedArrayBuffer;
+  /** The calling inbox's write turns (set by startInboxThread). */
+  turns?: SharedArrayBuffer;
 }
 
-export type ThreadRequest =
-  | { type: "append"; seq: number; entry: InboxEntry }
-  | { type: "drain"; seq: number; deadline: number }
-  | { type: "start" | "stop" | "flush" | "wake"; seq: number };
+export type ThreadRequest = { type: "drain"; seq: number; deadline: number } | { type: "start" | "stop" | "wake"; seq: number };
 
 export type ThreadReply =
   | { type: "ready" }
-  | { type: "done"; seq: number; value?: AppendResult | number }
+  | { type: "done"; seq: number; value?: number }
   | { type: "error"; seq: number; message: string }
   /** The thread could not open the store: nothing it was handed is lost (nothing was acknowledged). */
   | { type: "fatal"; message: string };
@@ -73,12 +63,11 @@ function newInboxWorker(config: InboxThreadConfig): Worker {
 
 /**
  * Starts the inbox thread and resolves once its store is open. `local` is the
- * calling thread's inbox on the same database: it keeps the synchronous path.
+ * calling thread's inbox on the same database: it keeps the appends and the
+ * synchronous path.
  */
 export async function startInboxThread(local: Inbox, config: InboxThreadConfig): Promise<ThreadedInbox> {
-  const appendsPending = new SharedArrayBuffer(4);
-  const pending = new Int32Array(appendsPending);
-  const worker = newInboxWorker({ ...config, appendsPending });
+  const worker = newInboxWorker({ ...config, turns: local.turns.buffer });
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextSeq = 1;
   let ended: Error | null = null;
@@ -114,7 +103,7 @@ export async function startInboxThread(local: Inbox, config: InboxThreadConfig):
     });
   });
 
-  function ask<T>(request: { type: ThreadRequest["type"]; entry?: InboxEntry; deadline?: number }): Promise<T> {
+  function ask<T>(request: { type: ThreadRequest["type"]; deadline?: number }): Promise<T> {
     if (ended) return Promise.reject(ended);
     const seq = nextSeq++;
     return new Promise<T>((resolve, reject) => {
@@ -127,25 +116,33 @@ export async function startInboxThread(local: Inbox, config: InboxThreadConfig):
   // The thread must not keep a finished process alive (CLI, tests); the server holds the process open anyway.
   worker.unref();
 
-  function append(entry: InboxEntry): Promise<AppendResult> {
-    Atomics.add(pending, 0, 1);
-    return ask<AppendResult>({ type: "append", entry });
+  // One wake message in flight at a time: under load every group commit would send one.
+  let wakeSent = false;
+  function wake(): void {
+    if (wakeSent) return;
+    wakeSent = true;
+    ask<void>({ type: "wake" })
+      .catch(() => undefined)
+      .finally(() => (wakeSent = false));
   }
 
   let closing: Promise<void> | null = null;
   return {
-    accept: async (delivery) => append(inboxEntryOf(delivery)),
-    receiveNow: (delivery) => local.receiveNow(delivery),
-    writer: {
-      append,
-      flush: () => ask<void>({ type: "flush" }),
-      waiting: () => Atomics.load(pending, 0),
+    async accept(delivery) {
+      // Closed on purpose (shutdown): nothing would process it here. A thread that died leaves appends going, for the next start.
+      if (closing) throw new Error("inbox is closed");
+      const result = await local.writer.append(inboxEntryOf(delivery));
+      if (result === "accepted") wake();
+      return result;
     },
+    receiveNow: (delivery) => local.receiveNow(delivery),
+    writer: local.writer,
+    turns: local.turns,
     processor: {
       processById: (id, options) => local.processor.processById(id, options),
       // A budget cannot cross to the thread; the instant it runs out can.
       drain: (budget) => ask<number>({ type: "drain", deadline: Date.now() + (budget?.remainingMs() ?? Number.POSITIVE_INFINITY) }),
-      wake: () => void ask<void>({ type: "wake" }).catch(() => undefined),
+      wake,
       start: () => void ask<void>({ type: "start" }).catch(() => undefined),
       stop: () => (ended ? Promise.resolve() : ask<void>({ type: "stop" })),
     },

@@ -7,6 +7,7 @@
  */
 import type { Client } from "@libsql/client";
 import { appendDeliveries, type InboxEntry } from "./rows.js";
+import type { WriteTurns } from "./write-turns.js";
 
 export type AppendResult = "accepted" | "duplicate";
 
@@ -24,6 +25,8 @@ export interface InboxWriterOptions {
   /** How long the first append of a group waits for company. 0: the same turn of the event loop only. */
   maxWaitMs?: number;
   now?: () => Date;
+  /** Turns shared with the processor (see write-turns.ts): a group waits for its turn, and counts as waiting until written. */
+  turns?: WriteTurns;
 }
 
 interface Waiting {
@@ -38,6 +41,7 @@ export function createInboxWriter(client: Client, options: InboxWriterOptions = 
   const maxBatch = Math.max(1, Math.min(options.maxBatch ?? DEFAULT_MAX_BATCH, 1000));
   const maxWaitMs = options.maxWaitMs ?? 0;
   const now = options.now ?? (() => new Date());
+  const turns = options.turns;
   const waiting: Waiting[] = [];
   let timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
   let writing: Promise<void> = Promise.resolve();
@@ -57,12 +61,16 @@ export function createInboxWriter(client: Client, options: InboxWriterOptions = 
       if (firsts.has(item.entry.id)) repeats.push(item);
       else firsts.set(item.entry.id, item);
     }
+    const endTurn = turns ? await turns.take() : null;
     try {
       const taken = await appendDeliveries(client, [...firsts.values()].map((item) => item.entry), now().toISOString());
       for (const [id, item] of firsts) item.resolve(taken.has(id) ? "accepted" : "duplicate");
       for (const item of repeats) item.resolve("duplicate");
     } catch (error) {
       for (const item of group) item.reject(error);
+    } finally {
+      endTurn?.();
+      turns?.countAppends(-group.length);
     }
   }
 
@@ -80,6 +88,7 @@ export function createInboxWriter(client: Client, options: InboxWriterOptions = 
     append(entry) {
       return new Promise<AppendResult>((resolve, reject) => {
         waiting.push({ entry, resolve, reject });
+        turns?.countAppends(1);
         if (waiting.length >= maxBatch) void flushNow();
         else if (timer === null) timer = maxWaitMs > 0 ? setTimeout(flushNow, maxWaitMs) : setImmediate(flushNow);
       });
