@@ -4,10 +4,9 @@
  *
  *   fixloop     fixloop's HTTP server and app on a fresh temp libSQL file,
  *               wired as src/server.ts wires it (createProbot from the
- *               environment): the ingress hands each verified delivery
- *               to the inbox thread, which appends and processes it
- *               (BENCH_INBOX_THREAD=0: both on the request thread, as
- *               before); the fix worker, feedback sender and periodic
+ *               environment): the ingress appends each verified delivery
+ *               and the inbox thread processes it (BENCH_INBOX_THREAD=0:
+ *               processing on the request thread too); the fix worker, feedback sender and periodic
  *               checks are not started. Its CPU figure counts every thread.
  *   probot-run  what `probot run` starts for `(app) => app.onAny(async () => {})`:
  *               Probot's `run()`, i.e. its `Server` class with the webhook

@@ -34,7 +34,7 @@
  * Knobs (environment): BENCH_SECONDS (5), BENCH_ROUNDS (4), BENCH_WARMUP_SECONDS (3),
  * BENCH_CONNECTIONS ("1,10,50"), LOG_LEVEL (info), BENCH_CPU_PROF=1 (CPU
  * profiles of the three servers into bench/out/cpu-<server>/), BENCH_INBOX_THREAD=0
- * (fixloop appends and processes on the request thread), BENCH_TRANSACTION_MS
+ * (fixloop processes on the request thread too), BENCH_TRANSACTION_MS
  * (the processor's batch transaction length; 0: one delivery at a time).
  *
  * "cpu µs" (the server process's user + system CPU per answered request) is

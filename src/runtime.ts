@@ -49,8 +49,8 @@ export interface RuntimeOptions {
   model?: ModelClient | null;
   now?: () => Date;
   /**
-   * Runs the inbox (appends and processing) on a worker thread of its own, so
-   * the HTTP thread only verifies and hands over (the node server asks for it).
+   * Runs the inbox processor on a worker thread of its own, beside the HTTP
+   * thread's appends (the node server asks for it; see inbox/thread.ts).
    * Only for a local libSQL file with the jobs-table queue; FIXLOOP_INBOX_THREAD=0 turns it off.
    */
   inboxThread?: boolean;
