@@ -38,6 +38,17 @@ describe("error lines by each tool's documented format", () => {
     ["a check printing the change it wants", "diff --git a/docs/README.org b/docs/README.org", 2],
     ["a log level after other output on the line", "Building sites … ERROR 2019/08/01 15:12:45 [en] REF_NOT_FOUND: Ref \"/docs/intro\"", 1],
     ["a word with ERROR inside is no log level", "export ERROR_LEVEL=3", 0],
+    ["CMake: an error with its place", "CMake Error at /usr/share/cmake-3.2/Modules/FindBoost.cmake:1201 (message):", 3],
+    ["CMake: an error without a place", "CMake Error: The source directory \"/src/app\" does not exist.", 2],
+    ["PureScript: a compiler error, its place below", "Error found:", 3],
+    ["PureScript: the n-th of several compiler errors", "  Error 2 of 3:", 3],
+    ["Pester: a failed test", "    [-] Adds two numbers 645ms (581ms|64ms)", 3],
+    ["Pester: a passed test", "    [+] Adds two numbers 12ms (8ms|4ms)", 0],
+    ["a linter message ending with a plugin's rule id", "src/grammar-registry.js:1 Replace `\"grim\"` with `'grim'` (prettier/prettier)", 2],
+    ["a linter message ending with a core rule id", "lib/app.js:12:4: 'x' is assigned a value but never used. (no-unused-vars)", 2],
+    ["a source place with a parenthesised word is no linter message", "src/main.c:12 in main (discriminator)", 0],
+    ["awesome_bot: its list of failing links follows", "Issues :-(", 2],
+    ["PHPUnit: risky tests, which fail a strict run", "OK, but incomplete, skipped, or risky tests!", 1],
   ])("%s", (_what, line, score) => {
     expect(errorScore(line)).toBe(score);
   });
@@ -225,6 +236,56 @@ describe("a check that prints a diff", () => {
     const context = await buildFailureContext(log);
     for (const line of ["diff --git a/docs/setup.org b/docs/setup.org", "@@ -12,7 +12,7 @@ Install", "-a badly indented line", "+a well indented line"]) expect(context.context).toContain(line);
     expect(context.errorLines).toContain("diff --git a/docs/setup.org b/docs/setup.org");
+  });
+});
+
+describe("earlier steps' errors", () => {
+  const log = [
+    "travis_fold:start:install\r\x1b[0Ktravis_time:start:1a2b\r\x1b[0K$ npm install",
+    "> dugite@1.49.0 postinstall /home/travis/build/o/r/node_modules/dugite",
+    "module.js:327",
+    "    throw err;",
+    "Error: Cannot find module 'fast-deep-equal'",
+    "    at Function.Module._resolveFilename (module.js:325:15)",
+    "npm ERR! code ELIFECYCLE",
+    'The command "npm install" failed. Retrying, 2 of 3.',
+    "added 812 packages",
+    "travis_time:end:1a2b:start=1,finish=2,duration=1\r\x1b[0Ktravis_fold:end:install",
+    "travis_time:start:3c4d\r\x1b[0K$ ./script/build",
+    ...Array.from({ length: 30 }, (_, i) => `Compiling unit ${i} of the build`),
+    "Traceback (most recent call last):",
+    '  File "./script/build", line 63, in main',
+    "subprocess.CalledProcessError: Command '['make']' returned non-zero exit status 2",
+    "travis_time:end:3c4d:start=3,finish=4,duration=1\r\x1b[0K\x1b[31;1mThe command \"./script/build\" exited with 1.\x1b[0m",
+  ].join("\r\n");
+
+  it("a step that failed and was retried, or whose status was swallowed, fills the budget the failed step leaves", async () => {
+    const roomy = await buildFailureContext(log, { budgetTokens: 2000 });
+    expect(roomy.failingStep).toBe("$ ./script/build");
+    expect(roomy.context).toContain("Error: Cannot find module 'fast-deep-equal'");
+    expect(roomy.context.indexOf("Cannot find module")).toBeLessThan(roomy.context.indexOf("Traceback"));
+  });
+
+  it("never before the failed step's own evidence", async () => {
+    const tight = await buildFailureContext(log, { budgetTokens: 120 });
+    expect(tight.context).toContain("subprocess.CalledProcessError");
+    expect(tight.context).not.toContain("Cannot find module");
+  });
+});
+
+describe("outages named by the tool that met them", () => {
+  it.each([
+    ["cargo: a crate download failed", ["    Updating crates.io index", "error: failed to download from `https://crates.io/api/v1/crates/euclid/0.19.9/download`", "", "Caused by:", "  [35] SSL connect error (error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure)"], "registry"],
+    ["Maven resolver (Leiningen): an artifact transfer refused by TLS", ["Could not find artifact clojure-complete:clojure-complete:jar:0.2.4 in central (https://repo1.maven.org/maven2/)", "Could not transfer artifact clojure-complete:clojure-complete:jar:0.2.4 from/to clojars (https://repo.clojars.org/): Received fatal alert: protocol_version", "This could be due to a typo in :dependencies, file system permissions, or network issues."], "network"],
+    ["curl: a TLS connection that failed", ["curl: (35) SSL connect error"], "network"],
+  ])("%s", async (_what, lines, kind) => {
+    const log = ["$ ci/script.sh", ...lines, 'The command "ci/script.sh" exited with 1.'].join("\n");
+    expect(await buildFailureContext(log)).toMatchObject({ class: "infra", infraKind: kind });
+  });
+
+  it("an artifact that is not in the repository is the build's (code)", async () => {
+    const log = ["$ mvn -B verify", "[ERROR] Failed to execute goal on project app: Could not resolve dependencies for project o:app:jar:1.0: Could not find artifact o:lib:jar:9.9 in central (https://repo1.maven.org/maven2/)", 'The command "mvn -B verify" exited with 1.'].join("\n");
+    expect(await buildFailureContext(log)).toMatchObject({ class: "code", infraKind: null });
   });
 });
 

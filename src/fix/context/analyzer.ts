@@ -76,6 +76,12 @@ const LATER_STEP_ORDER = 1e9;
 const MAX_OTHER_ERROR_STEPS = 3;
 /** Their excerpts' score: below every error excerpt of the chosen step, above its tail and scene. */
 const OTHER_STEP_SCORE = 0.5;
+/**
+ * Errors of steps before the failed one that did not fail the job themselves (a Travis
+ * command that failed and was retried, an install step whose exit status a script swallowed)
+ * often explain it: they take the budget the failed step leaves, after its tail and scene.
+ */
+const EARLIER_STEP_RANK = 3;
 
 type StepKind = "main" | "post";
 type DetectedFormat = "github" | "gitlab" | "gitea" | "travis";
@@ -770,7 +776,7 @@ export class LogAnalyzer implements ScanSink {
     if (step.exitLine !== null) {
       excerpts.push({ lines: [strip(step.exitLine)], lineScores: [1], score: 1, order: Number.MAX_SAFE_INTEGER, startSeq: step.exitSeq, endSeq: step.exitSeq });
     }
-    if (step === this.firstFailed) excerpts.push(...this.laterFailedExcerpts(strip));
+    if (step === this.firstFailed) excerpts.push(...this.laterFailedExcerpts(strip), ...this.earlierErrorStepExcerpts(step, strip));
     else if (this.firstFailed === null && this.firstAnnotated === null) excerpts.push(...this.otherErrorStepExcerpts(step, strip));
     const infra = this.classify(step);
     if (infra && !excerpts.some((e) => e.lines.some((line) => line.includes(strip(infra.evidence.trim()))))) {
@@ -843,6 +849,17 @@ export class LogAnalyzer implements ScanSink {
     const others = this.stepsWithStrongErrors.filter((other) => other !== chosen).slice(-MAX_OTHER_ERROR_STEPS);
     return others.flatMap((other, k) =>
       other.store.blocks.filter((block) => block.score >= 2).map((block) => ({ ...renderBlock(block, strip), score: OTHER_STEP_SCORE, order: LATER_STEP_ORDER * (k + 1) + block.order })),
+    );
+  }
+
+  /** The failed step came after steps with strong errors: their error excerpts, as the last spare-budget evidence. */
+  private earlierErrorStepExcerpts(failed: Step, strip: (line: string) => string): Excerpt[] {
+    const earlier = this.stepsWithStrongErrors.filter((other) => other !== failed && other.order < failed.order).slice(-MAX_OTHER_ERROR_STEPS);
+    // Orders below every other excerpt's, oldest step first, none equal to another's.
+    return earlier.flatMap((other, k) =>
+      other.store.blocks
+        .filter((block) => block.score >= 2)
+        .map((block) => ({ ...renderBlock(block, strip), score: 0, rank: EARLIER_STEP_RANK, order: -LATER_STEP_ORDER * (earlier.length + 1 - k) + block.order })),
     );
   }
 

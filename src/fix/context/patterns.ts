@@ -19,6 +19,7 @@ export const ERROR_HINT_WORDS: readonly string[] = [
   "err", "fail", "exception", "traceback", "panic", "assert", "expected", "received", "fatal", "abort", "not ok",
   "undefined", "cannot", "segmentation", "core dumped", "killed", "out of memory", "✕", "✖", "×", "✗", "●", "<<<",
   "went wrong", "required from", "violation", "offenses", "exited with", "sanitizer", "runtime error", "❌",
+  "[-] ", "issues :-(", "risky tests",
 ];
 /**
  * pytest `E   …` and `____ test ____`, kotlin `e: `, eslint `  3:5  error`, go `x.go:3:5: …`.
@@ -114,6 +115,9 @@ const STRONG: RegExp[] = [
   /❌\s+[^\s:]+:\d+(?::\d+)?: /, // xcpretty compiler error `❌  /path/File.swift:47:19: message`
   /^FAIL \S.*\.phpt\]/, // PHP run-tests `FAIL title [path/test.phpt]`
   /^[^\s:][^:]*:\d+:\d+: runtime error: /, // UndefinedBehaviorSanitizer
+  /^CMake Error at \S+:\d+ \(\w+\):/, // CMake `CMake Error at CMakeLists.txt:12 (find_package):`
+  /^\s*Error (?:found|\d+ of \d+):$/, // PureScript compiler, its location on the lines below
+  /^\s*\[-\] \S/, // Pester failed test `[-] Adds numbers 12ms`
 ];
 
 const MEDIUM: RegExp[] = [
@@ -143,6 +147,10 @@ const MEDIUM: RegExp[] = [
   /\bSUMMARY: \w+Sanitizer: /, // sanitizer summary
   /^diff --git a\/\S+ b\/\S+$/, // a check that prints the change it wants (formatters, `git diff --exit-code`)
   /^[\w.+-]+: (?:fatal )?error: \S/, // GNU `program: error: message` (autoconf's `configure: error: …`)
+  /^CMake Error\b/, // CMake without a location (`CMake Error: The source directory … does not exist.`)
+  // A linter message on a source line ending with its rule id: eslint/prettier `file.js:3 Replace … (prettier/prettier)`, standard `(no-unused-vars)`.
+  /^\s*[\w./@+~-]+\.[A-Za-z]\w*:\d+(?::\d+)?:? +\S.*\((?:@?[\w-]+\/[\w-]+|[a-z]+(?:-[a-z]+)+)\)$/,
+  /^Issues :-\($/, // awesome_bot: the list of dead or redirected links follows
   /^\[error\] (?:\d+ of \d+ [\w ]*tasks? failed|Failed tests:|Failed: Total \d+|\([^)]*\) [\w.$]*(?:Exception|Error)\b)/, // sbt summaries
 ];
 
@@ -155,6 +163,7 @@ const WEAK: RegExp[] = [
   /\b(?:failed|failure)\b/i,
   /\bmake(?:\[\d+\])?: \*\*\*/,
   /\bnpm error\b/,
+  /^OK, but incomplete, skipped, or risky tests!$/, // PHPUnit: a run that fails on risky tests (--fail-on-risky, strict mode)
 ];
 
 /** PHP's run-tests diff: `005- …` is the output the test expected, `005+ …` what it printed. */
@@ -205,7 +214,7 @@ export const INFRA_HINT_WORDS: readonly string[] = [
   "failed to connect", "unable to access", "cloning remote", "could not checkout", "remote branch", "unsafe repository",
   "orderlyshutdown", "channelclosed", "went offline", "content descriptor", "source metadata", "time limit",
   "no output has been received", "proxy", "124", "certificate", "error responses", "could not create connection", "couldn't establish",
-  "disconnected",
+  "disconnected", "failed to download", "could not transfer artifact", "ssl connect", "fatal alert",
 ];
 const INFRA_HINT = anyOfWords(INFRA_HINT_WORDS);
 
@@ -264,13 +273,13 @@ const INFRA_RULES: { kind: InfraKind; definitive: boolean; pattern: RegExp }[] =
     kind: "registry",
     definitive: false,
     pattern:
-      /too many 50[0234] error responses|could not fetch content descriptor|failed to resolve source metadata|error pulling image configuration|npm (?:ERR!|error) (?:code )?E?50[0234]\b|Could not fetch URL|\b50[234] \(?(?:Bad Gateway|Service Unavailable|Gateway Time-?out)|HTTP (?:status |code |error )?50[234]\b|unexpected HTTP status: 50[0234]|Service Unavailable for url|returned error: 50[234]|status code 50[234]\b/i,
+      /\bfailed to download from `https?:|too many 50[0234] error responses|could not fetch content descriptor|failed to resolve source metadata|error pulling image configuration|npm (?:ERR!|error) (?:code )?E?50[0234]\b|Could not fetch URL|\b50[234] \(?(?:Bad Gateway|Service Unavailable|Gateway Time-?out)|HTTP (?:status |code |error )?50[234]\b|unexpected HTTP status: 50[0234]|Service Unavailable for url|returned error: 50[234]|status code 50[234]\b/i,
   },
   {
     kind: "network",
     definitive: false,
     pattern:
-      /\bECONNRESET\b|\bETIMEDOUT\b|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|\bEAI_AGAIN\b|Could not resolve host|Temporary failure in name resolution|Connection reset by peer|socket hang up|TLS handshake timeout|dial tcp[^\n]{0,160}(?:i\/o timeout|no such host)|Network is unreachable|Failed to connect to .{0,160}(?:timed out|Connection refused)|NewConnectionError|Failed to establish a new connection|Read timed out|ReadTimeoutError|Connection timed out|Could not create connection to \S+|Couldn't establish HTTP connection|no certificate subject alternative name matches/i,
+      /\bECONNRESET\b|\bETIMEDOUT\b|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|\bEAI_AGAIN\b|Could not resolve host|Temporary failure in name resolution|Connection reset by peer|socket hang up|TLS handshake timeout|dial tcp[^\n]{0,160}(?:i\/o timeout|no such host)|Network is unreachable|Failed to connect to .{0,160}(?:timed out|Connection refused)|NewConnectionError|Failed to establish a new connection|Read timed out|ReadTimeoutError|Connection timed out|Could not create connection to \S+|Couldn't establish HTTP connection|no certificate subject alternative name matches|SSL connect error|\bhandshake failure\b|Could not transfer artifact .{0,300}: (?:Received fatal alert|Connection (?:refused|reset|timed out)|connect timed out|Read timed out|Remote host closed connection|Unknown host)/i,
   },
 ];
 
