@@ -42,6 +42,7 @@ describe("error lines by each tool's documented format", () => {
     ["CMake: an error without a place", "CMake Error: The source directory \"/src/app\" does not exist.", 2],
     ["PureScript: a compiler error, its place below", "Error found:", 3],
     ["PureScript: the n-th of several compiler errors", "  Error 2 of 3:", 3],
+    ["PureScript: a compiler error under a test's name", ":print: Error found:", 3],
     ["Pester: a failed test", "    [-] Adds two numbers 645ms (581ms|64ms)", 3],
     ["Pester: a passed test", "    [+] Adds two numbers 12ms (8ms|4ms)", 0],
     ["a linter message ending with a plugin's rule id", "src/grammar-registry.js:1 Replace `\"grim\"` with `'grim'` (prettier/prettier)", 2],
@@ -281,6 +282,11 @@ describe("outages named by the tool that met them", () => {
   ])("%s", async (_what, lines, kind) => {
     const log = ["$ ci/script.sh", ...lines, 'The command "ci/script.sh" exited with 1.'].join("\n");
     expect(await buildFailureContext(log)).toMatchObject({ class: "infra", infraKind: kind });
+  });
+
+  it("a link checker's report of a link it could not reach is the check's finding (code)", async () => {
+    const log = ["$ bundle exec htmlproofer ./_site", "- ./_site/index.html", "  *  External link https://gone.example.org failed: response code 0 means something's wrong.", "             It's possible libcurl couldn't connect to the server or perhaps the request timed out.", "             Either way, the return message (if any) from the server is: SSL connect error", "htmlproofer 3.10.2 | Error:  HTML-Proofer found 1 failure!", 'The command "bundle exec htmlproofer ./_site" exited with 1.'].join("\n");
+    expect(await buildFailureContext(log)).toMatchObject({ class: "code", infraKind: null });
   });
 
   it("an artifact that is not in the repository is the build's (code)", async () => {

@@ -852,7 +852,7 @@ export class LogAnalyzer implements ScanSink {
     );
   }
 
-  /** The failed step came after steps with strong errors: their error excerpts, as the last spare-budget evidence. */
+  /** The failed step came after steps with strong errors that did not fail the job: their error excerpts, as the last spare-budget evidence. */
   private earlierErrorStepExcerpts(failed: Step, strip: (line: string) => string): Excerpt[] {
     const earlier = this.stepsWithStrongErrors.filter((other) => other !== failed && other.order < failed.order).slice(-MAX_OTHER_ERROR_STEPS);
     // Orders below every other excerpt's, oldest step first, none equal to another's.

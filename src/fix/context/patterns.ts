@@ -116,7 +116,7 @@ const STRONG: RegExp[] = [
   /^FAIL \S.*\.phpt\]/, // PHP run-tests `FAIL title [path/test.phpt]`
   /^[^\s:][^:]*:\d+:\d+: runtime error: /, // UndefinedBehaviorSanitizer
   /^CMake Error at \S+:\d+ \(\w+\):/, // CMake `CMake Error at CMakeLists.txt:12 (find_package):`
-  /^\s*Error (?:found|\d+ of \d+):$/, // PureScript compiler, its location on the lines below
+  /(?:^\s*|: )Error (?:found|\d+ of \d+):$/, // PureScript compiler (a test runner may put the test's name first), its place on the lines below
   /^\s*\[-\] \S/, // Pester failed test `[-] Adds numbers 12ms`
 ];
 
@@ -279,7 +279,7 @@ const INFRA_RULES: { kind: InfraKind; definitive: boolean; pattern: RegExp }[] =
     kind: "network",
     definitive: false,
     pattern:
-      /\bECONNRESET\b|\bETIMEDOUT\b|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|\bEAI_AGAIN\b|Could not resolve host|Temporary failure in name resolution|Connection reset by peer|socket hang up|TLS handshake timeout|dial tcp[^\n]{0,160}(?:i\/o timeout|no such host)|Network is unreachable|Failed to connect to .{0,160}(?:timed out|Connection refused)|NewConnectionError|Failed to establish a new connection|Read timed out|ReadTimeoutError|Connection timed out|Could not create connection to \S+|Couldn't establish HTTP connection|no certificate subject alternative name matches|SSL connect error|\bhandshake failure\b|Could not transfer artifact .{0,300}: (?:Received fatal alert|Connection (?:refused|reset|timed out)|connect timed out|Read timed out|Remote host closed connection|Unknown host)/i,
+      /\bECONNRESET\b|\bETIMEDOUT\b|getaddrinfo (?:ENOTFOUND|EAI_AGAIN)|\bEAI_AGAIN\b|Could not resolve host|Temporary failure in name resolution|Connection reset by peer|socket hang up|TLS handshake timeout|dial tcp[^\n]{0,160}(?:i\/o timeout|no such host)|Network is unreachable|Failed to connect to .{0,160}(?:timed out|Connection refused)|NewConnectionError|Failed to establish a new connection|Read timed out|ReadTimeoutError|Connection timed out|Could not create connection to \S+|Couldn't establish HTTP connection|no certificate subject alternative name matches|(?:\(35\)|\[35\]) SSL connect error|Could not transfer artifact .{0,300}: (?:Received fatal alert|Connection (?:refused|reset|timed out)|connect timed out|Read timed out|Remote host closed connection|Unknown host)/i,
   },
 ];
 
