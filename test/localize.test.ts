@@ -173,6 +173,28 @@ describe("rank: the files a fix needs, each with why", () => {
   });
 });
 
+test("a test whose name spells a path brings the sources on that path (plural or singular), when they are few", () => {
+  const tree = new RepoTree([
+    "lib/net/eos/config/vlans/vlans.py",
+    "lib/net/eos/facts/vlans/vlans.py",
+    "lib/net/ios/config/vlans/vlans.py",
+    "app/pipelines/media.py",
+    "app/utils/log.py",
+    "tests/test_eos_vlans.py",
+    "tests/test_pipeline_media.py",
+    "tests/test_log.py",
+  ]);
+  expect(tree.nestedCompanionsOf("tests/test_eos_vlans.py")).toEqual(["lib/net/eos/config/vlans/vlans.py", "lib/net/eos/facts/vlans/vlans.py"]);
+  expect(tree.nestedCompanionsOf("tests/test_pipeline_media.py")).toEqual(["app/pipelines/media.py"]);
+  expect(tree.nestedCompanionsOf("tests/test_log.py")).toEqual([]); // one word: the plain companion's job
+  const { files } = localize({ evidence: readEvidence("FAILED tests/test_eos_vlans.py::test_replaced"), tree });
+  expect(files.map((f) => [f.path, f.why.at(-1)])).toEqual([
+    ["tests/test_eos_vlans.py", expect.stringMatching(/^failing test/)],
+    ["lib/net/eos/config/vlans/vlans.py", "source under test of tests/test_eos_vlans.py (its name spells the path; one of 2)"],
+    ["lib/net/eos/facts/vlans/vlans.py", "source under test of tests/test_eos_vlans.py (its name spells the path; one of 2)"],
+  ]);
+});
+
 test("a dependency manifest the log names brings its lock file (a workspace's at the root), and a lock file its manifest", () => {
   const tree = new RepoTree(["Gemfile", "Gemfile.lock", "Cargo.lock", "Cargo.toml", "crates/term/Cargo.toml", "web/package.json", "web/yarn.lock", "src/app.rb"]);
   expect(tree.dependencyCompanionsOf("crates/term/Cargo.toml")).toEqual(["Cargo.lock"]);

@@ -60,6 +60,10 @@ const ORDER_DECAY = 0.9;
 /** A test file is what failed, seldom what the fix changes. */
 const TEST_FACTOR = 0.8;
 const COMPANION_FACTOR = 0.85;
+/** `test_eos_vlans.py` → `eos/…/vlans.py`: a looser match than the test's own name. */
+const NESTED_COMPANION_FACTOR = 0.6;
+/** More path matches than this say nothing. */
+const MAX_NESTED_COMPANIONS = 3;
 /** A lock file brought in by its manifest (or the reverse): weaker than what the log names. */
 const DEPENDENCY_FACTOR = 0.6;
 const IMPORT_WEIGHT = 4;
@@ -282,6 +286,11 @@ export function localize(input: LocalizeInput): Localization {
       const weight = Math.min(test.score * COMPANION_FACTOR, 8);
       const top = companions.slice(0, companions.length > 2 ? 1 : 2);
       for (const c of top) scores.add(c, weight / top.length, `source under test of ${test.path} (by name)`, null, false);
+    }
+    const nested = tree.nestedCompanionsOf(test.path).filter((c) => !companions.includes(c));
+    if (nested.length > 0 && nested.length <= MAX_NESTED_COMPANIONS) {
+      const weight = (Math.min(test.score * COMPANION_FACTOR, 8) * NESTED_COMPANION_FACTOR) / nested.length;
+      for (const c of nested) scores.add(c, weight, `source under test of ${test.path} (its name spells the path${nested.length > 1 ? `; one of ${nested.length}` : ""})`, null, false);
     }
     const content = input.contents?.get(test.path);
     if (content === undefined) continue;

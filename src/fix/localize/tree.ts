@@ -196,6 +196,28 @@ export class RepoTree {
     for (const stem of stems) for (const path of this.named(stem)) if (path !== testPath && !isTestPath(path)) found.add(path);
     return [...found].sort((a, b) => shared(b, testDirs) - shared(a, testDirs));
   }
+
+  /**
+   * Sources a test's name spells as a path: `test_eos_vlans.py` → `…/eos/…/vlans.py`,
+   * `http_client_test.go` → `…/http/…/client.go` — the last word is the file, the others
+   * directories on its path (singular or plural). Only names of two words or more; every match is returned.
+   */
+  nestedCompanionsOf(testPath: string): string[] {
+    const found = new Set<string>();
+    for (const stem of companionNames(basenameOf(testPath))) {
+      const dot = stem.lastIndexOf(".");
+      const words = stem.slice(0, dot).split("_").filter(Boolean);
+      if (words.length < 2) continue;
+      const file = `${words.at(-1)}${stem.slice(dot)}`;
+      const dirs = words.slice(0, -1);
+      for (const path of this.named(file)) {
+        const segments = dirOf(path).split("/");
+        // `test_pipeline_media.py` tests `pipelines/media.py` as well: a word matches its plural or singular.
+        if (path !== testPath && !isTestPath(path) && dirs.every((d) => segments.some((s) => s === d || s === `${d}s` || `${s}s` === d))) found.add(path);
+      }
+    }
+    return [...found].sort();
+  }
 }
 
 /** A path as written outside any checkout layout (absolute, or `../` from a build directory). */
