@@ -33,6 +33,7 @@ describe("evidence: every common shape, with its line", () => {
     ["surefire class", "[ERROR] Tests run: 3, Failures: 1, Errors: 0, Skipped: 0, Time elapsed: 0.1 s <<< FAILURE! - in org.acme.CartTest", { type: "jvm-class", name: "org.acme.CartTest", file: null }, null],
     ["gradle", "CartTest > totalsItems() FAILED", { type: "jvm-class", name: "CartTest", file: null }, null],
     ["jest", "FAIL src/cart.test.ts", { type: "path", path: "src/cart.test.ts" }, null],
+    ["sharness (git test-lib)", "expecting success of 0060.218 '%(prefix)/ works':", { type: "test-script", number: "0060" }, null],
   ])("%s", (_name, line, target, lineNo) => {
     expect(targets(line)).toContainEqual(expect.objectContaining({ target, line: lineNo }));
   });
@@ -122,6 +123,13 @@ describe("tree: names to real paths", () => {
     expect(tree.companionsOf("core/src/test/java/org/acme/CartTest.java")).toEqual(["core/src/main/java/org/acme/Cart.java"]);
     expect(tree.companionsOf("internal/cart/cart_test.go")).toEqual(["internal/cart/cart.go"]);
   });
+});
+
+test("a sharness test number resolves to its script", () => {
+  const tree = new RepoTree(["t/t0060-path-utils.sh", "t/t0061-run-command.sh", "t/test-lib.sh", "t0060-elsewhere.txt"]);
+  expect(tree.resolve({ type: "test-script", number: "0060" })).toEqual(["t/t0060-path-utils.sh"]);
+  const { files } = localize({ evidence: readEvidence("expecting success of 0060.218 'works':\nnot ok 218 - works"), tree });
+  expect(files.map((f) => f.path)).toEqual(["t/t0060-path-utils.sh"]);
 });
 
 describe("rank: the files a fix needs, each with why", () => {

@@ -22,7 +22,9 @@ export type Target =
   /** A dotted Python module, possibly followed by class names (`tests.test_x.TestCase`). */
   | { type: "python-module"; name: string }
   /** A Go import path (`github.com/acme/app/internal/cart`). */
-  | { type: "go-package"; name: string };
+  | { type: "go-package"; name: string }
+  /** A sharness (git's test-lib) test script by number: `0060` of `expecting success of 0060.218` → `t/t0060-*.sh`. */
+  | { type: "test-script"; number: string };
 
 export type EvidenceKind =
   /** A stack frame of the failure (exception or panic trace). */
@@ -76,6 +78,8 @@ const GRADLE_TEST = /^\s*((?:[\w$]+\.)*[A-Z][\w$]*)\s+>\s+.*\bFAILED\s*$/;
 const UNITTEST = /^(?:FAIL|ERROR):\s+\w+\s+\(([\w.]+)\)/;
 /** Go: `FAIL\tgithub.com/acme/app/pkg\t0.01s`, `--- FAIL: TestX` follows its package. */
 const GO_FAIL_PACKAGE = /^(?:FAIL|ok)\s+([\w.-]+(?:\/[\w.-]+)+)\s+(?:\d|\[)/;
+/** sharness / git test-lib, verbose: `expecting success of 0060.218 'title':`, `checking known breakage of 1234.5 …`. */
+const SHARNESS_TEST = /^(?:expecting success|checking known breakage|checking known failure) of (\d{4})\.\d+\b/;
 /** .NET: `at Ns.Type.Method() in /path/File.cs:line 42`. */
 const DOTNET_FRAME = /\bin\s+(\S.*?\.(?:cs|fs|vb)):line\s+(\d+)/;
 /** PHP: `in /path/File.php on line 42`, `/path/File.php on line 42`. */
@@ -253,6 +257,8 @@ export class EvidenceReader {
     if (unit) this.push("failing-test", { type: "python-module", name: unit[1] }, null, line);
     const go = GO_FAIL_PACKAGE.exec(line);
     if (go && line.startsWith("FAIL")) this.push("failing-test", { type: "go-package", name: go[1] }, null, line);
+    const sharness = SHARNESS_TEST.exec(line);
+    if (sharness) this.push("failing-test", { type: "test-script", number: sharness[1] }, null, line);
     const dotnet = DOTNET_FRAME.exec(line);
     if (dotnet) {
       for (const ref of this.pathsOf(`${dotnet[1]}:${dotnet[2]}`)) this.push("frame", { type: "path", path: ref.path }, ref.line, line, true);

@@ -77,6 +77,7 @@ function candidateDirs(evidence: Evidence[]): string[] {
       if (pkg) dirs.push(`src/main/java/${pkg}`, `src/test/java/${pkg}`, `src/main/kotlin/${pkg}`);
     }
     if (t.type === "python-module") dirs.push(t.name.split(".").slice(0, -1).join("/"));
+    if (t.type === "test-script") dirs.push("t");
   }
   return dirs.filter((d) => d !== "" && repoPathProblem(d) === null);
 }

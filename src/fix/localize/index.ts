@@ -26,7 +26,7 @@ export interface FailureEvidenceInput {
 
 function keyOf(e: Evidence): string {
   const t = e.target;
-  return `${t.type}:${t.type === "path" ? t.path : t.name}:${e.line ?? ""}`;
+  return `${t.type}:${t.type === "path" ? t.path : t.type === "test-script" ? t.number : t.name}:${e.line ?? ""}`;
 }
 
 /**

@@ -90,6 +90,8 @@ function describeTarget(target: Target): string {
       return target.name;
     case "go-package":
       return target.name;
+    case "test-script":
+      return `test script ${target.number}`;
   }
 }
 

@@ -148,6 +148,14 @@ export class RepoTree {
     return [];
   }
 
+  /** A sharness test number → the script `t<number>-<title>.sh` (git, and projects using its test-lib). */
+  resolveTestScript(number: string): string[] {
+    const prefix = `t${number}-`;
+    const found: string[] = [];
+    for (const [name, paths] of this.byName) if (name.startsWith(prefix) && name.endsWith(".sh")) found.push(...paths);
+    return found.sort();
+  }
+
   resolve(target: Target): string[] {
     switch (target.type) {
       case "path":
@@ -159,6 +167,8 @@ export class RepoTree {
         return this.resolvePythonModule(target.name);
       case "go-package":
         return this.resolveGoPackage(target.name);
+      case "test-script":
+        return this.resolveTestScript(target.number);
     }
   }
 
