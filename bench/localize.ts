@@ -12,6 +12,8 @@
  * characters of the log, and the lines of the failing log not in the passing log (the corpus has
  * no passing logs of the failing tests: a test that passes prints nothing, so that is the failing
  * output from its start, 8,000 characters). Baselines show the files they name at the paths they name.
+ * Each figure is also given without the cases whose next-commit label was judged unrelated to the
+ * failure (label-checks.json; the label is kept in cases.json, nothing is relabelled).
  * Options: --split dev|test|all (default all: both printed), --verbose (one line per case).
  */
 import { readFileSync } from "node:fs";
@@ -50,6 +52,8 @@ const packedTrees = JSON.parse(gunzipSync(readFileSync(join(CORPUS, "trees.json.
   string,
   { base: string[]; cases: Record<string, { add: string[]; remove: string[] }> }
 >;
+/** Next-commit labels checked against the failure (label-checks.json): "unrelated" ones are reported apart. */
+const labelChecks = (JSON.parse(readFileSync(join(CORPUS, "label-checks.json"), "utf8")) as { cases: Record<string, { verdict: "verified" | "unrelated" | "unclear" }> }).cases;
 const importLines = JSON.parse(gunzipSync(readFileSync(join(CORPUS, "tests.json.gz"))).toString("utf8")) as Record<string, Record<string, string>>;
 
 function treeOf(c: Case): string[] {
@@ -173,8 +177,14 @@ for (const c of cases) rows.push(await evaluate(c));
 console.log(`localisation corpus: ${cases.length} cases from ${new Set(cases.map((c) => c.project)).size} projects (${[...new Set(cases.map((c) => c.language))].join(", ")}); budget ${BUDGET_TOKENS} tokens, at most ${MAX_FILES} files shown`);
 const split = args.includes("--split") ? args[args.indexOf("--split") + 1] : "all";
 for (const name of ["dev", "test"] as const) if (split === "all" || split === name) report(`${name} split`, rows.filter((r) => r.c.split === name));
+const unrelated = (r: Row) => labelChecks[r.c.id]?.verdict === "unrelated";
+for (const name of ["dev", "test"] as const) {
+  const kept = rows.filter((r) => r.c.split === name && !unrelated(r));
+  if ((split === "all" || split === name) && kept.length < rows.filter((r) => r.c.split === name).length) report(`${name} split without the labels judged unrelated to the failure (label-checks.json)`, kept);
+}
 if (split === "all") {
   report("all", rows);
+  report("all without the labels judged unrelated to the failure (label-checks.json)", rows.filter((r) => !unrelated(r)));
   // The pairs with real CI output in several languages: their own dev/test figures.
   const realCi: [string, string][] = [
     ["ci-output-quoted-in-fix-commit", "CI output quoted in the fixing commit"],
