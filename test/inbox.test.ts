@@ -296,6 +296,23 @@ describe("the processor", () => {
     });
   });
 
+  test("a row whose body is broken or missing is failed as malformed at once; the batch's others are processed", async () => {
+    const store = await tempStore();
+    const inbox = createInbox({ store, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push: async () => ({ status: "processed" }) } });
+    for (const id of ["before", "garbled", "bodiless", "after"]) await inbox.accept(delivery(id, "push"));
+    await store.client.execute("UPDATE delivery_bodies SET body = '[1, 2' WHERE id = 'garbled'");
+    await store.client.execute("DELETE FROM delivery_bodies WHERE id = 'bodiless'");
+    expect(await inbox.processor.drain()).toBe(4);
+    // Read the records alone: the deliveries view would parse the garbled body.
+    const rows = (await store.client.execute("SELECT id, status, attempts, error FROM delivery_records")).rows;
+    expect(Object.fromEntries(rows.map((r) => [r.id, [r.status, r.attempts, r.error]]))).toEqual({
+      before: ["processed", 1, null],
+      garbled: ["failed", 1, "the stored body is not a JSON object"],
+      bodiless: ["failed", 1, "the stored body is not a JSON object"],
+      after: ["processed", 1, null],
+    });
+  });
+
   test("a lease left by a crashed processor runs out, and the delivery is taken over then, not before", async () => {
     const store = await tempStore();
     const clock = manualClock();
