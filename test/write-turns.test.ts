@@ -71,7 +71,7 @@ describe("write turns", () => {
        Atomics.store(slots, 0, 1);
        Atomics.add(slots, 1, 5);
        parentPort.postMessage("taken");
-       parentPort.once("message", () => { Atomics.store(slots, 0, 0); Atomics.notify(slots, 0); parentPort.postMessage("ended"); });`,
+       parentPort.once("message", () => { Atomics.store(slots, 0, 0); if (Atomics.load(slots, 2) > 0) Atomics.notify(slots, 0); parentPort.postMessage("ended"); });`,
       { eval: true, workerData: turns.buffer },
     );
     try {

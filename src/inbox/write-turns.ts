@@ -18,6 +18,8 @@
 /** Slots of the shared Int32Array. */
 const TURN = 0;
 const APPENDS_WAITING = 1;
+/** Threads waiting on TURN: a notify is only sent when one may be asleep (it is a cross-thread wake-up otherwise for nobody). */
+const SLEEPERS = 2;
 const FREE = 0;
 const TAKEN = 1;
 
@@ -38,12 +40,31 @@ export interface WriteTurns {
   giveWay(): Promise<void>;
 }
 
-export function createWriteTurns(buffer: SharedArrayBuffer = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)): WriteTurns {
+export function createWriteTurns(buffer: SharedArrayBuffer = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT)): WriteTurns {
   const slots = new Int32Array(buffer);
+
+  /**
+   * Sleeps while TURN holds `value`, at most `ms`. The sleeper counts itself
+   * first and the waker changes TURN first, both sequentially consistent, so
+   * either the sleeper sees the change or the waker sees the sleeper.
+   */
+  async function sleepWhile(value: number, ms: number): Promise<void> {
+    Atomics.add(slots, SLEEPERS, 1);
+    try {
+      const waited = Atomics.waitAsync(slots, TURN, value, ms);
+      if (waited.async) await waited.value;
+    } finally {
+      Atomics.sub(slots, SLEEPERS, 1);
+    }
+  }
+
+  function wakeSleepers(): void {
+    if (Atomics.load(slots, SLEEPERS) > 0) Atomics.notify(slots, TURN);
+  }
 
   function release(): void {
     Atomics.store(slots, TURN, FREE);
-    Atomics.notify(slots, TURN);
+    wakeSleepers();
   }
 
   return {
@@ -53,14 +74,13 @@ export function createWriteTurns(buffer: SharedArrayBuffer = new SharedArrayBuff
       for (;;) {
         if (Atomics.compareExchange(slots, TURN, FREE, TAKEN) === FREE) {
           // Wakes a processor giving way (see giveWay), which waits for this slot to change.
-          Atomics.notify(slots, TURN);
+          wakeSleepers();
           return once(release);
         }
         const left = deadline - performance.now();
         // Advisory: past the deadline write anyway (SQLite's lock still guards the file); ending it frees nothing.
         if (left <= 0) return () => {};
-        const waited = Atomics.waitAsync(slots, TURN, TAKEN, left);
-        if (waited.async) await waited.value;
+        await sleepWhile(TAKEN, left);
       }
     },
     appendsWaiting: () => Atomics.load(slots, APPENDS_WAITING),
@@ -70,8 +90,7 @@ export function createWriteTurns(buffer: SharedArrayBuffer = new SharedArrayBuff
     async giveWay() {
       if (Atomics.load(slots, APPENDS_WAITING) === 0) return;
       // Free now: wait until an appender takes the turn (the slot changes) or the time is up.
-      const waited = Atomics.waitAsync(slots, TURN, FREE, GIVE_WAY_MS);
-      if (waited.async) await waited.value;
+      await sleepWhile(FREE, GIVE_WAY_MS);
     },
   };
 }
