@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { evidenceOfFailure, filesToShow, importsOf, localize, locateFiles, pythonReexports, readEvidence, RepoTree, type Evidence } from "../src/fix/localize/index.js";
+import { changeDirectory, joinPath } from "../src/fix/localize/evidence.js";
 
 function targets(text: string) {
   return readEvidence(text).map((e) => ({ kind: e.kind, target: e.target, line: e.line }));
@@ -130,6 +131,36 @@ test("a sharness test number resolves to its script", () => {
   expect(tree.resolve({ type: "test-script", number: "0060" })).toEqual(["t/t0060-path-utils.sh"]);
   const { files } = localize({ evidence: readEvidence("expecting success of 0060.218 'works':\nnot ok 218 - works"), tree });
   expect(files.map((f) => f.path)).toEqual(["t/t0060-path-utils.sh"]);
+});
+
+describe("a `cd` of the log: relative paths after it are read from that directory", () => {
+  const tree = new RepoTree(["actionpack/lib/action_controller.rb", "guides/bug_report_templates/action_controller.rb", "web/src/app.ts", "src/app.ts"]);
+
+  test("directories: relative, `..`, a runner's absolute checkout path; unknown ones are dropped", () => {
+    expect(joinPath("a/b", "../c/./d")).toBe("a/c/d");
+    expect(joinPath("", "..")).toBeNull();
+    expect(changeDirectory("guides", "bug_report_templates")).toBe("guides/bug_report_templates");
+    expect(changeDirectory(null, "/home/runner/work/app/app/web")).toBe("web");
+    expect(changeDirectory("web", "$HOME")).toBeNull();
+    expect(changeDirectory("web", "..")).toBeNull();
+  });
+
+  test("a name that matches two files is the one under the directory the log moved to, even when the excerpt left the `cd` out", () => {
+    // From the corpus (bench/localize-corpus, rails/rails e3a28aa3dc): the bug report template run from its directory.
+    const log = ["$ cd guides/bug_report_templates", "$ ruby action_controller.rb", "action_controller.rb:5:in `<main>': boom (RuntimeError)"].join("\n");
+    const context = log.split("\n").slice(1).join("\n");
+    const { files, ambiguous } = localize({ evidence: evidenceOfFailure({ context, log: readEvidence(log) }), tree });
+    expect(files.map((f) => f.path)).toEqual(["guides/bug_report_templates/action_controller.rb"]);
+    expect(ambiguous).toEqual([]);
+  });
+
+  test("a new Actions step starts at the workspace again; a path that is no file under the directory resolves as before", () => {
+    const log = ["##[group]Run cd web && npm test", "+ cd web", "##[group]Run npx tsc", "src/app.ts(3,5): error TS2322: nope"].join("\n");
+    expect(localize({ evidence: readEvidence(log), tree }).files.map((f) => f.path)).toEqual(["src/app.ts"]);
+    const inWeb = ["+ cd web", "src/app.ts(3,5): error TS2322: nope", "lib/missing.ts(1,1): error TS1005: ';' expected"].join("\n");
+    expect(readEvidence(inWeb)[0].target).toEqual({ type: "path", path: "src/app.ts", cwd: "web" });
+    expect(localize({ evidence: readEvidence(inWeb), tree }).files.map((f) => f.path)).toEqual(["web/src/app.ts"]);
+  });
 });
 
 describe("rank: the files a fix needs, each with why", () => {

@@ -16,7 +16,13 @@ export type Target =
    * A path as a log writes it. `whole`: a bare token (`prove ./t0001.sh`, `bin/test test/x_test.rb`),
    * which counts only when the tree has a file at that path or ending with it, never a shorter tail.
    */
-  | { type: "path"; path: string; whole?: boolean }
+  | {
+      type: "path";
+      path: string;
+      whole?: boolean;
+      /** The directory a `cd` of the log had moved to (repo-relative): a relative path is first tried from there. */
+      cwd?: string;
+    }
   /** A JVM class (`org.acme.Foo$Bar`) and, when the frame says it, its source file name (`Foo.kt`). */
   | { type: "jvm-class"; name: string; file: string | null }
   /** A dotted Python module, possibly followed by class names (`tests.test_x.TestCase`). */
@@ -80,6 +86,34 @@ const UNITTEST = /^(?:FAIL|ERROR):\s+\w+\s+\(([\w.]+)\)/;
 const GO_FAIL_PACKAGE = /^(?:FAIL|ok)\s+([\w.-]+(?:\/[\w.-]+)+)\s+(?:\d|\[)/;
 /** sharness / git test-lib, verbose: `expecting success of 0060.218 'title':`, `checking known breakage of 1234.5 …`. */
 const SHARNESS_TEST = /^(?:expecting success|checking known breakage|checking known failure) of (\d{4})\.\d+\b/;
+/** A shell's `cd DIR` as a log echoes it (`$ cd guides/x`, `+ cd build && make`). */
+const CD_COMMAND = /^\s*(?:\$|\+{1,2}|>|##\[command\])?\s*cd\s+(["']?)([^\s"';&|]+)\1\s*(?:$|&&|;)/;
+/** A GitHub Actions step starts in the workspace again. */
+const STEP_START = /^\s*##\[group\]Run\b/;
+
+/**
+ * The repo-relative directory after `cd arg` from `current` (null: the root, or somewhere
+ * unknown — outside the checkout, `$VAR`, `~`, `-`).
+ */
+export function changeDirectory(current: string | null, arg: string, workspaceRoots: readonly string[] = []): string | null {
+  if (/[$~`]/.test(arg) || arg === "-") return null;
+  if (arg.startsWith("/")) return normalizeRepoPath(arg, workspaceRoots);
+  return joinPath(current ?? "", arg);
+}
+
+/** `a/b` + `../c/./d` → `a/c/d`; null when it climbs out of the root or ends there. */
+export function joinPath(dir: string, relative: string): string | null {
+  const parts = dir === "" ? [] : dir.split("/");
+  for (const part of relative.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") {
+      if (parts.length === 0) return null;
+      parts.pop();
+    } else parts.push(part);
+  }
+  return parts.length === 0 ? null : parts.join("/");
+}
+
 /** .NET: `at Ns.Type.Method() in /path/File.cs:line 42`. */
 const DOTNET_FRAME = /\bin\s+(\S.*?\.(?:cs|fs|vb)):line\s+(\d+)/;
 /** PHP: `in /path/File.php on line 42`, `/path/File.php on line 42`. */
@@ -186,6 +220,8 @@ export class EvidenceReader {
   private readonly innermostLast = new Set<number>();
 
   private readonly tokens: "all" | "commands" | "none";
+  /** Where the log's last `cd` went (repo-relative), null at the root or when unknown. */
+  private cwd: string | null = null;
 
   constructor(
     private readonly workspaceRoots: readonly string[] = [],
@@ -196,6 +232,7 @@ export class EvidenceReader {
 
   private push(kind: EvidenceKind, target: Target, line: number | null, text: string, frame = false, passing = false): void {
     if (frame && !this.inTrace) this.startTrace();
+    if (this.cwd !== null && target.type === "path" && !target.path.startsWith("/")) target = { ...target, cwd: this.cwd };
     const evidence: Evidence = { kind, target, line, text: clip(text), trace: frame ? this.trace : -1, depth: frame ? this.depth++ : 0, order: this.order++ };
     if (passing) evidence.passing = true;
     if (this.out.length < KEEP_FIRST) this.out.push(evidence);
@@ -223,6 +260,10 @@ export class EvidenceReader {
     let line = raw.length > 4000 ? raw.slice(0, 4000) : raw;
     // Bundler paths in Node traces: webpack:///./src/a.ts, webpack://app/./src/a.ts, vite's /@fs/<absolute path>.
     if (line.includes("webpack:") || line.includes("/@fs/")) line = line.replace(WEBPACK_PREFIX, "").replace(/\/@fs(?=\/)/g, "");
+
+    if (STEP_START.test(line)) this.cwd = null;
+    const cd = CD_COMMAND.exec(line);
+    if (cd) this.cwd = changeDirectory(this.cwd, cd[2], this.workspaceRoots);
 
     const jvm = JVM_FRAME.exec(line);
     if (jvm) {

@@ -40,8 +40,14 @@ export function evidenceOfFailure(input: FailureEvidenceInput): Evidence[] {
   const seen = new Set(evidence.map(keyOf));
   let order = evidence.length;
   const traces = Math.max(-1, ...evidence.map((e) => e.trace)) + 1;
+  const inContext = new Map(evidence.map((e) => [keyOf(e), e]));
   for (const e of input.log ?? []) {
-    if (seen.has(keyOf(e))) continue;
+    if (seen.has(keyOf(e))) {
+      // The excerpt may have left out the `cd` the whole log saw: the context's piece learns where it was.
+      const shown = inContext.get(keyOf(e));
+      if (shown && shown.target.type === "path" && !shown.target.cwd && e.target.type === "path" && e.target.cwd) shown.target = { ...shown.target, cwd: e.target.cwd };
+      continue;
+    }
     seen.add(keyOf(e));
     evidence.push({ ...e, trace: e.trace >= 0 ? e.trace + traces : -1, order: order++, inContext: false });
   }

@@ -4,7 +4,7 @@
  * import path) maps to the real paths. A lookup returns every match: choosing
  * between several is the ranker's job, with the other evidence.
  */
-import type { Target } from "./evidence.js";
+import { joinPath, type Target } from "./evidence.js";
 
 /** Dependencies, build output and generated code: not the project's own files. */
 const NOT_PROJECT_CODE =
@@ -158,9 +158,13 @@ export class RepoTree {
 
   resolve(target: Target): string[] {
     switch (target.type) {
-      case "path":
+      case "path": {
+        // Written after a `cd`: the path from that directory, when it is a file there.
+        const fromCwd = target.cwd ? joinPath(target.cwd, target.path) : null;
+        if (fromCwd && this.paths.has(fromCwd)) return [fromCwd];
         // A bare token names a file only as a whole: `t/README` is not any `README`.
         return target.whole ? this.endingWith(target.path) : this.resolvePath(target.path);
+      }
       case "jvm-class":
         return this.resolveJvmClass(target.name, target.file);
       case "python-module":
