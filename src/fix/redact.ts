@@ -43,9 +43,10 @@ export const SECRET_HINT_WORDS: readonly string[] = [
 /**
  * Secrets no word announces: a bare 40-character AWS secret key, or a token
  * split by zero-width characters. Lines screened by words only must still pass
- * this test (see `pushScreened`).
+ * this test (see `pushScreened`). A run is tried from its first character only: tried
+ * from every one, a long path or base64 blob costs a pass per character.
  */
-export const SECRET_SHAPES = /[\u200b-\u200d\u2060\ufeff\u00ad]|[A-Za-z0-9/+]{40}/;
+export const SECRET_SHAPES = /[\u200b-\u200d\u2060\ufeff\u00ad]|(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}/;
 
 /** Zero-width characters between token characters: invisible, and they hide a token from every pattern. */
 const ZERO_WIDTH_INSIDE_TOKEN = /(?<=[A-Za-z0-9_+/=.-])[\u200b-\u200d\u2060\ufeff\u00ad]+(?=[A-Za-z0-9_+/=.-])/g;

@@ -385,6 +385,9 @@ class ByteScanner {
   private carry: Buffer[] = [];
   private carryBytes = 0;
   private carryOverflow = false;
+  /** The chunk nextEscape last searched, and the escape byte it found there. */
+  private escapeIn: Buffer | null = null;
+  private escapeAt = -1;
   /** Room for one line without its colour codes. */
   private readonly scratch = Buffer.allocUnsafe(MAX_LINE_CHARS);
 
@@ -419,7 +422,7 @@ class ByteScanner {
   /** Bytes received but not yet handed to a sink: the undecided head, or the carried line. */
   private pendingBytes(): Buffer {
     if (!this.decided) {
-      const head = Buffer.concat(this.head);
+      const head = this.head.length === 1 ? this.head[0] : Buffer.concat(this.head);
       this.head = [];
       this.headBytes = 0;
       this.decided = true;
@@ -439,20 +442,26 @@ class ByteScanner {
       return;
     }
     if (!this.decided) {
+      // A first chunk big enough to tell the encoding (a whole log handed over as bytes) is read in place.
+      if (this.headBytes === 0 && bytes.length >= SNIFF_BYTES) {
+        this.decide(bytes);
+        return;
+      }
       this.head.push(Buffer.from(bytes));
       this.headBytes += bytes.length;
-      if (this.headBytes >= SNIFF_BYTES) this.decide();
+      if (this.headBytes >= SNIFF_BYTES) this.decide(Buffer.concat(this.head));
       return;
     }
     this.scan(bytes);
   }
 
-  private decide(): void {
-    const head = Buffer.concat(this.head);
+  /** `head`: every byte received so far. */
+  private decide(head: Buffer): void {
     const sniffed = sniffEncoding(head);
     this.encoding = sniffed.encoding;
     this.binary = sniffed.binary;
     if (sniffed.encoding !== "utf8" || sniffed.binary) {
+      this.head = [head];
       this.toSplitter();
       return;
     }
@@ -463,7 +472,7 @@ class ByteScanner {
   }
 
   end(): void {
-    if (!this.decided && this.splitter === null) this.decide();
+    if (!this.decided && this.splitter === null) this.decide(Buffer.concat(this.head));
     if (this.splitter !== null) {
       this.splitter.end();
       return;
@@ -565,7 +574,7 @@ class ByteScanner {
 
   /** cleanLine of a line past its timestamp (no carriage return, no section marker inside): its text without ANSI sequences. */
   private cleanText(b: Buffer, start: number, end: number): string {
-    const esc = b.indexOf(27, start);
+    const esc = this.nextEscape(b, start);
     if (esc < 0 || esc >= end) return b.toString("utf8", start, end);
     const out = this.scratch;
     let n = 0;
@@ -581,6 +590,19 @@ class ByteScanner {
       n += 1;
     }
     return out.toString("utf8", 0, n);
+  }
+
+  /**
+   * Where the next escape byte at or after `start` is (`b.length` if none). Searched once per
+   * stretch of a chunk: a search per line would read on to the chunk's end for every line of a
+   * log without colours.
+   */
+  private nextEscape(b: Buffer, start: number): number {
+    if (this.escapeIn !== b || this.escapeAt < start) {
+      this.escapeIn = b;
+      this.escapeAt = after(b, 27, start);
+    }
+    return this.escapeAt;
   }
 
   private slow(bytes: Buffer, start: number, end: number): void {
