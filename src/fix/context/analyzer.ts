@@ -19,7 +19,7 @@ import { LineRedactor } from "../redact.js";
 import type { BaselineLines } from "./baseline.js";
 import { BlockStore, fitExcerpts, MAX_EXCERPT_LINE_CHARS, renderBlock, type Block, type BlockLine, type Excerpt } from "./blocks.js";
 import { ErrorFamilies } from "./families.js";
-import { cleanLine, decodeLine, detach, LineRing, type SectionEvent } from "./lines.js";
+import { cleanLine, cleanPlainLine, detach, LineRing, type SectionEvent } from "./lines.js";
 import { RefCollector, stripWorkspacePaths } from "./paths.js";
 import { detectInfra, errorScore, infraKindForConclusion, isContinuation, isRecoveredNotice, isPassingLine, mayMatter, type InfraHit } from "./patterns.js";
 import type { ScanSink } from "./scan.js";
@@ -217,6 +217,12 @@ export class LogAnalyzer implements ScanSink {
     this.pushRaw(raw);
   }
 
+  /** ScanSink: a line for the full treatment, cleaned by the scanner (no Travis marker, no section marker: pushRaw's outcome). */
+  cleaned(text: string): void {
+    this.pushLine(text);
+    this.travisOpened = false;
+  }
+
   /** True when the diff against a passing log needs the fingerprints of plain lines. */
   get wantsFingerprints(): boolean {
     return this.baseline !== null;
@@ -234,15 +240,15 @@ export class LogAnalyzer implements ScanSink {
   plain(bytes: Buffer, start: number, end: number, first: number, fingerprint: number, text: string | null): void {
     const step = this.current;
     if (step.open !== null || this.headerGroupLines >= 0 || (this.format === null && this.seq < 200) || this.redactor.insideKeyBlock || this.markerStart(first)) {
-      this.pushRaw(decodeLine(bytes, start, end));
+      this.cleaned(cleanPlainLine(bytes, start, end));
       return;
     }
     const secretHint = text !== null;
     if (first === 80 /* P */ || first === 67 /* C */) {
       // `Post job cleanup.`, `Cleaning up orphan processes` and the like end a step; `PASS …` does not.
-      text ??= cleanLine(decodeLine(bytes, start, end));
+      text ??= cleanPlainLine(bytes, start, end);
       if (text.startsWith("Post job cleanup") || text.startsWith("Cleaning up ")) {
-        this.pushRaw(decodeLine(bytes, start, end));
+        this.cleaned(text);
         return;
       }
     }
@@ -265,7 +271,7 @@ export class LogAnalyzer implements ScanSink {
         else step.ring.pushBytes(bytes, start, end, seq, true);
         return;
       }
-      if (step.kind === "main" && this.novelChars < this.novelCapacity) this.noteNovel(step, text ?? cleanLine(decodeLine(bytes, start, end)));
+      if (step.kind === "main" && this.novelChars < this.novelCapacity) this.noteNovel(step, text ?? cleanPlainLine(bytes, start, end));
     }
     if (text !== null) step.ring.push(text, seq);
     else step.ring.pushBytes(bytes, start, end, seq);

@@ -5,6 +5,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";
+import { ansiEnd } from "./ansi.js";
 
 /** Longest line kept; the rest of a longer line (minified bundles, base64 dumps) is dropped. */
 export const MAX_LINE_CHARS = 4096;
@@ -196,8 +197,67 @@ const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[(
 /** GitLab collapsible sections: `section_start:1714564800:step_script[collapsed=true]\r\e[0K`. */
 const GITLAB_SECTION = /section_(start|end):\d+:([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\r?(?:\x1b\[0K)?/g;
 
-function isDigit(code: number): boolean {
+export function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
+}
+
+/**
+ * Length of the `2024-05-01T12:00:00.1234567Z ` prefix (and GitLab's `00O+ ` after it) of raw
+ * bytes at `start`, as cleanLine strips it; 0 without one, -1 for a shape only the regular
+ * expression of lines.ts decides (a zone offset).
+ */
+export function timestampBytes(b: Uint8Array, start: number, end: number): number {
+  if (end - start < 20 || !isDigit(b[start])) return 0;
+  // Digits at every place of `2024-05-01T12:00:00` but the separators (no closure: this runs for every line).
+  for (let k = 1; k < 19; k += 1) {
+    const separator = k === 4 || k === 7 ? 45 : k === 10 ? 84 : k === 13 || k === 16 ? 58 : 0;
+    if (separator === 0 ? !isDigit(b[start + k]) : b[start + k] !== separator) return 0;
+  }
+  let at = start + 19;
+  if (at < end && (b[at] === 46 || b[at] === 44)) {
+    at += 1;
+    while (at < end && isDigit(b[at])) at += 1;
+  }
+  if (at < end && b[at] === 90) at += 1;
+  else if (at < end && (b[at] === 43 || b[at] === 45)) return -1;
+  if (at < end && b[at] === 32) at += 1;
+  if (at + 2 < end && isDigit(b[at]) && isDigit(b[at + 1]) && (b[at + 2] === 79 || b[at + 2] === 69)) {
+    let next = at + 3;
+    if (next < end && b[next] === 43) next += 1;
+    if (next < end && b[next] === 32) at = next + 1;
+  }
+  return at - start;
+}
+
+/** Room for one plain line without its colour codes (cleanPlainLine). */
+const PLAIN_SCRATCH = Buffer.allocUnsafe(MAX_LINE_CHARS);
+
+/**
+ * cleanLine(decodeLine(…)) of a line the byte scanner called plain (valid UTF-8, at most
+ * MAX_LINE_CHARS bytes, no carriage return or section marker inside, no BOM, no timestamp
+ * with a zone offset), done on the bytes: the timestamp skipped, colour codes left out.
+ */
+export function cleanPlainLine(b: Buffer, start: number, end: number): string {
+  const stamp = timestampBytes(b, start, end);
+  if (stamp < 0 || end - start > MAX_LINE_CHARS) return cleanLine(decodeLine(b, start, end));
+  start += stamp;
+  let esc = start;
+  while (esc < end && b[esc] !== 27) esc += 1;
+  if (esc === end) return b.toString("utf8", start, end);
+  let n = esc - start;
+  b.copy(PLAIN_SCRATCH, 0, start, esc);
+  for (let at = esc; at < end; at += 1) {
+    if (b[at] === 27) {
+      const next = ansiEnd(b, at, end);
+      if (next > at) {
+        at = next - 1;
+        continue;
+      }
+    }
+    PLAIN_SCRATCH[n] = b[at];
+    n += 1;
+  }
+  return PLAIN_SCRATCH.toString("utf8", 0, n);
 }
 
 /**
@@ -333,7 +393,7 @@ export class LineRing {
   private text(at: number): string {
     const bytes = this.raw[at];
     if (bytes !== null) {
-      this.texts[at] = cleanLine(decodeLine(bytes, this.rawStart[at], this.rawEnd[at]));
+      this.texts[at] = cleanPlainLine(bytes, this.rawStart[at], this.rawEnd[at]);
       this.raw[at] = null;
       this.lazy -= 1;
     }

@@ -18,7 +18,7 @@
  * markers, a BOM, timestamps with a zone offset.
  */
 import { isUtf8 } from "node:buffer";
-import { decodeLine, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
+import { decodeLine, isDigit, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, timestampBytes, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
 import { ansiEnd } from "./ansi.js";
 import { fingerprintBytes } from "./fingerprint.js";
 
@@ -33,6 +33,12 @@ export interface ScanSink {
    * weak hint (a secret hint word): such a line needs the redactor, and no other rule.
    */
   plain(bytes: Buffer, start: number, end: number, first: number, fingerprint: number, text: string | null): void;
+  /**
+   * A line for the full treatment, already cleaned (what cleanLine makes of it: no timestamp, no
+   * colour codes, no section marker, no carriage return). Without this method such lines come
+   * to `line` raw.
+   */
+  cleaned?(text: string): void;
 }
 
 export interface ScanOptions {
@@ -268,38 +274,6 @@ export const WEAK = 1;
 export const STRONG = 2;
 
 // ---- line shapes ------------------------------------------------------------------------
-
-function isDigit(byte: number): boolean {
-  return byte >= 48 && byte <= 57;
-}
-
-/**
- * Length of the `2024-05-01T12:00:00.1234567Z ` prefix (and GitLab's `00O+ ` after it) of raw
- * bytes at `start`, as cleanLine strips it; 0 without one, -1 for a shape only the regular
- * expression of lines.ts decides (a zone offset).
- */
-export function timestampBytes(b: Uint8Array, start: number, end: number): number {
-  if (end - start < 20 || !isDigit(b[start])) return 0;
-  // Digits at every place of `2024-05-01T12:00:00` but the separators (no closure: this runs for every line).
-  for (let k = 1; k < 19; k += 1) {
-    const separator = k === 4 || k === 7 ? 45 : k === 10 ? 84 : k === 13 || k === 16 ? 58 : 0;
-    if (separator === 0 ? !isDigit(b[start + k]) : b[start + k] !== separator) return 0;
-  }
-  let at = start + 19;
-  if (at < end && (b[at] === 46 || b[at] === 44)) {
-    at += 1;
-    while (at < end && isDigit(b[at])) at += 1;
-  }
-  if (at < end && b[at] === 90) at += 1;
-  else if (at < end && (b[at] === 43 || b[at] === 45)) return -1;
-  if (at < end && b[at] === 32) at += 1;
-  if (at + 2 < end && isDigit(b[at]) && isDigit(b[at + 1]) && (b[at + 2] === 79 || b[at + 2] === 69)) {
-    let next = at + 3;
-    if (next < end && b[next] === 43) next += 1;
-    if (next < end && b[next] === 32) at = next + 1;
-  }
-  return at - start;
-}
 
 /**
  * Whether the first word of a line (from `at`, its first visible character, to the next blank)
@@ -605,6 +579,12 @@ class ByteScanner {
     return this.escapeAt;
   }
 
+  /** A line of `line` for the full treatment: its cleaned text (the same as cleanLine's) when the sink takes it. */
+  private full(text: string, bytes: Buffer, start: number, end: number): void {
+    if (this.sink.cleaned !== undefined) this.sink.cleaned(text);
+    else this.slow(bytes, start, end);
+  }
+
   private slow(bytes: Buffer, start: number, end: number): void {
     this.sink.line(decodeLine(bytes, start, end));
   }
@@ -655,10 +635,10 @@ class ByteScanner {
       let text: string | null = null;
       if (isDigit(firstCp) || (leading && (firstCp === 69 || firstCp === 95 || firstCp === 101 || firstCp === 45 || firstCp === 35 || firstCp === 61 || firstCp === 100 || firstCp === 42)) || firstTokenHasLocation(b, at, end)) {
         text = this.cleanText(b, start, end);
-        if (this.hints.hasErrorShape(text)) return this.slow(b, rawStart, rawEnd);
+        if (this.hints.hasErrorShape(text)) return this.full(text, b, rawStart, rawEnd);
       }
       const found = this.hints.screen(b, start, end);
-      if (found === STRONG) return this.slow(b, rawStart, rawEnd);
+      if (found === STRONG) return this.full(text ?? this.cleanText(b, start, end), b, rawStart, rawEnd);
       if (found === WEAK) return this.sink.plain(b, rawStart, end, firstCp, 0, text ?? this.cleanText(b, start, end));
     }
     const fingerprint = this.options.fingerprints && firstCp >= 0 ? fingerprintBytes(b, start, end) : 0;
