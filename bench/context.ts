@@ -5,9 +5,11 @@
  * on a large GitHub Actions job log, without and with a passing log of the
  * same size as baseline (--no-baseline skips the second).
  *
- * Generates a ~50 MB log in a temp dir (setup steps, thousands of passing tests
- * with coloured output, repeated warnings, console noise with stack traces, one
- * printed credential, and a real failure near the end), then reads it from a
+ * Generates a ~50 MB log in a temp dir (setup steps, a lint step's flood of
+ * warnings, thousands of passing tests with coloured output, `[ERROR]` lines that
+ * passing tests log, React warnings with stacks of long paths, long lines past the
+ * 4,096 characters kept, one printed credential, and a real failure near the end),
+ * then reads it from a
  * file stream several times and reports MB/s (median) plus peak RSS and heap
  * growth while reading. Each speed configuration runs in a child process of its own,
  * so its RSS is the builder's, not the corpus's or the generator's; with a baseline it
@@ -94,6 +96,21 @@ async function generateLog(path: string, targetBytes: number, passing = false): 
     await w.line(`npm WARN deprecated ${pick(["inflight@1.0.6", "glob@7.2.3", "rimraf@3.0.2", "abab@2.0.6"])}: This module is not supported, and leaks memory.`);
   }
   await w.line("added 1412 packages, and audited 1413 packages in 19s");
+  // A lint step that passes with warnings: thousands of `line:col  warning` lines, which have the
+  // shape of eslint's errors, under long absolute paths; the passing run prints them too.
+  for (const line of ["##[group]Run npm run lint", "npm run lint", "shell: /usr/bin/bash -e {0}", "##[endgroup]", "> widgets@1.4.0 lint", "> eslint src"]) await w.line(line);
+  const rules = ["@typescript-eslint/no-unused-vars", "@typescript-eslint/no-explicit-any", "react-hooks/exhaustive-deps", "import/no-cycle"];
+  let warnings = 0;
+  for (let file = 0; file < 1500; file += 1) {
+    await w.line("");
+    await w.line(`/home/runner/work/widgets/widgets/src/${pick(["cart", "pricing", "api", "auth", "search"])}/components/Feature${file}View.tsx`);
+    const count = 1 + Math.floor(random() * 4);
+    for (let k = 0; k < count; k += 1) {
+      warnings += 1;
+      await w.line(`  ${10 + Math.floor(random() * 300)}:${1 + Math.floor(random() * 40)}  ${E}[33mwarning${E}[39m  '${pick(["props", "state", "result", "item"])}${k}' is ${pick(["defined but never used", "assigned a value but never used"])}  ${E}[2m${pick(rules)}${E}[22m`);
+    }
+  }
+  await w.line(`${E}[33m${E}[1m✖ ${warnings} problems (0 errors, ${warnings} warnings)${E}[22m${E}[39m`);
   for (const line of ["##[group]Run npm test", "npm test", "shell: /usr/bin/bash -e {0}", "env:", "  CI: true", "##[endgroup]", "> widgets@1.4.0 test", "> jest --ci"]) await w.line(line);
 
   const modules = ["cart", "pricing", "api", "auth", "search", "orders", "billing", "util", "report", "sync"];
@@ -119,6 +136,28 @@ async function generateLog(path: string, targetBytes: number, passing = false): 
       await w.line(`    Error: simulated upstream failure for request ${suite}`);
       await w.line(`        at handle (/home/runner/work/widgets/widgets/src/${mod}/handler.ts:${20 + (suite % 50)}:11)`);
       await w.line("        at processTicksAndRejections (node:internal/process/task_queues:95:5)");
+    }
+    {
+      // Integration tests whose code logs errors it recovers from (a retried connection, a rejected
+      // input): `[ERROR]` lines printed by passing tests, in the passing run as well.
+      const at = `2024-05-01 12:${String(suite % 60).padStart(2, "0")}:${String(Math.floor(random() * 60)).padStart(2, "0")}`;
+      await w.line(`    [ERROR] ${at} ${pick(["db", "queue", "cache"])}: connect ECONNREFUSED 127.0.0.1:${5400 + (suite % 90)} (attempt ${1 + (suite % 3)} of 5, retrying)`);
+      await w.line(`    [WARN] ${at} ${mod}: request ${suite} took ${Math.floor(random() * 900)} ms (slow threshold 250 ms)`);
+      if (suite % 2 === 0) await w.line(`    [ERROR] ${at} ${mod}: validation failed for order ${suite}: "quantity" must be a positive integer`);
+    }
+    if (suite % 11 === 0) {
+      // React's warnings through console.error, with a component stack of long paths.
+      await w.line("  console.error");
+      await w.line(`    Warning: An update to ${mod[0].toUpperCase()}${mod.slice(1)}Panel inside a test was not wrapped in act(...).`);
+      for (let frame = 0; frame < 6; frame += 1) {
+        await w.line(`        at ${pick(["Panel", "Row", "List", "Form", "Provider"])}${frame} (/home/runner/work/widgets/widgets/node_modules/react-dom/cjs/react-dom.development.js:${1000 + Math.floor(random() * 28000)}:${5 + frame})`);
+      }
+    }
+    if (suite % 97 === 0) {
+      // Long lines: a snapshot diff printed as one JSON line, and a minified bundle's source line past the 4,096 characters kept.
+      const items = Array.from({ length: 60 }, (_, k) => `{"id":${suite * 100 + k},"sku":"W-${(suite * 7919 + k) % 100000}","price":${(random() * 100).toFixed(2)}}`);
+      await w.line(`    snapshot ${suite}: [${items.join(",")}]`);
+      if (suite % 291 === 0) await w.line(`    at eval (webpack:///./src/${mod}/bundle.min.js?${"x".repeat(8)}:1:${"a=function(b){return b*2};".repeat(400)})`);
     }
     if (suite % 50 === 0) {
       await w.line("(node:2817) ExperimentalWarning: VM Modules is an experimental feature and might change at any time");
