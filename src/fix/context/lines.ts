@@ -229,7 +229,7 @@ export function timestampBytes(b: Uint8Array, start: number, end: number): numbe
   return at - start;
 }
 
-/** Room for one plain line without its colour codes (cleanPlainLine). */
+/** Room for one line without its colour codes (textWithoutAnsi). */
 const PLAIN_SCRATCH = Buffer.allocUnsafe(MAX_LINE_CHARS);
 
 /**
@@ -243,7 +243,16 @@ export function cleanPlainLine(b: Buffer, start: number, end: number): string {
   start += stamp;
   let esc = start;
   while (esc < end && b[esc] !== 27) esc += 1;
-  if (esc === end) return b.toString("utf8", start, end);
+  return textWithoutAnsi(b, start, esc, end);
+}
+
+/**
+ * The text of UTF-8 bytes [start, end) (at most MAX_LINE_CHARS of them) without their ANSI
+ * sequences, removed as cleanLine removes them; `esc`: where the first escape byte is (`end`
+ * or past it for none).
+ */
+export function textWithoutAnsi(b: Buffer, start: number, esc: number, end: number): string {
+  if (esc >= end) return b.toString("utf8", start, end);
   let n = esc - start;
   b.copy(PLAIN_SCRATCH, 0, start, esc);
   for (let at = esc; at < end; at += 1) {

@@ -18,7 +18,7 @@
  * markers, a BOM, timestamps with a zone offset.
  */
 import { isUtf8 } from "node:buffer";
-import { decodeLine, isDigit, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, timestampBytes, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
+import { decodeLine, isDigit, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, textWithoutAnsi, timestampBytes, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
 import { ansiEnd } from "./ansi.js";
 import { fingerprintBytes } from "./fingerprint.js";
 
@@ -362,8 +362,6 @@ class ByteScanner {
   /** The chunk nextEscape last searched, and the escape byte it found there. */
   private escapeIn: Buffer | null = null;
   private escapeAt = -1;
-  /** Room for one line without its colour codes. */
-  private readonly scratch = Buffer.allocUnsafe(MAX_LINE_CHARS);
 
   constructor(
     private readonly sink: ScanSink,
@@ -548,22 +546,7 @@ class ByteScanner {
 
   /** cleanLine of a line past its timestamp (no carriage return, no section marker inside): its text without ANSI sequences. */
   private cleanText(b: Buffer, start: number, end: number): string {
-    const esc = this.nextEscape(b, start);
-    if (esc < 0 || esc >= end) return b.toString("utf8", start, end);
-    const out = this.scratch;
-    let n = 0;
-    for (let at = start; at < end; at += 1) {
-      if (b[at] === 27) {
-        const next = ansiEnd(b, at, end);
-        if (next > at) {
-          at = next - 1;
-          continue;
-        }
-      }
-      out[n] = b[at];
-      n += 1;
-    }
-    return out.toString("utf8", 0, n);
+    return textWithoutAnsi(b, start, this.nextEscape(b, start), end);
   }
 
   /**
