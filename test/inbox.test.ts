@@ -313,6 +313,53 @@ describe("the processor", () => {
     });
   });
 
+  test("with checkpointEveryMs the processor checkpoints the WAL itself, outside its write turn, and leaves it short", async () => {
+    const store = await tempStore();
+    const statements: string[] = [];
+    const turns = createWriteTurns();
+    const watched = new Proxy(store.client, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== "execute") return typeof value === "function" ? value.bind(target) : value;
+        return (stmt: string | { sql: string }) => {
+          const sql = typeof stmt === "string" ? stmt : stmt.sql;
+          // Where the checkpoint runs: the turn must be free (appends may write meanwhile).
+          if (sql.includes("wal_checkpoint")) statements.push(`${sql} (turn free: ${turns.appendsWaiting() === 0 && takenNow() === false})`);
+          return target.execute(stmt as string);
+        };
+      },
+    });
+    let taken = false;
+    const takenNow = () => taken;
+    const take = turns.take.bind(turns);
+    turns.take = async (maxWaitMs?: number) => {
+      const end = await take(maxWaitMs);
+      taken = true;
+      return () => {
+        taken = false;
+        end();
+      };
+    };
+    const push: IngestHandler = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return { status: "processed" };
+    };
+    const inbox = createInbox({ store: { ...store, client: watched }, log: silentLog(), handlers: { push }, turns, checkpointEveryMs: 1, batchSize: 2 });
+    for (const id of ["a", "b", "c", "d"]) await inbox.accept(delivery(id, "push"));
+    expect(await inbox.processor.drain()).toBe(4);
+    expect(statements.length).toBeGreaterThan(0);
+    expect(new Set(statements)).toEqual(new Set(["PRAGMA wal_checkpoint(PASSIVE) (turn free: true)"]));
+    // Everything written so far is in the database file: the next writer starts the WAL over.
+    const [result] = (await store.client.execute("PRAGMA wal_checkpoint(PASSIVE)")).rows;
+    expect(Number(result.log)).toBe(Number(result.checkpointed));
+
+    statements.length = 0;
+    const plain = createInbox({ store: { ...store, client: watched }, log: silentLog(), handlers: { push } });
+    await plain.accept(delivery("e", "push"));
+    expect(await plain.processor.drain()).toBe(1);
+    expect(statements).toEqual([]);
+  });
+
   test("a lease left by a crashed processor runs out, and the delivery is taken over then, not before", async () => {
     const store = await tempStore();
     const clock = manualClock();

@@ -48,6 +48,15 @@ export interface DeliveryProcessorOptions extends DispatchDeps {
    * them go first.
    */
   turns?: WriteTurns;
+  /**
+   * Checkpoints the WAL itself this often while it works (PASSIVE: it never
+   * waits for nor blocks a writer), outside its write turn. The inbox thread
+   * sets it: SQLite's automatic checkpoint runs inside whichever commit
+   * crosses the mark, and with appends on the request thread that was often
+   * an append, stalling HTTP for tens of ms (p99 19.9 → 54 ms). Checkpointed
+   * often, the WAL never grows to the automatic mark.
+   */
+  checkpointEveryMs?: number;
   now?: () => Date;
 }
 
@@ -209,10 +218,18 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
     return 1;
   }
 
+  let lastCheckpoint = performance.now();
+  async function checkpointWhenDue(): Promise<void> {
+    if (!options.checkpointEveryMs || performance.now() - lastCheckpoint < options.checkpointEveryMs) return;
+    lastCheckpoint = performance.now();
+    await client.execute("PRAGMA wal_checkpoint(PASSIVE)").catch((error: unknown) => log.warn({ err: error }, "WAL checkpoint failed"));
+  }
+
   async function drainBatch(): Promise<number> {
     const batch = await inTurn(() => claimDueDeliveries(client, batchSize, now(), leaseMs));
     for (let i = 0; i < batch.length; ) {
       i += await inTurn(() => processFrom(batch, i));
+      await checkpointWhenDue();
       // Local SQLite runs on the event loop: let waiting requests (and appends) in between.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
