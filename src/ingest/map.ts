@@ -15,66 +15,58 @@ export const ACTIONS_APP_SLUG = "github-actions";
 
 const repository = z.object({ full_name: z.string().min(3) });
 const user = z.object({ login: z.string() }).nullable().optional();
-const prRef = z
-  .object({ ref: z.string(), sha: z.string(), repo: z.object({ full_name: z.string() }).nullable().optional() })
-  ;
+const prRef = z.object({ ref: z.string(), sha: z.string(), repo: z.object({ full_name: z.string() }).nullable().optional() });
 
-export const pullRequestSchema = z
-  .object({
-    number: z.number().int().positive(),
-    title: z.string().nullable().optional(),
-    state: z.string(),
-    draft: z.boolean().optional(),
-    merged: z.boolean().nullable().optional(),
-    merged_at: z.string().nullable().optional(),
-    closed_at: z.string().nullable().optional(),
-    created_at: z.string().nullable().optional(),
-    updated_at: z.string().nullable().optional(),
-    merge_commit_sha: z.string().nullable().optional(),
-    user,
-    head: prRef,
-    base: prRef,
-  })
-  ;
+export const pullRequestSchema = z.object({
+  number: z.number().int().positive(),
+  title: z.string().nullable().optional(),
+  state: z.string(),
+  draft: z.boolean().optional(),
+  merged: z.boolean().nullable().optional(),
+  merged_at: z.string().nullable().optional(),
+  closed_at: z.string().nullable().optional(),
+  created_at: z.string().nullable().optional(),
+  updated_at: z.string().nullable().optional(),
+  merge_commit_sha: z.string().nullable().optional(),
+  user,
+  head: prRef,
+  base: prRef,
+});
 
 const prNumberRef = z.object({ number: z.number().int() });
 
-export const workflowRunSchema = z
-  .object({
-    id: z.number().int(),
-    name: z.string().nullable().optional(),
-    head_sha: z.string(),
-    head_branch: z.string().nullable().optional(),
-    event: z.string().nullable().optional(),
-    status: z.string().nullable(),
-    conclusion: z.string().nullable().optional(),
-    workflow_id: z.number().int().nullable().optional(),
-    run_attempt: z.number().int().nullable().optional(),
-    html_url: z.string().nullable().optional(),
-    pull_requests: z.array(prNumberRef).nullable().optional(),
-    created_at: z.string().nullable().optional(),
-    updated_at: z.string().nullable().optional(),
-    run_started_at: z.string().nullable().optional(),
-    path: z.string().nullable().optional(),
-    head_repository: z.object({ full_name: z.string() }).nullable().optional(),
-    head_commit: z.object({ tree_id: z.string().optional() }).nullable().optional(),
-  })
-  ;
+export const workflowRunSchema = z.object({
+  id: z.number().int(),
+  name: z.string().nullable().optional(),
+  head_sha: z.string(),
+  head_branch: z.string().nullable().optional(),
+  event: z.string().nullable().optional(),
+  status: z.string().nullable(),
+  conclusion: z.string().nullable().optional(),
+  workflow_id: z.number().int().nullable().optional(),
+  run_attempt: z.number().int().nullable().optional(),
+  html_url: z.string().nullable().optional(),
+  pull_requests: z.array(prNumberRef).nullable().optional(),
+  created_at: z.string().nullable().optional(),
+  updated_at: z.string().nullable().optional(),
+  run_started_at: z.string().nullable().optional(),
+  path: z.string().nullable().optional(),
+  head_repository: z.object({ full_name: z.string() }).nullable().optional(),
+  head_commit: z.object({ tree_id: z.string().optional() }).nullable().optional(),
+});
 
-export const checkSuiteSchema = z
-  .object({
-    id: z.number().int(),
-    head_sha: z.string(),
-    head_branch: z.string().nullable().optional(),
-    status: z.string().nullable(),
-    conclusion: z.string().nullable().optional(),
-    app: z.object({ slug: z.string().nullable().optional(), name: z.string().nullable().optional() }).nullable().optional(),
-    pull_requests: z.array(prNumberRef).nullable().optional(),
-    created_at: z.string().nullable().optional(),
-    updated_at: z.string().nullable().optional(),
-    url: z.string().nullable().optional(),
-  })
-  ;
+export const checkSuiteSchema = z.object({
+  id: z.number().int(),
+  head_sha: z.string(),
+  head_branch: z.string().nullable().optional(),
+  status: z.string().nullable(),
+  conclusion: z.string().nullable().optional(),
+  app: z.object({ slug: z.string().nullable().optional(), name: z.string().nullable().optional() }).nullable().optional(),
+  pull_requests: z.array(prNumberRef).nullable().optional(),
+  created_at: z.string().nullable().optional(),
+  updated_at: z.string().nullable().optional(),
+  url: z.string().nullable().optional(),
+});
 
 export const repositoryPayloadSchema = z.object({ repository: repository });
 
