@@ -14,6 +14,7 @@
  * together. A delivery whose handler fails rolls its batch back; the batch
  * is then processed one delivery at a time, as without a queue that joins.
  */
+import type { Client } from "@libsql/client";
 import type { Logger } from "pino";
 import { handleDelivery, type DeliveryAnswer, type DispatchDeps } from "../handlers/index.js";
 import { backoffDelayMs } from "../queue/backoff.js";
@@ -124,7 +125,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
   }
 
   async function processClaimed(claimed: ClaimedDelivery, retry = true): Promise<ProcessedAnswer> {
-    const payload = parsePayload(await readDeliveryBody(client, claimed.id));
+    const payload = await readPayload(client, claimed.id);
     const answer: DeliveryAnswer = payload ? await handleAlone(claimed, payload) : { status: "failed", error: "the stored body is not a JSON object", malformed: true };
     const settlement = settlementFor(claimed, answer, retry);
     await settleDelivery(client, claimed.id, settlement, now());
@@ -175,7 +176,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
       await batching!.scope.run(async () => {
         for (let i = start; i < end && (i === start || batchGoesOn(began)); i++) {
           const claimed = batch[i];
-          const payload = parsePayload(await readDeliveryBody(batching!.scope.client, claimed.id));
+          const payload = await readPayload(batching!.scope.client, claimed.id);
           if (!payload) throw new RolledBack(i);
           const answer = await handleDelivery(batching!.deps, { id: claimed.id, name: claimed.event, payload, bodyStored: true });
           if (answer.status === "failed") throw new RolledBack(i);
@@ -319,8 +320,13 @@ function batchingDeps(options: DeliveryProcessorOptions, bindQueue: NonNullable<
   return { scope, deps: { ...options, store, queue: bindQueue(store) } satisfies DispatchDeps };
 }
 
-/** The stored body was checked when it came in; anything else here is a broken row, failed as malformed. */
-function parsePayload(body: string | null): Record<string, unknown> | null {
+/**
+ * A delivery's payload, read from its stored body when its turn comes. The
+ * body was checked when it came in; anything else here (no body, not a JSON
+ * object) is a broken row, failed as malformed.
+ */
+async function readPayload(client: Client, id: string): Promise<Record<string, unknown> | null> {
+  const body = await readDeliveryBody(client, id);
   if (body === null) return null;
   try {
     const payload = JSON.parse(body) as unknown;

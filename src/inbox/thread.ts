@@ -15,7 +15,7 @@
  * processor never takes the same delivery at the same time.
  */
 import { Worker } from "node:worker_threads";
-import { inboxEntryOf, type Inbox } from "./index.js";
+import type { Inbox } from "./index.js";
 
 /** What the inbox thread needs to rebuild its side: no functions cross a thread. */
 export interface InboxThreadConfig {
@@ -131,7 +131,8 @@ export async function startInboxThread(local: Inbox, config: InboxThreadConfig):
     async accept(delivery) {
       // Closed on purpose (shutdown): nothing would process it here. A thread that died leaves appends going, for the next start.
       if (closing) throw new Error("inbox is closed");
-      const result = await local.writer.append(inboxEntryOf(delivery));
+      // The local inbox appends; its own processor's wake is a no-op (it is not started), the thread's is not.
+      const result = await local.accept(delivery);
       if (result === "accepted") wake();
       return result;
     },
