@@ -55,6 +55,14 @@ function delivery(id: string, name = "workflow_run", payload: Record<string, unk
 }
 
 /** Counts the transactions sent through a client: each execute, and each batch (one transaction however many statements). */
+/** A handler that takes `ms` and processes: time for a batch to run out or appends to arrive. */
+function handlerTaking(ms: number): IngestHandler {
+  return async () => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return { status: "processed" };
+  };
+}
+
 function countingClient(client: Client): { client: Client; executed: () => number } {
   let executed = 0;
   const counted = new Proxy(client, {
@@ -340,10 +348,7 @@ describe("the processor", () => {
         end();
       };
     };
-    const push: IngestHandler = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      return { status: "processed" };
-    };
+    const push = handlerTaking(5);
     const inbox = createInbox({ store: { ...store, client: watched }, log: silentLog(), handlers: { push }, turns, checkpointEveryMs: 1, batchSize: 2 });
     for (const id of ["a", "b", "c", "d"]) await inbox.accept(delivery(id, "push"));
     expect(await inbox.processor.drain()).toBe(4);
@@ -436,10 +441,7 @@ describe("batch transactions (a queue that joins them: libSQL's)", () => {
   test("a batch stops taking deliveries once its time is up, and the rest go in later ones", async () => {
     const store = await tempStore();
     const counted = countingTransactions(store);
-    const slow: IngestHandler = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 15));
-      return { status: "processed" };
-    };
+    const slow = handlerTaking(15);
     const inbox = createInbox({ store: counted.store, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push: slow }, transactionMs: 10 });
     for (const id of ["a", "b", "c"]) await inbox.accept(delivery(id, "push"));
     expect(await inbox.processor.drain()).toBe(3);
@@ -450,10 +452,7 @@ describe("batch transactions (a queue that joins them: libSQL's)", () => {
   test("waiting appends end a batch early (after its first millisecond), so a webhook's answer is not held up", async () => {
     const store = await tempStore();
     const counted = countingTransactions(store);
-    const slow: IngestHandler = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 3));
-      return { status: "processed" };
-    };
+    const slow = handlerTaking(3);
     // Appends of another thread sharing the turns (the request thread's, when the processor runs on the inbox thread).
     const turns = createWriteTurns();
     const inbox = createInbox({ store: counted.store, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push: slow }, transactionMs: 60_000, turns });
