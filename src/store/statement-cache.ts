@@ -58,10 +58,6 @@ export function cacheLocalStatements(limit = STATEMENTS_PER_CONNECTION): boolean
     return exec.call(this, sql);
   };
   proto.prepare = function cachedPrepare(this: object, sql: string) {
-    if (SCHEMA_CHANGE.test(sql)) {
-      forgetAll();
-      return prepare.call(this, sql);
-    }
     let cache = caches.get(this);
     if (!cache) caches.set(this, (cache = new Map()));
     const hit = cache.get(sql);
@@ -70,6 +66,11 @@ export function cacheLocalStatements(limit = STATEMENTS_PER_CONNECTION): boolean
       cache.delete(sql);
       cache.set(sql, hit);
       return hit;
+    }
+    // Only a miss can be a schema change: those are never cached.
+    if (SCHEMA_CHANGE.test(sql)) {
+      forgetAll();
+      return prepare.call(this, sql);
     }
     const statement = rememberShape(prepare.call(this, sql));
     cache.set(sql, statement);
@@ -84,8 +85,8 @@ export function cacheLocalStatements(limit = STATEMENTS_PER_CONNECTION): boolean
  * What the client asks a statement on every call and a prepared statement
  * cannot change: its columns (the client reads them twice a call), and
  * whether it returns rows at all (the client finds out by calling `raw()`,
- * which throws for an INSERT or UPDATE without RETURNING; building that
- * native error each time cost more than running many of the statements).
+ * which throws for an INSERT or UPDATE without RETURNING: a native error
+ * built on every call, ~2.5 % of the inbox thread in a profile).
  */
 function rememberShape(statement: LibsqlStatement): LibsqlStatement {
   const { raw, columns } = statement;
