@@ -9,7 +9,9 @@ Inputs (local git mirrors of public repositories, see SOURCES.md):
 Cases are picked per project by a hash of their id (no looking at the content first),
 and split into dev/test by another hash. Run: python3 bench/localize-corpus/build.py /work/.mirror
 """
-import gzip, hashlib, json, os, re, subprocess, sys
+import hashlib, json, os, re, subprocess, sys
+
+from corpus_files import pack_trees, write_corpus
 
 MIRROR = sys.argv[1] if len(sys.argv) > 1 else "/work/.mirror"
 OUT = os.path.dirname(os.path.abspath(__file__))
@@ -200,21 +202,7 @@ defects4j()
 bugsinpy()
 
 # Trees: per project, the first case's tree in full and the others as differences from it.
-packed = {}
-for project, by_case in trees.items():
-    ids = sorted(by_case)
-    base = by_case[ids[0]]
-    base_set = set(base)
-    packed[project] = {"base": base, "cases": {}}
-    for cid in ids:
-        s = set(by_case[cid])
-        packed[project]["cases"][cid] = {"add": sorted(s - base_set), "remove": sorted(base_set - s)}
-with gzip.open(os.path.join(OUT, "trees.json.gz"), "wt") as f:
-    json.dump(packed, f, separators=(",", ":"))
-with gzip.open(os.path.join(OUT, "tests.json.gz"), "wt") as f:
-    json.dump(imports, f, separators=(",", ":"))
-cases.sort(key=lambda c: c["id"])
-with open(os.path.join(OUT, "cases.json"), "w") as f:
-    json.dump(cases, f, indent=1)
+packed = {project: pack_trees(by_case) for project, by_case in trees.items()}
+write_corpus(OUT, packed, imports, cases)
 print(f"{len(cases)} cases, {len({c['project'] for c in cases})} projects, "
       f"dev {sum(c['split'] == 'dev' for c in cases)} / test {sum(c['split'] == 'test' for c in cases)}")

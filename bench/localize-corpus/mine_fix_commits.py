@@ -17,6 +17,8 @@ build.py. Run after build.py (it replaces only the cases it made):
 """
 import gzip, hashlib, json, os, re, subprocess, sys
 
+from corpus_files import pack_trees, write_corpus
+
 MIRROR = sys.argv[1] if len(sys.argv) > 1 else "/work/.mirror"
 OUT = os.path.dirname(os.path.abspath(__file__))
 PER_REPO = 10
@@ -200,23 +202,11 @@ def main():
             trees[cid] = tree
             taken += 1
         if trees:
-            ids = sorted(trees)
-            base = trees[ids[0]]
-            base_set = set(base)
-            packed[project] = {"base": base, "cases": {}}
-            for cid in ids:
-                s = set(trees[cid])
-                packed[project]["cases"][cid] = {"add": sorted(s - base_set), "remove": sorted(base_set - s)}
+            packed[project] = pack_trees(trees)
         print(f"{slug}: {len(found)} candidate commits, {taken} taken", file=sys.stderr)
 
     cases += added
-    cases.sort(key=lambda c: c["id"])
-    with gzip.open(os.path.join(OUT, "trees.json.gz"), "wt") as f:
-        json.dump(packed, f, separators=(",", ":"))
-    with gzip.open(os.path.join(OUT, "tests.json.gz"), "wt") as f:
-        json.dump(tests, f, separators=(",", ":"))
-    with open(os.path.join(OUT, "cases.json"), "w") as f:
-        json.dump(cases, f, indent=1)
+    write_corpus(OUT, packed, tests, cases)
     print(f"{len(added)} fix-commit cases added ({sum(c['split'] == 'dev' for c in added)} dev / "
           f"{sum(c['split'] == 'test' for c in added)} test); corpus {len(cases)} cases")
 

@@ -18,6 +18,8 @@ Run after build.py and mine_fix_commits.py (it replaces only its own cases):
 """
 import gzip, hashlib, json, os, re, subprocess, sys
 
+from corpus_files import pack_trees, write_corpus
+
 MIRROR = sys.argv[1] if len(sys.argv) > 1 else "/work/.mirror"
 OUT = os.path.dirname(os.path.abspath(__file__))
 LOGCHUNKS = "lacinoire+master-thesis"
@@ -164,23 +166,11 @@ def main():
             })
             trees[cid] = tree
         if trees:
-            ids = sorted(trees)
-            base = trees[ids[0]]
-            base_set = set(base)
-            packed[project] = {"base": base, "cases": {}}
-            for cid in ids:
-                s = set(trees[cid])
-                packed[project]["cases"][cid] = {"add": sorted(s - base_set), "remove": sorted(base_set - s)}
+            packed[project] = pack_trees(trees)
         print(f"{slug}: {len(logs)} logs, {len(trees)} pairs", file=sys.stderr)
 
     cases += added
-    cases.sort(key=lambda c: c["id"])
-    with gzip.open(os.path.join(OUT, "trees.json.gz"), "wt") as f:
-        json.dump(packed, f, separators=(",", ":"))
-    with gzip.open(os.path.join(OUT, "tests.json.gz"), "wt") as f:
-        json.dump(tests, f, separators=(",", ":"))
-    with open(os.path.join(OUT, "cases.json"), "w") as f:
-        json.dump(cases, f, indent=1)
+    write_corpus(OUT, packed, tests, cases)
     print(f"{len(added)} LogChunks cases added ({sum(c['split'] == 'dev' for c in added)} dev); corpus {len(cases)} cases")
 
 
