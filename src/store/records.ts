@@ -6,7 +6,6 @@
 import { and, desc, eq, getTableColumns, gte, SQL, sql, type Table } from "drizzle-orm";
 import type { Db } from "./db.js";
 import { ciRuns, deliveries, prOutcomes, type CiRun, type CiStatus, type NewCiRun, type NewPrOutcome, type PrOutcome, type PrState } from "./schema.js";
-import { nowIso } from "../time.js";
 
 /** "stale": the stored row is already further along; nothing was written. */
 export type UpsertResult = "written" | "stale";
