@@ -3,12 +3,13 @@
  * processor's leases, retries and order, and the per-connection settings of
  * the store that every write relies on.
  */
-import type { Client } from "@libsql/client";
+import type { Client, InStatement } from "@libsql/client";
 import { eq } from "drizzle-orm";
 import { afterEach, describe, expect, test } from "vitest";
 import type { IngestHandler } from "../src/handlers/types.js";
 import { handleWebhookRequest } from "../src/http/ingress-core.js";
 import { createInbox, requeueDelivery, type Inbox } from "../src/inbox/index.js";
+import { BODIES_PER_READ } from "../src/inbox/processor.js";
 import { claimDueDeliveries } from "../src/inbox/rows.js";
 import { createInboxWriter } from "../src/inbox/writer.js";
 import { createWriteTurns } from "../src/inbox/write-turns.js";
@@ -436,6 +437,47 @@ describe("batch transactions (a queue that joins them: libSQL's)", () => {
     expect(rows.every((r) => r.processedAt !== null && r.leaseUntil === null)).toBe(true);
     expect(await store.db.select().from(ciRuns)).toHaveLength(12);
     expect(await store.db.select().from(jobs)).toHaveLength(12);
+  });
+
+  test("bodies are read a few per statement, each delivery's own, in arrival order across a broken one", async () => {
+    const store = await tempStore();
+    let bodyReads = 0;
+    const counted = new Proxy(store.client, {
+      get(target, property, receiver) {
+        if (property === "transaction") {
+          return async (...args: Parameters<Client["transaction"]>) => {
+            const tx = await target.transaction(...args);
+            const execute = tx.execute.bind(tx);
+            tx.execute = (stmt: InStatement) => {
+              if (typeof stmt !== "string" && stmt.sql.includes("FROM delivery_bodies")) bodyReads += 1;
+              return execute(stmt);
+            };
+            return tx;
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const seen: unknown[] = [];
+    const push: IngestHandler = async (ctx) => {
+      seen.push(ctx.payload.n);
+      return { status: "processed" };
+    };
+    const inbox = createInbox({ store: { ...store, client: counted }, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push }, transactionMs: 60_000 });
+    const count = 2 * BODIES_PER_READ + 3;
+    for (let n = 0; n < count; n++) await inbox.accept(delivery(`d${n}`, "push", { n }));
+    await store.client.execute("UPDATE delivery_bodies SET body = '[1, 2' WHERE id = 'd5'");
+
+    expect(await inbox.processor.drain()).toBe(count);
+    const others = Array.from({ length: count }, (_, n) => n).filter((n) => n !== 5);
+    // The first pass up to the broken one, the ones before it again after the rollback, then the rest: all in order.
+    expect(seen).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, ...others.slice(5)]);
+    // Three reads for the first pass through the batch, one again after the rollback, far from one per delivery.
+    expect(bodyReads).toBeLessThanOrEqual(Math.ceil(count / BODIES_PER_READ) + 2);
+    const statuses = (await store.client.execute("SELECT id, status FROM delivery_records")).rows;
+    expect(statuses.filter((r) => r.status === "processed")).toHaveLength(count - 1);
+    expect(statuses.find((r) => r.id === "d5")?.status).toBe("failed");
   });
 
   test("a batch stops taking deliveries once its time is up, and the rest go in later ones", async () => {

@@ -23,7 +23,7 @@ import type { BackoffPolicy } from "../queue/types.js";
 import { UNLIMITED_BUDGET, type TaskBudget } from "../time.js";
 import { deliveryLabel, deliveryOutcomeLine, type DeliveryLabel } from "./lines.js";
 import { createTransactionScope, storeOnClient } from "../store/transaction-scope.js";
-import { claimDeliveryById, claimDueDeliveries, nextDueAt, readDeliveryBody, settleDeliveries, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
+import { claimDeliveryById, claimDueDeliveries, nextDueAt, readDeliveryBodies, readDeliveryBody, settleDeliveries, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
 import type { WriteTurns } from "./write-turns.js";
 
 export interface DeliveryProcessorOptions extends DispatchDeps {
@@ -67,6 +67,8 @@ export const DEFAULT_DELIVERY_TRIES = 5;
 export const DEFAULT_DELIVERY_LEASE_MS = 5 * 60_000;
 /** The least a batch transaction goes on once appends are waiting: enough for a few deliveries to share its commit. */
 export const YIELD_AFTER_MS = 1;
+/** Bodies read per statement as a batch transaction goes (see BodiesAhead). */
+export const BODIES_PER_READ = 16;
 
 export type ProcessedAnswer = DeliveryAnswer | { status: "retry"; error: string; retryAt: string };
 
@@ -168,7 +170,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
    * `transactionMs` has passed or appends wait; says how many it committed, or where a handler
    * failed (then nothing of it was written).
    */
-  async function processInTransaction(batch: ClaimedDelivery[], start: number, end: number): Promise<{ committed: number } | { failedAt: number }> {
+  async function processInTransaction(batch: ClaimedDelivery[], bodies: BodiesAhead, start: number, end: number): Promise<{ committed: number } | { failedAt: number }> {
     const began = performance.now();
     // What the log lines need, not the payloads: a batch holding ~30 parsed payloads had every young GC copy them.
     const done: { claimed: ClaimedDelivery; label: DeliveryLabel; answer: DeliveryAnswer & { status: "processed" | "ignored" } }[] = [];
@@ -176,7 +178,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
       await batching!.scope.run(async () => {
         for (let i = start; i < end && (i === start || batchGoesOn(began)); i++) {
           const claimed = batch[i];
-          const payload = await readPayload(batching!.scope.client, claimed.id);
+          const payload = payloadOf(await bodies.take(batching!.scope.client, i));
           if (!payload) throw new RolledBack(i);
           const answer = await handleDelivery(batching!.deps, { id: claimed.id, name: claimed.event, payload, bodyStored: true });
           if (answer.status === "failed") throw new RolledBack(i);
@@ -201,15 +203,15 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
    * transaction of their own, and the failed one alone (its retry or failure
    * recorded as without batches).
    */
-  async function processFrom(batch: ClaimedDelivery[], start: number): Promise<number> {
+  async function processFrom(batch: ClaimedDelivery[], bodies: BodiesAhead, start: number): Promise<number> {
     if (!batching) {
       await processClaimed(batch[start]);
       return 1;
     }
-    const first = await processInTransaction(batch, start, batch.length);
+    const first = await processInTransaction(batch, bodies, start, batch.length);
     if ("committed" in first) return first.committed;
     if (first.failedAt > start) {
-      const before = await processInTransaction(batch, start, first.failedAt);
+      const before = await processInTransaction(batch, bodies, start, first.failedAt);
       if (!("committed" in before)) return processClaimed(batch[start]).then(() => 1);
       if (start + before.committed < first.failedAt) return before.committed;
       await processClaimed(batch[first.failedAt]);
@@ -228,8 +230,9 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
 
   async function drainBatch(): Promise<number> {
     const batch = await inTurn(() => claimDueDeliveries(client, batchSize, now(), leaseMs));
+    const bodies = new BodiesAhead(batch);
     for (let i = 0; i < batch.length; ) {
-      i += await inTurn(() => processFrom(batch, i));
+      i += await inTurn(() => processFrom(batch, bodies, i));
       await checkpointWhenDue();
       // Local SQLite runs on the event loop: let waiting requests (and appends) in between.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -321,12 +324,40 @@ function batchingDeps(options: DeliveryProcessorOptions, bindQueue: NonNullable<
 }
 
 /**
- * A delivery's payload, read from its stored body when its turn comes. The
- * body was checked when it came in; anything else here (no body, not a JSON
- * object) is a broken row, failed as malformed.
+ * The bodies of a claimed batch, read BODIES_PER_READ at a time as the
+ * processor comes to them: one statement instead of one per delivery, while
+ * only a few ~20 KB bodies live at once. A leased delivery's body does not
+ * change (an append replaces only a failed one's), so a body read in a
+ * transaction that was rolled back is still good; each is taken once, and a
+ * delivery processed again after a rollback is read again.
  */
+class BodiesAhead {
+  private readonly read = new Map<string, string | null>();
+  constructor(private readonly batch: readonly ClaimedDelivery[]) {}
+
+  async take(client: Client, index: number): Promise<string | null> {
+    const id = this.batch[index].id;
+    if (!this.read.has(id)) {
+      const ids = this.batch.slice(index, index + BODIES_PER_READ).map((claimed) => claimed.id);
+      const bodies = await readDeliveryBodies(client, ids);
+      for (const ahead of ids) this.read.set(ahead, bodies.get(ahead) ?? null);
+    }
+    const body = this.read.get(id)!;
+    this.read.delete(id);
+    return body;
+  }
+}
+
+/** A delivery's payload, read from its stored body when its turn comes (see payloadOf). */
 async function readPayload(client: Client, id: string): Promise<Record<string, unknown> | null> {
-  const body = await readDeliveryBody(client, id);
+  return payloadOf(await readDeliveryBody(client, id));
+}
+
+/**
+ * A stored body as a payload. The body was checked when it came in; anything
+ * else here (no body, not a JSON object) is a broken row, failed as malformed.
+ */
+function payloadOf(body: string | null): Record<string, unknown> | null {
   if (body === null) return null;
   try {
     const payload = JSON.parse(body) as unknown;

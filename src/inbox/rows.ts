@@ -20,7 +20,7 @@ export interface InboxEntry {
   headers: Record<string, string> | null;
 }
 
-/** A leased delivery; its body is read when its turn comes (readDeliveryBody), so a batch does not hold them all. */
+/** A leased delivery; its body is read when its turn comes (readDeliveryBodies), so a batch does not hold them all. */
 export interface ClaimedDelivery {
   id: string;
   event: string;
@@ -114,14 +114,32 @@ export async function claimDueDeliveries(client: Client, limit: number, now: Dat
 
 /**
  * A delivery's body as received, or null when its row has none (a broken
- * row, failed as malformed). Read one at a time as the processor comes to
- * each: 64 bodies of ~20 KB held through a batch were copied by every young
- * garbage collection while they lived, and then promoted.
+ * row, failed as malformed).
  */
 export async function readDeliveryBody(client: Client, id: string): Promise<string | null> {
-  const result = await client.execute({ sql: "SELECT body FROM delivery_bodies WHERE id = ?", args: [id] });
-  const body = result.rows[0]?.body;
-  return typeof body === "string" ? body : null;
+  return (await readDeliveryBodies(client, [id])).get(id) ?? null;
+}
+
+const readBodiesSql = new Map<number, string>();
+
+/**
+ * The bodies of a few deliveries in one statement, by id; an id without a
+ * body is missing from the map. The processor reads a few ahead of where it
+ * is (see processor.ts): a statement costs ~20 µs of the client's own work,
+ * as much as reading a 20 KB body, but all 64 bodies of a claim held through
+ * its batch were copied by every young garbage collection, and then promoted.
+ */
+export async function readDeliveryBodies(client: Client, ids: readonly string[]): Promise<Map<string, string>> {
+  const bodies = new Map<string, string>();
+  if (ids.length === 0) return bodies;
+  let statement = readBodiesSql.get(ids.length);
+  if (!statement) {
+    statement = `SELECT id, body FROM delivery_bodies WHERE id IN (${ids.map(() => "?").join(", ")})`;
+    readBodiesSql.set(ids.length, statement);
+  }
+  const result = await client.execute({ sql: statement, args: ids as string[] });
+  for (const row of result.rows) if (typeof row.body === "string") bodies.set(String(row.id), row.body);
+  return bodies;
 }
 
 /** Leases one delivery by id if it is due (the synchronous path: `probot receive`, replay). */
