@@ -14,8 +14,8 @@ import { buildFailureContext, failingLogHints } from "../src/fix/context/build.j
 import { BaselineLines } from "../src/fix/context/baseline.js";
 import { lineFingerprint } from "../src/fix/context/fingerprint.js";
 import { cleanLine, decodeLine, readLines } from "../src/fix/context/lines.js";
-import { detectInfra, errorScore } from "../src/fix/context/patterns.js";
-import { HintAutomaton, NONE, scanLog, STRONG, WEAK, type ScanSink } from "../src/fix/context/scan.js";
+import { detectInfra, errorScore, isPassingFirst, isPassingLine } from "../src/fix/context/patterns.js";
+import { HintAutomaton, NONE, scanLog, SCREENED_ERROR, SCREENED_SECRET, STRONG, WEAK, type ScanSink } from "../src/fix/context/scan.js";
 import { anyOfWords, SECRET_HINT_WORDS, SECRET_SHAPES } from "../src/fix/redact.js";
 
 const SECRET_HINT = anyOfWords(SECRET_HINT_WORDS);
@@ -79,6 +79,40 @@ describe("the byte-level scan", () => {
     }
     expect(wrong).toEqual([]);
     expect(plain).toBeGreaterThan(10_000);
+  });
+
+  it("says of every line it hands over cleaned what its screen found: an error word or shape, a secret word or shape", async () => {
+    let cleaned = 0;
+    const wrong: string[] = [];
+    for (const file of files) {
+      const sink: ScanSink = {
+        line: () => {},
+        plain: () => {},
+        cleaned: (text, screened) => {
+          cleaned += 1;
+          if (cleanLine(text) !== text) wrong.push(`${file}: not cleaned ${JSON.stringify(text)}`);
+          // Without SCREENED_ERROR no rule may fire; without SCREENED_SECRET the redactor must have nothing to look at.
+          if ((screened & SCREENED_ERROR) === 0 && (errorScore(text) > 0 || detectInfra(text) !== null)) wrong.push(`${file}: error ${JSON.stringify(text)}`);
+          if ((screened & SCREENED_SECRET) === 0 && mayHoldSecret(text)) wrong.push(`${file}: secret ${JSON.stringify(text)}`);
+        },
+      };
+      const bytes = read(file);
+      async function* chunks() {
+        for (let at = 0; at < bytes.length; at += 4093) yield bytes.subarray(at, at + 4093);
+      }
+      await scanLog(chunks(), sink, hints, { hints: true, fingerprints: false });
+    }
+    expect(wrong).toEqual([]);
+    expect(cleaned).toBeGreaterThan(1000);
+  });
+
+  it("knows a passing test's line by its first character only where the rule does", () => {
+    for (const mark of ["✓", "✔", "√"]) {
+      expect(isPassingFirst(mark.codePointAt(0) as number)).toBe(true);
+      expect(isPassingLine(`  ${mark} adds numbers (3 ms)`)).toBe(true);
+      expect(isPassingLine(mark)).toBe(true);
+    }
+    for (const other of ["✕", "×", "P", "o", "[", "S", "X", "●"]) expect(isPassingFirst(other.codePointAt(0) as number)).toBe(false);
   });
 
   it("hands over every line once, in order, the same lines LineSplitter finds", async () => {

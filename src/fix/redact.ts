@@ -403,6 +403,11 @@ export class LineRedactor {
     return SECRET_SHAPES.test(line) ? this.pushOutside(line) : line;
   }
 
+  /** For a line the caller screened for every secret hint word and shape (SECRET_SHAPES too) and found none. */
+  pushClean(line: string): string | null {
+    return this.insideKey ? this.pushInsideKey(line) : line;
+  }
+
   private pushInsideKey(line: string): string | null {
     const end = KEY_BLOCK_END.exec(line);
     if (end) {

@@ -21,8 +21,8 @@ import { BlockStore, fitExcerpts, MAX_EXCERPT_LINE_CHARS, renderBlock, type Bloc
 import { ErrorFamilies } from "./families.js";
 import { cleanLine, cleanPlainLine, detach, LineRing, type SectionEvent } from "./lines.js";
 import { RefCollector, stripWorkspacePaths } from "./paths.js";
-import { detectInfra, errorScore, infraKindForConclusion, isContinuation, isRecoveredNotice, isPassingLine, mayMatter, type InfraHit } from "./patterns.js";
-import type { ScanSink } from "./scan.js";
+import { detectInfra, errorScore, infraKindForConclusion, isContinuation, isPassingFirst, isRecoveredNotice, isPassingLine, mayMatter, type InfraHit } from "./patterns.js";
+import { SCREENED_ERROR, SCREENED_SECRET, type ScanSink } from "./scan.js";
 import {
   DEFAULT_BUDGET_TOKENS,
   DEFAULT_CHARS_PER_TOKEN,
@@ -217,9 +217,12 @@ export class LogAnalyzer implements ScanSink {
     this.pushRaw(raw);
   }
 
-  /** ScanSink: a line for the full treatment, cleaned by the scanner (no Travis marker, no section marker: pushRaw's outcome). */
-  cleaned(text: string): void {
-    this.pushLine(text);
+  /**
+   * ScanSink: a line for the full treatment, cleaned by the scanner (no Travis marker, no section
+   * marker: pushRaw's outcome), with what its screen found (scan.ts SCREENED_*).
+   */
+  cleaned(text: string, screened: number): void {
+    this.screenedLine(text, screened);
     this.travisOpened = false;
   }
 
@@ -239,8 +242,21 @@ export class LogAnalyzer implements ScanSink {
    */
   plain(bytes: Buffer, start: number, end: number, first: number, fingerprint: number, text: string | null): void {
     const step = this.current;
+    if (step.open !== null && text === null && isPassingFirst(first) && this.baseline === null && this.headerGroupLines < 0 && (this.format !== null || this.seq >= 200) && !this.redactor.insideKeyBlock) {
+      // A passing test's line inside an open excerpt: all content() does with it is count it
+      // against the excerpt (passing lines are left out of it) and keep it in the ring.
+      this.seq += 1;
+      this.travisOpened = false;
+      step.lastSeq = this.seq;
+      if (!this.pastFailure(step)) {
+        step.remaining -= 1;
+        if (step.remaining <= 0) step.closeBlock();
+      }
+      step.ring.pushBytes(bytes, start, end, this.seq, false, true);
+      return;
+    }
     if (step.open !== null || this.headerGroupLines >= 0 || (this.format === null && this.seq < 200) || this.redactor.insideKeyBlock || this.markerStart(first)) {
-      this.cleaned(cleanPlainLine(bytes, start, end));
+      this.cleaned(cleanPlainLine(bytes, start, end), text !== null ? SCREENED_SECRET : 0);
       return;
     }
     const secretHint = text !== null;
@@ -248,7 +264,7 @@ export class LogAnalyzer implements ScanSink {
       // `Post job cleanup.`, `Cleaning up orphan processes` and the like end a step; `PASS …` does not.
       text ??= cleanPlainLine(bytes, start, end);
       if (text.startsWith("Post job cleanup") || text.startsWith("Cleaning up ")) {
-        this.cleaned(text);
+        this.cleaned(text, secretHint ? SCREENED_SECRET : 0);
         return;
       }
     }
@@ -268,13 +284,13 @@ export class LogAnalyzer implements ScanSink {
       if (text !== null ? this.baseline.has(text) : this.baseline.hasFingerprint(fingerprint)) {
         this.sharedDropped += 1;
         if (text !== null) step.ring.push(text, seq, true);
-        else step.ring.pushBytes(bytes, start, end, seq, true);
+        else step.ring.pushBytes(bytes, start, end, seq, true, isPassingFirst(first));
         return;
       }
       if (step.kind === "main" && this.novelChars < this.novelCapacity) this.noteNovel(step, text ?? cleanPlainLine(bytes, start, end));
     }
     if (text !== null) step.ring.push(text, seq);
-    else step.ring.pushBytes(bytes, start, end, seq);
+    else step.ring.pushBytes(bytes, start, end, seq, false, isPassingFirst(first));
   }
 
   /** A first character that may start a step or failure marker of the log's format (see structuralLine; `P` and `C` are told apart in plain). */
@@ -318,6 +334,16 @@ export class LogAnalyzer implements ScanSink {
     const matters = mayMatter(text);
     const redacted = matters ? this.redactor.push(text) : this.redactor.pushScreened(text);
     if (redacted !== null) this.analyse(redacted, minScore, matters);
+  }
+
+  /**
+   * pushLine for a line the byte scan has screened: its hint words are known, no expression
+   * looks for them again. Without a strong word or an error shape no rule can match (`matters`
+   * false); without a secret word or shape only the key-block state of the redactor counts.
+   */
+  private screenedLine(text: string, screened: number): void {
+    const redacted = (screened & SCREENED_SECRET) !== 0 ? this.redactor.push(text) : this.redactor.pushClean(text);
+    if (redacted !== null) this.analyse(redacted, 0, (screened & SCREENED_ERROR) !== 0);
   }
 
   /** A cleaned and redacted line; `matters`: it has a hint word or shape (mayMatter). */
@@ -599,7 +625,7 @@ export class LogAnalyzer implements ScanSink {
 
     // After the first failed step, later steps matter for runner-level causes, and for
     // their own errors while there is room for another failed step.
-    if (this.firstFailed !== null && this.firstFailed !== step && (step.kind !== "main" || this.laterFailed.length >= MAX_LATER_FAILED_STEPS)) {
+    if (this.pastFailure(step)) {
       step.ring.push(line, seq);
       return;
     }
@@ -665,7 +691,7 @@ export class LogAnalyzer implements ScanSink {
         seen.entry.repeats += 1;
       } else {
         // Lead-in: passing tests say nothing, and error-looking lines the green run printed too are known noise.
-        const pre = step.ring.entries(step.lastBlockEndSeq).filter((item) => !isPassingLine(item.text) && !(item.shared && mayMatter(item.text) && errorScore(item.text) > 0));
+        const pre = step.ring.entriesButPassing(step.lastBlockEndSeq).filter((item) => !isPassingLine(item.text) && !(item.shared && mayMatter(item.text) && errorScore(item.text) > 0));
         const contextFrom = Math.max(0, pre.length - PRE_CONTEXT_LINES);
         const context = pre.slice(contextFrom);
         const block = step.store.open(context.length > 0 ? context[0].seq : seq);
@@ -706,6 +732,11 @@ export class LogAnalyzer implements ScanSink {
     const key = line.trim();
     step.families.note(line);
     if (step.seenTriggers.size < MAX_SEEN_TRIGGERS && !step.seenTriggers.has(key)) step.seenTriggers.set(detach(key), { entry, block });
+  }
+
+  /** A step after the first failed one that no longer gets excerpts of its own. */
+  private pastFailure(step: Step): boolean {
+    return this.firstFailed !== null && this.firstFailed !== step && (step.kind !== "main" || this.laterFailed.length >= MAX_LATER_FAILED_STEPS);
   }
 
   /** The step the failure belongs to. */

@@ -358,6 +358,8 @@ export class LineRing {
   private readonly raw: (Buffer | null)[];
   private readonly rawStart: Int32Array;
   private readonly rawEnd: Int32Array;
+  /** 1: a line held as bytes that is known to be a passing test's (see pushBytes). */
+  private readonly passing: Uint8Array;
   private lazy = 0;
   private next = 0;
   size = 0;
@@ -369,12 +371,14 @@ export class LineRing {
     this.raw = new Array<Buffer | null>(capacity).fill(null);
     this.rawStart = new Int32Array(capacity);
     this.rawEnd = new Int32Array(capacity);
+    this.passing = new Uint8Array(capacity);
   }
 
   /** `shared`: the last passing log has this line too (lead-in, never tail). */
   push(text: string, seq: number, shared = false): void {
     const at = this.next;
     this.texts[at] = detach(text);
+    this.passing[at] = 0;
     if (this.raw[at] !== null) {
       this.raw[at] = null;
       this.lazy -= 1;
@@ -382,10 +386,14 @@ export class LineRing {
     this.advance(at, seq, shared);
   }
 
-  /** A raw log line by reference: bytes [start, end) of `bytes`, valid UTF-8, cleaned when read. */
-  pushBytes(bytes: Buffer, start: number, end: number, seq: number, shared = false): void {
+  /**
+   * A raw log line by reference: bytes [start, end) of `bytes`, valid UTF-8, cleaned when read.
+   * `passing`: the caller knows it for a passing test's line (entriesButPassing leaves it out).
+   */
+  pushBytes(bytes: Buffer, start: number, end: number, seq: number, shared = false, passing = false): void {
     const at = this.next;
     if (this.raw[at] === null) this.lazy += 1;
+    this.passing[at] = passing ? 1 : 0;
     this.raw[at] = bytes;
     this.rawStart[at] = start;
     this.rawEnd[at] = end;
@@ -417,6 +425,20 @@ export class LineRing {
   /** The most recent line, or null. */
   last(): string | null {
     return this.size === 0 ? null : this.text((this.next - 1 + this.capacity) % this.capacity);
+  }
+
+  /**
+   * `entries`, without the lines still held as bytes that are known to be passing tests' (see
+   * pushBytes): those are left out undecoded. For lead-ins, which leave passing lines out.
+   */
+  entriesButPassing(afterSeq: number): { text: string; seq: number; shared: boolean }[] {
+    const out: { text: string; seq: number; shared: boolean }[] = [];
+    const start = (this.next - this.size + this.capacity) % this.capacity;
+    for (let i = 0; i < this.size; i += 1) {
+      const at = (start + i) % this.capacity;
+      if (this.seqs[at] > afterSeq && (this.raw[at] === null || this.passing[at] === 0)) out.push({ text: this.text(at), seq: this.seqs[at], shared: this.shared[at] });
+    }
+    return out;
   }
 
   /** Entries oldest first, only those with a sequence number above `afterSeq`. */

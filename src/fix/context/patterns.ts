@@ -40,12 +40,15 @@ const NOT_AN_ERROR = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|\bno
 
 /** Failure counts of a summary, the number before or after the word: `3 failed`, `Failures: 0`, `Errors 0`. */
 const FAILURE_COUNT = /\b(\d+) (?:errors?|failed|failures?|failing)\b|\b(?:errors?|failed|failures?|failing)(?::|=| =)? ?(\d+)\b/gi;
+/** The same without `g`: a test with no state and no match objects, for the lines without a count (most). */
+const HAS_FAILURE_COUNT = new RegExp(FAILURE_COUNT.source, "i");
 
 /**
  * A summary whose failure counts are all zero (`Passed: Total 12, Failed 0, Errors 0`,
  * `0 failed, 0 ignored`) reports success; one non-zero count makes it a failure summary.
  */
 function onlyZeroCounts(line: string): boolean {
+  if (!HAS_FAILURE_COUNT.test(line)) return false;
   let counts = 0;
   for (const match of line.matchAll(FAILURE_COUNT)) {
     if ((match[1] ?? match[2]) !== "0") return false;
@@ -66,6 +69,14 @@ const PASSING = /^\s*(?:✓|✔|√|PASS\b|ok\s+\d|ok\s+\S+\s+[\d.]+s)|^\[ {7}OK
 /** A passed test or package: never context worth showing next to an error. */
 export function isPassingLine(line: string): boolean {
   return PASSING.test(line);
+}
+
+/**
+ * Whether a cleaned line whose first character past blanks is `first` (a code point) is a
+ * passing line for sure (PASSING's check marks), without its text: keep the two in step.
+ */
+export function isPassingFirst(first: number): boolean {
+  return first === 0x2713 /* ✓ */ || first === 0x2714 /* ✔ */ || first === 0x221a /* √ */;
 }
 
 const STRONG: RegExp[] = [
@@ -169,15 +180,31 @@ const WEAK: RegExp[] = [
 /** PHP's run-tests diff: `005- …` is the output the test expected, `005+ …` what it printed. */
 const PHPT_EXPECTED = /^\d{3,}- /;
 
+/**
+ * Each tier's expressions as one alternation: a line matches it exactly when it matches one of
+ * them, and one expression costs one call where the list cost one per rule (most lines that
+ * reach the tiers match none of the strong or medium ones).
+ */
+function anyOf(patterns: readonly RegExp[]): RegExp {
+  const flags = new Set(patterns.map((pattern) => pattern.flags));
+  if (flags.size !== 1) throw new Error("the expressions of a tier must share their flags");
+  return new RegExp(patterns.map((pattern) => `(?:${pattern.source})`).join("|"), patterns[0].flags);
+}
+
+const ANY_STRONG = anyOf(STRONG);
+const ANY_MEDIUM = anyOf(MEDIUM);
+const ANY_WEAK = anyOf(WEAK.filter((pattern) => pattern.flags === ""));
+const ANY_WEAK_IGNORING_CASE = anyOf(WEAK.filter((pattern) => pattern.flags === "i"));
+
 export function errorScore(line: string): number {
   if (!ERROR_HINT.test(line) && !ERROR_HINT_SHAPES.test(line)) return 0;
   // An error message the test expected to see is not one.
   if (PHPT_EXPECTED.test(line)) return 0;
   if (ANCHORED_FAILURE.test(line)) return 3; // TAP (node --test, tape)
   if (NOT_AN_ERROR.test(line) || onlyZeroCounts(line)) return 0;
-  for (const pattern of STRONG) if (pattern.test(line)) return 3;
-  for (const pattern of MEDIUM) if (pattern.test(line)) return 2;
-  for (const pattern of WEAK) if (pattern.test(line)) return 1;
+  if (ANY_STRONG.test(line)) return 3;
+  if (ANY_MEDIUM.test(line)) return 2;
+  if (ANY_WEAK.test(line) || ANY_WEAK_IGNORING_CASE.test(line)) return 1;
   return 0;
 }
 
@@ -296,8 +323,11 @@ export function isRecoveredNotice(line: string): boolean {
  */
 const CHECKED_LINK = /^\s*\d+\.\s+(?:\[L\d+\]\s+)?(?:\d{3}\s+)?https?:\/\/\S+\s/;
 
+/** Every infra rule's expression in one: most lines with a hint word match none, and then one call says so. */
+const ANY_INFRA = anyOf(INFRA_RULES.map((rule) => rule.pattern));
+
 export function detectInfra(line: string): InfraHit | null {
-  if (!INFRA_HINT.test(line) || CHECKED_LINK.test(line)) return null;
+  if (!INFRA_HINT.test(line) || !ANY_INFRA.test(line) || CHECKED_LINK.test(line)) return null;
   for (const rule of INFRA_RULES) {
     if (rule.pattern.test(line)) return { kind: rule.kind, definitive: rule.definitive, line };
   }

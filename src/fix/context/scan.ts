@@ -36,9 +36,10 @@ export interface ScanSink {
   /**
    * A line for the full treatment, already cleaned (what cleanLine makes of it: no timestamp, no
    * colour codes, no section marker, no carriage return). Without this method such lines come
-   * to `line` raw.
+   * to `line` raw. `screened`: what the scan found in it (SCREENED_ERROR, SCREENED_SECRET bits),
+   * so that the sink need not test the line for hint words again.
    */
-  cleaned?(text: string): void;
+  cleaned?(text: string, screened: number): void;
 }
 
 export interface ScanOptions {
@@ -75,6 +76,8 @@ export class HintAutomaton {
   private readonly hit: number;
   /** What every row gives for the escape byte. */
   private readonly esc: number;
+  /** The weak words alone: whether a line with a strong word holds a weak one too. */
+  private readonly weakOnly: HintAutomaton | null;
 
   /**
    * `strong`: words that make a line need every rule. `weak`: words that only make it need the
@@ -173,6 +176,12 @@ export class HintAutomaton {
       this.table[index[s] * classCount + escClass] = this.esc;
     }
     for (let c = 0; c < 256; c += 1) this.info[c] = this.classes[c] | (RUN_CHAR[c] << 8);
+    this.weakOnly = strong.length > 0 ? new HintAutomaton([], weak) : null;
+  }
+
+  /** Whether raw bytes [start, end) hold a weak word or the bare-secret shape (ANSI sequences stepped over). */
+  hasWeak(bytes: Uint8Array, start: number, end: number): boolean {
+    return (this.weakOnly ?? this).screen(bytes, start, end) !== NONE;
   }
 
   /**
@@ -272,6 +281,15 @@ function numberKey(value: number, digits: number): number {
 export const NONE = 0;
 export const WEAK = 1;
 export const STRONG = 2;
+
+/**
+ * What the scan knows of a line it hands over cleaned: SCREENED_ERROR, it holds a strong hint word
+ * or an error shape (without, no error or infra rule can match it: mayMatter would say no);
+ * SCREENED_SECRET, it holds a secret hint word or shape (without, the redactor has nothing to do
+ * unless inside a key block).
+ */
+export const SCREENED_ERROR = 1;
+export const SCREENED_SECRET = 2;
 
 // ---- line shapes ------------------------------------------------------------------------
 
@@ -562,10 +580,14 @@ class ByteScanner {
     return this.escapeAt;
   }
 
-  /** A line of `line` for the full treatment: its cleaned text (the same as cleanLine's) when the sink takes it. */
-  private full(text: string, bytes: Buffer, start: number, end: number): void {
-    if (this.sink.cleaned !== undefined) this.sink.cleaned(text);
-    else this.slow(bytes, start, end);
+  /**
+   * A line of `line` for the full treatment: its cleaned text (the same as cleanLine's) when the
+   * sink takes it. `textStart`: where the text begins in `bytes` (past the timestamp).
+   */
+  private full(text: string, bytes: Buffer, start: number, textStart: number, end: number, rawEnd: number): void {
+    if (this.sink.cleaned === undefined) return this.slow(bytes, start, rawEnd);
+    const secret = (this.hints as HintAutomaton).hasWeak(bytes, textStart, end) ? SCREENED_SECRET : 0;
+    this.sink.cleaned(text, SCREENED_ERROR | secret);
   }
 
   private slow(bytes: Buffer, start: number, end: number): void {
@@ -618,10 +640,10 @@ class ByteScanner {
       let text: string | null = null;
       if (isDigit(firstCp) || (leading && (firstCp === 69 || firstCp === 95 || firstCp === 101 || firstCp === 45 || firstCp === 35 || firstCp === 61 || firstCp === 100 || firstCp === 42)) || firstTokenHasLocation(b, at, end)) {
         text = this.cleanText(b, start, end);
-        if (this.hints.hasErrorShape(text)) return this.full(text, b, rawStart, rawEnd);
+        if (this.hints.hasErrorShape(text)) return this.full(text, b, rawStart, start, end, rawEnd);
       }
       const found = this.hints.screen(b, start, end);
-      if (found === STRONG) return this.full(text ?? this.cleanText(b, start, end), b, rawStart, rawEnd);
+      if (found === STRONG) return this.full(text ?? this.cleanText(b, start, end), b, rawStart, start, end, rawEnd);
       if (found === WEAK) return this.sink.plain(b, rawStart, end, firstCp, 0, text ?? this.cleanText(b, start, end));
     }
     const fingerprint = this.options.fingerprints && firstCp >= 0 ? fingerprintBytes(b, start, end) : 0;
