@@ -6,6 +6,7 @@ import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Client, InStatement } from "@libsql/client";
 import { pino } from "pino";
 import { Probot } from "probot";
 import { fixloopApp, type FixloopDeps } from "../src/app.js";
@@ -24,6 +25,29 @@ let privateKey: string | undefined;
 export function testPrivateKey(): string {
   privateKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
   return privateKey;
+}
+
+/** The client, and how many statements run in transactions begun on it had SQL containing `fragment`. */
+export function countingTransactionStatements(base: Client, fragment: string): { client: Client; count: () => number } {
+  let count = 0;
+  const client = new Proxy(base, {
+    get(target, property, receiver) {
+      if (property === "transaction") {
+        return async (...args: Parameters<Client["transaction"]>) => {
+          const tx = await target.transaction(...args);
+          const execute = tx.execute.bind(tx);
+          tx.execute = (stmt: InStatement) => {
+            if ((typeof stmt === "string" ? stmt : stmt.sql).includes(fragment)) count += 1;
+            return execute(stmt);
+          };
+          return tx;
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { client, count: () => count };
 }
 
 export function silentLog() {

@@ -12,11 +12,14 @@ import { eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { buildFailureContext } from "../src/fix/context/index.js";
-import { MOVED_ON_JOB, MOVED_ON_NOTE } from "../src/fix/moved-on.js";
+import { hasStaleFixPrs, MOVED_ON_JOB, MOVED_ON_NOTE } from "../src/fix/moved-on.js";
+import { triggerFromWorkflowRun } from "../src/handlers/fix-trigger.js";
+import type { WorkflowRunPayload } from "../src/ingest/map.js";
 import { fixJobHandlers, type Octokit } from "../src/fix/pipeline.js";
 import { createLibsqlQueue, createWorker, listJobs } from "../src/queue/index.js";
 import { fixAttempts } from "../src/store/schema.js";
-import { fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";
+import { createTransactionScope, storeOnClient, TransactionMemo } from "../src/store/transaction-scope.js";
+import { countingTransactionStatements, fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";
 
 const API = "https://api.github.com";
 const BLOBS = "https://pipelines.actions.githubusercontent.com";
@@ -170,5 +173,33 @@ describe("an open fix PR for an older commit of the branch", () => {
     const fixJobs = await listJobs(server.store, { kind: "fix" });
     expect(fixJobs).toHaveLength(1);
     expect(fixJobs[0].payload).not.toHaveProperty("continuation");
+  });
+});
+
+describe("the stale fix PR check at ingest, inside a write transaction", () => {
+  test("reads the branches with an open fix PR once; runs on other branches are answered without a statement", async () => {
+    await staleFixPr(null);
+    const counted = countingTransactionStatements(server.store.client, 'from "fix_attempts"');
+    const scope = createTransactionScope(counted.client);
+    const { db } = storeOnClient(server.store, scope.client);
+    const payload = runOnNewHead("success");
+    const run = triggerFromWorkflowRun(payload, payload.workflow_run as WorkflowRunPayload);
+    expect(run).toMatchObject({ repo: "acme/widgets", headBranch: "fix-widget-parser", workflowName: "CI", headSha: NEW_HEAD });
+
+    const answers = await scope.run(async () => {
+      const memo = new TransactionMemo();
+      return {
+        // SQLite's lower() on both sides, as the check itself compares.
+        newHead: await hasStaleFixPrs(db, { ...run, repo: "ACME/Widgets" }, memo),
+        sameHead: await hasStaleFixPrs(db, { ...run, headSha: OLD }, memo),
+        otherBranch: await hasStaleFixPrs(db, { ...run, headBranch: "main" }, memo),
+        otherRepo: await hasStaleFixPrs(db, { ...run, repo: "acme/gadgets" }, memo),
+      };
+    });
+    expect(answers).toEqual({ newHead: true, sameHead: false, otherBranch: false, otherRepo: false });
+    // The open branches once, then the full check for the two runs on that branch only.
+    expect(counted.count()).toBe(3);
+    // Without a transaction every run is checked in full, as before.
+    expect(await hasStaleFixPrs(server.store.db, { ...run, repo: "ACME/Widgets" })).toBe(true);
   });
 });

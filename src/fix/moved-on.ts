@@ -19,6 +19,7 @@ import { upsertComment } from "../github/comments.js";
 import { closePullRequest } from "../github/publish.js";
 import type { JobOutcome, JobQueue } from "../queue/index.js";
 import type { Db, Store } from "../store/db.js";
+import type { TransactionMemo } from "../store/transaction-scope.js";
 import { fixAttempts, type FailureSummary, type FixAttempt } from "../store/schema.js";
 import { attemptsOfChain, updateAttempt } from "../store/attempts.js";
 import { collectFailure } from "./collect.js";
@@ -72,7 +73,7 @@ export async function staleFixPrsOf(db: Db, trigger: FixTrigger): Promise<FixAtt
     .orderBy(desc(fixAttempts.createdAt));
 }
 
-/** hasStaleFixPrs's two statements (a run with and without a workflow name), built once per database. */
+/** hasStaleFixPrs's statements, built once per database: the check (a run with and without a workflow name), and the branches it may find. */
 function prepareStaleChecks(db: Db) {
   const check = (workflowName: Value | null) =>
     db
@@ -81,16 +82,40 @@ function prepareStaleChecks(db: Db) {
       .where(staleFixPrCondition(sql.placeholder("repo"), sql.placeholder("branch"), workflowName, sql.placeholder("sha")))
       .limit(1)
       .prepare();
-  return { named: check(sql.placeholder("workflow")), unnamed: check(null) };
+  const openBranches = db
+    .selectDistinct({ repo: sql<string>`lower(${fixAttempts.repoSlug})`, branch: fixAttempts.headBranch })
+    .from(fixAttempts)
+    .where(and(eq(fixAttempts.status, "awaiting_ci"), isNotNull(fixAttempts.prNumber)))
+    .prepare();
+  return { named: check(sql.placeholder("workflow")), unnamed: check(null), openBranches };
 }
 
 const staleChecks = new WeakMap<Db, ReturnType<typeof prepareStaleChecks>>();
 
-/** Whether staleFixPrsOf would find any: asked on every completed run at ingest, so it is prepared once and reads no columns. */
-export async function hasStaleFixPrs(db: Db, trigger: FixTrigger): Promise<boolean> {
+const OPEN_FIX_PR_BRANCHES = Symbol("branches with an open fix PR awaiting its CI");
+
+/** A repository and branch as a key; the repository lower-cased as SQLite's lower() does it (ASCII only). */
+function branchKey(repo: string, branch: string | null): string {
+  return JSON.stringify([repo.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()), branch]);
+}
+
+/**
+ * Whether staleFixPrsOf would find any: asked on every completed run at
+ * ingest, so it is prepared once and reads no columns. Inside a write
+ * transaction (`memo`) the branches that have an open fix PR awaiting its CI
+ * are read once, and a run on another branch (nearly all of them) is answered
+ * without a statement: only a fix job's publish step makes a PR await its CI,
+ * never an ingest handler, and no other connection writes meanwhile.
+ */
+export async function hasStaleFixPrs(db: Db, trigger: FixTrigger, memo?: TransactionMemo): Promise<boolean> {
   if (!trigger.headBranch) return false;
   let checks = staleChecks.get(db);
   if (!checks) staleChecks.set(db, (checks = prepareStaleChecks(db)));
+  if (memo) {
+    const { openBranches } = checks;
+    const open = await memo.get(OPEN_FIX_PR_BRANCHES, async () => new Set((await openBranches.all()).map((row) => branchKey(row.repo, row.branch))));
+    if (!open.has(branchKey(trigger.repo, trigger.headBranch))) return false;
+  }
   const values = { repo: trigger.repo, branch: trigger.headBranch, sha: trigger.headSha };
   const found =
     trigger.workflowName === null ? await checks.unnamed.all(values) : await checks.named.all({ ...values, workflow: trigger.workflowName });

@@ -61,7 +61,7 @@ export async function reactToCompletedRun(ctx: IngestContext, trigger: FixTrigge
   const decision = decideOnCompletedRun(trigger);
   // A run on a branch with an open fix PR for an older commit decides that PR's fate first (fix/moved-on.ts).
   const decides = decision.action === "fix" || (decision.action === "none" && trigger.conclusion === "success" && !isFixBranch(trigger.headBranch));
-  if (decides && ctx.queue && (await hasStaleFixPrs(ctx.store.db, trigger))) {
+  if (decides && ctx.queue && (await hasStaleFixPrs(ctx.store.db, trigger, ctx.memo))) {
     const payload: MovedOnPayload = { trigger, fixDedupKey: decision.action === "fix" ? decision.dedupKey : null };
     const job = await ctx.queue.enqueue(MOVED_ON_JOB, payload, { dedupKey: `moved-on:${trigger.repo.toLowerCase()}:${trigger.provider}:${trigger.runId}:${trigger.runAttempt}` });
     return { status: "processed", note: `${MOVED_ON_JOB} job ${job.id}${job.created ? " enqueued" : " already enqueued"}` };

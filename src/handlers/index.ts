@@ -8,6 +8,7 @@ import { MalformedPayloadError } from "../ingest/map.js";
 import { describeError } from "../ops/describe-error.js";
 import type { JobQueue } from "../queue/index.js";
 import type { Store } from "../store/db.js";
+import type { TransactionMemo } from "../store/transaction-scope.js";
 import { recordCheckSuite } from "./check-suite.js";
 import { recordIssueComment } from "./issue-comment.js";
 import { recordPullRequest } from "./pull-request.js";
@@ -39,6 +40,8 @@ export interface Delivery {
   payload: Record<string, unknown>;
   /** The body is stored in `delivery_bodies` (the inbox's deliveries): see IngestContext.bodyStored. */
   bodyStored?: boolean;
+  /** The write transaction the delivery runs in, if any: see IngestContext.memo. */
+  memo?: TransactionMemo;
 }
 
 export interface DispatchDeps {
@@ -59,7 +62,7 @@ export async function handleDelivery(deps: DispatchDeps, delivery: Delivery): Pr
   const handler = (deps.handlers ?? INGEST_HANDLERS)[name];
   if (!handler) return { status: "ignored", note: `no handler for ${name}` };
   try {
-    return await handler({ deliveryId: id, event: name, payload, store, log, queue: deps.queue, bodyStored: delivery.bodyStored });
+    return await handler({ deliveryId: id, event: name, payload, store, log, queue: deps.queue, bodyStored: delivery.bodyStored, memo: delivery.memo });
   } catch (error) {
     const message = describeError(error);
     if (error instanceof MalformedPayloadError) return { status: "failed", error: message, malformed: true };

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { JobQueue } from "../queue/index.js";
 import type { Store } from "../store/db.js";
+import type { TransactionMemo } from "../store/transaction-scope.js";
 
 /** What an ingest handler gets: the delivery's payload and the store, nothing of Probot's. */
 export interface IngestContext {
@@ -13,6 +14,8 @@ export interface IngestContext {
   queue?: JobQueue;
   /** The delivery's body is in the store (the inbox put it there): rows may point at it instead of copying. */
   bodyStored?: boolean;
+  /** Present when the delivery runs inside a write transaction (the inbox's batches): reads kept for its length. */
+  memo?: TransactionMemo;
 }
 
 export interface HandlerResult {

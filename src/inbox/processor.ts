@@ -22,7 +22,7 @@ import { describeError } from "../ops/describe-error.js";
 import type { BackoffPolicy } from "../queue/types.js";
 import { UNLIMITED_BUDGET, type TaskBudget } from "../time.js";
 import { deliveryLabel, deliveryOutcomeLine, type DeliveryLabel } from "./lines.js";
-import { createTransactionScope, storeOnClient } from "../store/transaction-scope.js";
+import { createTransactionScope, storeOnClient, TransactionMemo } from "../store/transaction-scope.js";
 import { claimDeliveryById, claimDueDeliveries, nextDueAt, readDeliveryBodies, readDeliveryBody, settleDeliveries, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
 import type { WriteTurns } from "./write-turns.js";
 
@@ -142,7 +142,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
     let answer: DeliveryAnswer | undefined;
     try {
       await batching.scope.run(async () => {
-        answer = await handleDelivery(batching.deps, delivery);
+        answer = await handleDelivery(batching.deps, { ...delivery, memo: new TransactionMemo() });
         if (answer.status === "failed") throw new RolledBack(0);
       });
     } catch (error) {
@@ -176,11 +176,12 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
     const done: { claimed: ClaimedDelivery; label: DeliveryLabel; answer: DeliveryAnswer & { status: "processed" | "ignored" } }[] = [];
     try {
       await batching!.scope.run(async () => {
+        const memo = new TransactionMemo();
         for (let i = start; i < end && (i === start || batchGoesOn(began)); i++) {
           const claimed = batch[i];
           const payload = payloadOf(await bodies.take(batching!.scope.client, i));
           if (!payload) throw new RolledBack(i);
-          const answer = await handleDelivery(batching!.deps, { id: claimed.id, name: claimed.event, payload, bodyStored: true });
+          const answer = await handleDelivery(batching!.deps, { id: claimed.id, name: claimed.event, payload, bodyStored: true, memo });
           if (answer.status === "failed") throw new RolledBack(i);
           done.push({ claimed, label: deliveryLabel(claimed.id, claimed.event, payload), answer });
         }

@@ -89,6 +89,22 @@ export function createTransactionScope(base: Client): TransactionScope {
   };
 }
 
+/**
+ * What a write transaction reads once and keeps until it ends: while it is
+ * open no other connection writes, so a value that the transaction's own work
+ * never changes stays true (see hasStaleFixPrs). One memo per transaction: a
+ * rolled-back transaction's is dropped with it.
+ */
+export class TransactionMemo {
+  private readonly values = new Map<symbol, Promise<unknown>>();
+
+  get<T>(key: symbol, read: () => Promise<T>): Promise<T> {
+    let value = this.values.get(key) as Promise<T> | undefined;
+    if (!value) this.values.set(key, (value = read()));
+    return value;
+  }
+}
+
 /** The same store with its calls going through another client (a scope's). */
 export function storeOnClient(store: Store, client: Client): Store {
   const db: Db = drizzle(client, { schema });
