@@ -7,6 +7,12 @@
 
 /** `path.ext:line[:col]`, `path.ext(line[,col])`, `path.ext:[line,col]` (Maven). */
 const LOCATION = /[\w./@+~-]*[\w@+~-]\.[A-Za-z]\w*(?::\d+(?::\d+)?|\(\d+(?:,\d+)?\)|:\[\d+,\d+\])/;
+/**
+ * What every LOCATION match holds: a dot, a letter, word characters, then `:1`, `(1` or `:[1`.
+ * Tested first: it is cheap where LOCATION is not (its leading run is retried from every
+ * character of a line), and most error lines name no place.
+ */
+const MAY_NAME_PLACE = /\.[A-Za-z]\w*(?::\[?|\()\d/;
 const HOLE = "\u0000";
 const MAX_FAMILIES = 200;
 /** Places remembered per message; beyond them only a count. */
@@ -25,6 +31,7 @@ interface Family {
 
 /** The line split at its first place, or null when it names none (or nothing else). */
 export function splitPlace(line: string): { template: string; place: string } | null {
+  if (!MAY_NAME_PLACE.test(line)) return null;
   const match = LOCATION.exec(line);
   if (!match || match[0].length > MAX_PLACE_CHARS) return null;
   const template = `${line.slice(0, match.index)}${HOLE}${line.slice(match.index + match[0].length)}`;
