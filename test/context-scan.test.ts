@@ -10,6 +10,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { ansiEnd, escapeEnd } from "../src/fix/context/ansi.js";
 import { buildFailureContext, failingLogHints } from "../src/fix/context/build.js";
 import { BaselineLines } from "../src/fix/context/baseline.js";
 import { lineFingerprint } from "../src/fix/context/fingerprint.js";
@@ -104,6 +105,24 @@ describe("the byte-level scan", () => {
     }
     expect(wrong).toEqual([]);
     expect(cleaned).toBeGreaterThan(1000);
+  });
+
+  it("steps over an escape sequence with escapeEnd exactly where ansiEnd does", () => {
+    const cases = ["\x1b[32m", "\x1b[1;32mx", "\x1b[0K", "\x1b[?25l", "\x1b[", "\x1b[3", "\x1b[12;", "\x1b[1 q", "\x1b]0;title\x07", "\x1b(B", "\x1bM", "\x1b", "\x1b[;m", "\x1b[m", "\x1b[38;5;208mx"];
+    for (const text of cases) {
+      const b = Buffer.from(text, "latin1");
+      for (let end = 1; end <= b.length; end += 1) expect(escapeEnd(b, 0, end), `${JSON.stringify(text)} to ${end}`).toBe(ansiEnd(b, 0, end));
+    }
+    // Random bytes after an escape, from the alphabet sequences are made of.
+    const alphabet = Buffer.from("\x1b[]()0123456789;?m K@~ \x07\\a", "latin1");
+    let state = 7;
+    const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 16);
+    for (let n = 0; n < 20000; n += 1) {
+      const b = Buffer.alloc(2 + (random() % 8));
+      b[0] = 27;
+      for (let i = 1; i < b.length; i += 1) b[i] = alphabet[random() % alphabet.length];
+      expect(escapeEnd(b, 0, b.length)).toBe(ansiEnd(b, 0, b.length));
+    }
   });
 
   it("knows a passing test's line by its first character only where the rule does", () => {

@@ -28,3 +28,22 @@ export function ansiEnd(b: Uint8Array, at: number, end: number): number {
   if ((next >= 0x30 && next <= 0x5a) || (next >= 0x5c && next <= 0x7e)) return at + 2;
   return at;
 }
+
+/**
+ * ansiEnd, with the colour codes CI logs are full of (`ESC [ 1 ; 32 m`) read here and the rest
+ * left to ansiEnd: small enough to be inlined into the loops that step over escapes byte by
+ * byte, where a call per escape was a good part of the cost of a coloured line.
+ */
+export function escapeEnd(b: Uint8Array, at: number, end: number): number {
+  if (at + 2 < end && b[at + 1] === 0x5b) {
+    let i = at + 2;
+    let c = b[i];
+    while ((c >= 0x30 && c <= 0x39) || c === 0x3b) {
+      i += 1;
+      if (i === end) return ansiEnd(b, at, end);
+      c = b[i];
+    }
+    if (c === 0x6d) return i + 1;
+  }
+  return ansiEnd(b, at, end);
+}

@@ -8,7 +8,7 @@
  * of blanks as one blank, leading and trailing blanks as nothing. Characters
  * beyond ASCII are hashed as their UTF-8 bytes. FNV-1a, 32 bits; 0 means a blank line.
  */
-import { ansiEnd } from "./ansi.js";
+import { escapeEnd } from "./ansi.js";
 
 const FINGERPRINT_OFFSET = 0x811c9dc5;
 const FINGERPRINT_PRIME = 0x01000193;
@@ -43,7 +43,7 @@ export function fingerprintBytes(b: Uint8Array, start: number, end: number): num
       continue;
     }
     if (c === 27) {
-      const next = ansiEnd(b, i, end);
+      const next = escapeEnd(b, i, end);
       if (next > i) {
         i = next;
         continue;
@@ -69,7 +69,7 @@ export function fingerprintBytes(b: Uint8Array, start: number, end: number): num
       const w = WORD[b[i]];
       if (w === 0) {
         if (b[i] === 27) {
-          const next = ansiEnd(b, i, end);
+          const next = escapeEnd(b, i, end);
           if (next > i) {
             i = next - 1;
             continue;

@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";
-import { ansiEnd } from "./ansi.js";
+import { escapeEnd } from "./ansi.js";
 
 /** Longest line kept; the rest of a longer line (minified bundles, base64 dumps) is dropped. */
 export const MAX_LINE_CHARS = 4096;
@@ -257,7 +257,7 @@ export function textWithoutAnsi(b: Buffer, start: number, esc: number, end: numb
   b.copy(PLAIN_SCRATCH, 0, start, esc);
   for (let at = esc; at < end; at += 1) {
     if (b[at] === 27) {
-      const next = ansiEnd(b, at, end);
+      const next = escapeEnd(b, at, end);
       if (next > at) {
         at = next - 1;
         continue;

@@ -19,7 +19,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { decodeLine, isDigit, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, textWithoutAnsi, timestampBytes, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
-import { ansiEnd } from "./ansi.js";
+import { escapeEnd } from "./ansi.js";
 import { fingerprintBytes } from "./fingerprint.js";
 
 export interface ScanSink {
@@ -207,7 +207,7 @@ export class HintAutomaton {
         if (next >= hit) {
           if (next === hit) return STRONG;
           // The escape byte: its sequence is stepped over; a lone ESC is an ordinary character.
-          const after = ansiEnd(bytes, i, end);
+          const after = escapeEnd(bytes, i, end);
           if (after > i) {
             i = after - 1;
             continue;
@@ -242,7 +242,7 @@ export class HintAutomaton {
     for (let i = start; i < end; i += 1) {
       const c = bytes[i];
       if (c === 27) {
-        const next = ansiEnd(bytes, i, end);
+        const next = escapeEnd(bytes, i, end);
         if (next > i) {
           i = next - 1;
           continue;
@@ -304,7 +304,7 @@ function firstTokenHasLocation(b: Uint8Array, at: number, end: number): boolean 
     const c = b[i];
     if (c === 32 || c === 9) return false;
     if (c === 27) {
-      const next = ansiEnd(b, i, end);
+      const next = escapeEnd(b, i, end);
       if (next > i) {
         i = next - 1;
         continue;
@@ -614,7 +614,7 @@ class ByteScanner {
     while (at < end) {
       const c = b[at];
       if (c === 27) {
-        const next = ansiEnd(b, at, end);
+        const next = escapeEnd(b, at, end);
         if (next === at) {
           firstCp = 27;
           break;
