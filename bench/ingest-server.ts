@@ -26,7 +26,7 @@
  * The parent talks over IPC: "stats" answers once no request is in flight,
  * "stop" closes and exits (a clean exit, so `--cpu-prof` can write its profile).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { subscribe } from "node:diagnostics_channel";
 import { createServer, type ServerResponse } from "node:http";
 import { createServer as createNetServer, type AddressInfo } from "node:net";
@@ -54,6 +54,8 @@ export interface ServerStats {
   /** Requests answered so far, and the CPU time (user + system) this process has used so far. */
   answered: number;
   cpuMicros: number;
+  /** The CPU time of the thread that answers HTTP (the main thread) alone; null where /proc/thread-self is missing. */
+  requestThreadCpuMicros: number | null;
 }
 
 export type ChildMessage = { type: "ready"; url: string } | ({ type: "stats" } & ServerStats);
@@ -64,6 +66,17 @@ const HOST = "127.0.0.1";
 const noopApp: ApplicationFunction = (app) => {
   app.onAny(async () => {});
 };
+
+/** This thread's user + system CPU time, from Linux's per-thread stat (fields 14 and 15, in clock ticks of 10 ms). */
+function threadCpuMicros(): number | null {
+  try {
+    const stat = readFileSync("/proc/thread-self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
+}
 
 function isKind(value: string | undefined): value is BenchServerKind {
   return (BENCH_SERVER_KINDS as readonly string[]).includes(value ?? "");
@@ -122,7 +135,7 @@ async function startFixloop(): Promise<Started & { dir: string }> {
   const threaded =
     process.env.BENCH_INBOX_THREAD === "0" ? null : await startInboxThread(local, { databaseUrl: store.url, logLevel: process.env.LOG_LEVEL || "info", transactionMs: benchTransactionMs() });
   const inbox = threaded ?? local;
-  const server = await createHttpServer({ probot, app: fixloopApp({ store, queue, inbox }), inbox });
+  const server = await createHttpServer({ probot, app: fixloopApp({ store, queue, inbox }), inbox, webhookSecret: process.env.WEBHOOK_SECRET });
   const running = await listen(server, 0, HOST);
   inbox.processor.start();
   return {
@@ -180,7 +193,7 @@ async function main(): Promise<void> {
           const byStatus = store ? await countByStatus(store) : {};
           const deliveries = store ? Object.values(byStatus).reduce((a, b) => a + b, 0) : null;
           const processed = deliveries === null ? null : deliveries - (byStatus.received ?? 0);
-          send({ type: "stats", deliveries, processed, byStatus, answered, cpuMicros: user + system });
+          send({ type: "stats", deliveries, processed, byStatus, answered, cpuMicros: user + system, requestThreadCpuMicros: threadCpuMicros() });
         })
         .catch((error: unknown) => {
           console.error(error);

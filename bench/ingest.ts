@@ -39,7 +39,9 @@
  *
  * "cpu µs" (the server process's user + system CPU per answered request) is
  * the steadier figure on a shared machine; req/s and latency move with
- * whatever else runs.
+ * whatever else runs. "main µs" is the part of it spent on the thread that
+ * answers HTTP (Linux's /proc/thread-self, 10 ms ticks): fixloop's
+ * acknowledgements are bounded by that thread, its processing runs on another.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
@@ -156,6 +158,8 @@ interface LoadResult {
   p99Ms: number;
   /** The server process's CPU time (user + system) per request answered: what the work costs, whatever else runs on the machine. */
   cpuUsPerRequest: number;
+  /** Of which the request (main) thread's; NaN when the platform cannot tell. */
+  requestThreadCpuUsPerRequest: number;
 }
 
 /** autocannon 9's client keeps these as plain fields; lowering the cap lets in-flight requests finish. */
@@ -241,6 +245,10 @@ function summarise(connections: number, slices: LoadSlice[], before: ServerStats
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     cpuUsPerRequest: (after.cpuMicros - before.cpuMicros) / (after.answered - before.answered),
+    requestThreadCpuUsPerRequest:
+      after.requestThreadCpuMicros === null || before.requestThreadCpuMicros === null
+        ? Number.NaN
+        : (after.requestThreadCpuMicros - before.requestThreadCpuMicros) / (after.answered - before.answered),
   };
 }
 
@@ -266,6 +274,7 @@ function resultLine(level: number, kind: BenchServerKind, r: LoadResult, stored:
     pad(fmt(r.p50Ms, 2), 9),
     pad(fmt(r.p99Ms, 2), 9),
     pad(fmt(r.cpuUsPerRequest, 0), 9),
+    pad(fmt(r.requestThreadCpuUsPerRequest, 0), 9),
     pad(r.ok, 8),
     pad(r.non2xx, 8),
     pad(r.errors, 7),
@@ -376,7 +385,7 @@ async function main(): Promise<void> {
     for (const server of servers) await runLoad(server.url, delivery, TARGET.connections, WARMUP_SECONDS);
 
     console.log(
-      `${pad("connections", 11)}  ${"server".padEnd(12)}${pad("req/s", 9)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("cpu µs", 9)}` +
+      `${pad("connections", 11)}  ${"server".padEnd(12)}${pad("req/s", 9)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("cpu µs", 9)}${pad("main µs", 9)}` +
         `${pad("2xx", 8)}${pad("non-2xx", 8)}${pad("errors", 7)}${pad("stored", 8)}`,
     );
     const levels: LevelReport[] = [];
@@ -425,7 +434,7 @@ async function main(): Promise<void> {
 
     const final = await serverStats(byKind.fixloop);
     const statuses = Object.entries(final.byStatus).map(([status, n]) => `${status} ${n}`).join(", ");
-    console.log(`\ncpu µs = server CPU time (user + system) per request answered, from the server process itself`);
+    console.log(`\ncpu µs = server CPU time (user + system) per request answered, from the server process itself; main µs = of which the HTTP (main) thread's`);
     console.log(`fixloop deliveries table after the run (warm-up included): ${final.deliveries} rows (${statuses})`);
 
     const target = levels.find((l) => l.connections === TARGET.connections);
