@@ -32,7 +32,15 @@ async function main(): Promise<void> {
   const probot = createProbot({ overrides: { log: createLog(), Octokit: networkAwareOctokit(ProbotOctokit, { signal: shutdownSignal }) } });
   const runtime = await createRuntime({ probot, store: await openStore(), inboxThread: true });
   const { env, log, webhookPath } = runtime;
-  const server = await createHttpServer({ probot: runtime.probot, app: runtime.app, webhookPath, inbox: runtime.inbox, bodyBudget: runtime.bodyBudget });
+  const server = await createHttpServer({
+    probot: runtime.probot,
+    app: runtime.app,
+    webhookPath,
+    inbox: runtime.inbox,
+    bodyBudget: runtime.bodyBudget,
+    // createProbot read the same variable (assertStartable made sure it is set).
+    webhookSecret: env.WEBHOOK_SECRET,
+  });
   const running = await listen(server, Number(env.PORT || 3000), env.HOST || "localhost");
   const background = runtime.startBackground();
   logStartupBanner(log, bannerFacts(runtime, running.url));

@@ -115,7 +115,13 @@ export async function startTestServer(deps: Partial<FixloopDeps> = {}): Promise<
   const queue = deps.queue ?? createLibsqlQueue(store);
   const inbox = deps.inbox ?? createInbox({ store, log: silentLog(), queue });
   const bodyBudget = deps.bodyBudget ?? createBodyBudget();
-  const server = await createHttpServer({ probot, app: fixloopApp({ store, adminToken: ADMIN_TOKEN, ...deps, queue, inbox, bodyBudget }), inbox, bodyBudget });
+  const server = await createHttpServer({
+    probot,
+    app: fixloopApp({ store, adminToken: ADMIN_TOKEN, ...deps, queue, inbox, bodyBudget }),
+    inbox,
+    bodyBudget,
+    webhookSecret: WEBHOOK_SECRET,
+  });
   const running = await listen(server, 0, "127.0.0.1");
   const testServer: TestServer = {
     ...running,

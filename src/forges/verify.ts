@@ -4,8 +4,8 @@
  * (`X-Gitea-Signature`: lowercase hex HMAC-SHA256). Both are compared in
  * constant time, and an absent or empty credential never matches.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { tokenMatches } from "../http/api.js";
+import { hmacSha256HexMatches } from "../http/signature.js";
 
 /** GitLab: the header carries the secret verbatim. */
 export function gitlabTokenMatches(presented: string | undefined, secret: string): boolean {
@@ -13,14 +13,7 @@ export function gitlabTokenMatches(presented: string | undefined, secret: string
   return tokenMatches(presented, secret);
 }
 
-export function giteaSignature(body: string | Buffer, secret: string): string {
-  return createHmac("sha256", secret).update(body).digest("hex");
-}
-
 /** Gitea/Forgejo: 64 hex digits, the HMAC-SHA256 of the exact bytes received. */
 export function giteaSignatureMatches(presented: string | undefined, body: string | Buffer, secret: string): boolean {
-  if (!presented || !secret) return false;
-  const hex = presented.trim().toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(hex)) return false;
-  return timingSafeEqual(Buffer.from(hex, "hex"), Buffer.from(giteaSignature(body, secret), "hex"));
+  return hmacSha256HexMatches(presented, body, secret);
 }

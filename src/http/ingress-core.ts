@@ -15,6 +15,7 @@
 import type { Probot } from "probot";
 import { receiveWithAnswer, type Delivered } from "./answer-slot.js";
 import type { Inbox } from "../inbox/index.js";
+import type { GitHubSignatureCheck } from "./signature.js";
 
 /** GitHub caps webhook payloads at 25 MB. */
 export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
@@ -80,42 +81,49 @@ export interface WebhookRequestOptions {
    */
   inbox?: Pick<Inbox, "accept">;
   deliver?: (delivery: Delivered) => Promise<unknown>;
+  /** How signatures are checked: `githubSignatureCheck(WEBHOOK_SECRET)` where the secret is at hand; else Probot's `webhooks.verify`. */
+  checkSignature?: GitHubSignatureCheck;
 }
 
 /** Verifies, parses and stores (or hands to Probot) one delivery; never throws for anything the sender controls. */
 export async function handleWebhookRequest(
   probot: Probot,
-  request: WebhookRequest & { body: string },
+  request: WebhookRequest & { body: string | Buffer },
   options: WebhookRequestOptions = {},
 ): Promise<WebhookResponse> {
   const refused = precheckWebhookRequest(request);
   if (refused) return refused;
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
-  const size = Buffer.byteLength(request.body, "utf8");
+  const size = typeof request.body === "string" ? Buffer.byteLength(request.body, "utf8") : request.body.length;
   if (size > maxBytes) return { status: 413, body: { error: `body of ${size} bytes exceeds ${maxBytes}` } };
   const id = header(request.headers, "x-github-delivery")!;
   const name = header(request.headers, "x-github-event")!;
   const signature = header(request.headers, "x-hub-signature-256")!;
   let verified = false;
   try {
-    verified = await probot.webhooks.verify(request.body, signature);
+    verified = await (options.checkSignature ?? probotSignatureCheck(probot))(request.body, signature);
   } catch {
     verified = false;
   }
   if (!verified) return { status: 401, body: { error: "signature does not match: check WEBHOOK_SECRET" } };
+  const text = typeof request.body === "string" ? request.body : request.body.toString("utf8");
   let payload: unknown;
   try {
-    payload = JSON.parse(request.body);
+    payload = JSON.parse(text);
   } catch {
     return { status: 400, body: { error: "body is not valid JSON" } };
   }
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     return { status: 400, body: { error: "body must be a JSON object" } };
   }
-  if (options.inbox) return appendToInbox(options.inbox, { id, name, payload: payload as Record<string, unknown>, body: request.body, headers: keptHeaders(request.headers) });
+  if (options.inbox) return appendToInbox(options.inbox, { id, name, payload: payload as Record<string, unknown>, body: text, headers: keptHeaders(request.headers) });
   const answer = await receiveWithAnswer(probot, { id, name, payload: payload as Record<string, unknown> }, options.deliver);
   const status = answer.status === "failed" ? (answer.malformed ? 400 : 500) : answer.status === "retry" ? 500 : 200;
   return { status, body: { id, ...answer } };
+}
+
+function probotSignatureCheck(probot: Probot): GitHubSignatureCheck {
+  return (body, signatureHeader) => probot.webhooks.verify(typeof body === "string" ? body : body.toString("utf8"), signatureHeader);
 }
 
 async function appendToInbox(inbox: Pick<Inbox, "accept">, delivery: Parameters<Inbox["accept"]>[0]): Promise<WebhookResponse> {

@@ -16,6 +16,8 @@ export interface HttpServerOptions {
   probot: Probot;
   app: ApplicationFunction;
   webhookPath?: string;
+  /** The secret Probot was built with (WEBHOOK_SECRET), for the ingress's own signature check. */
+  webhookSecret?: string;
   /** Where verified deliveries go before the answer; without one they are processed before it. */
   inbox?: Inbox;
   /** Memory for unverified webhook bodies; pass the app's (FixloopDeps.bodyBudget) so every webhook route shares one. */
@@ -29,7 +31,8 @@ export interface RunningServer {
 }
 
 export async function createHttpServer(options: HttpServerOptions): Promise<Server> {
-  const handlers: Handler[] = [createWebhookIngress({ probot: options.probot, path: options.webhookPath, inbox: options.inbox, bodyBudget: options.bodyBudget })];
+  const { probot, webhookPath: path, inbox, bodyBudget, webhookSecret } = options;
+  const handlers: Handler[] = [createWebhookIngress({ probot, path, inbox, bodyBudget, webhookSecret })];
   await options.probot.load(options.app, { cwd: process.cwd(), addHandler: (handler: Handler) => handlers.push(handler) });
   const log = options.probot.log;
   return createServer(async (req, res) => {

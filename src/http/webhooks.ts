@@ -11,6 +11,7 @@ import type { Inbox } from "../inbox/index.js";
 import { DEFAULT_WEBHOOK_PATH, handleWebhookRequest, MAX_WEBHOOK_BYTES, precheckWebhookRequest, type WebhookResponse } from "./ingress-core.js";
 import { budgetExceededAnswer, BodyBudgetExceededError, createBodyBudget, readBudgetedBody, type BodyBudget, type BudgetedBody } from "./body-budget.js";
 import { BodyTooLargeError, requestUrl, sendJson } from "./respond.js";
+import { githubSignatureCheck } from "./signature.js";
 
 export { DEFAULT_WEBHOOK_PATH, MAX_WEBHOOK_BYTES };
 
@@ -18,8 +19,19 @@ function send(res: ServerResponse, answer: WebhookResponse): true {
   return sendJson(res, answer.status, answer.body, answer.headers);
 }
 
-export function createWebhookIngress(options: { probot: Probot; path?: string; maxBytes?: number; inbox?: Inbox; bodyBudget?: BodyBudget }) {
+export interface WebhookIngressOptions {
+  probot: Probot;
+  path?: string;
+  maxBytes?: number;
+  inbox?: Inbox;
+  bodyBudget?: BodyBudget;
+  /** The secret Probot was given (WEBHOOK_SECRET): signatures are then checked on the bytes read (signature.ts says why). */
+  webhookSecret?: string;
+}
+
+export function createWebhookIngress(options: WebhookIngressOptions) {
   const path = (options.path ?? DEFAULT_WEBHOOK_PATH).replace(/\/+$/, "");
+  const checkSignature = options.webhookSecret ? githubSignatureCheck(options.webhookSecret) : undefined;
   const budget = options.bodyBudget ?? createBodyBudget();
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   return async function webhookIngress(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
@@ -39,8 +51,7 @@ export function createWebhookIngress(options: { probot: Probot; path?: string; m
       throw error;
     }
     try {
-      const body = read.body.toString("utf8");
-      return send(res, await handleWebhookRequest(options.probot, { ...request, body }, { maxBytes, inbox: options.inbox }));
+      return send(res, await handleWebhookRequest(options.probot, { ...request, body: read.body }, { maxBytes, inbox: options.inbox, checkSignature }));
     } finally {
       read.release();
     }

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     process.env.FIXLOOP_INBOX_THREAD === "0"
       ? local
       : await startInboxThread(local, { databaseUrl: store.url, logLevel: process.env.LOG_LEVEL ?? "warn", leaseMs, pollMs: 100 });
-  const server = await createHttpServer({ probot, app: fixloopApp({ store, queue, inbox }), inbox });
+  const server = await createHttpServer({ probot, app: fixloopApp({ store, queue, inbox }), inbox, webhookSecret: required("WEBHOOK_SECRET") });
   const running = await listen(server, 0, "127.0.0.1");
   inbox.processor.start();
   process.stdout.write(`ready ${running.url}\n`);
