@@ -3,7 +3,7 @@
  * processor (src/inbox/write-turns.ts), here across a real worker thread.
  */
 import { Worker } from "node:worker_threads";
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { createWriteTurns, GIVE_WAY_MS } from "../src/inbox/write-turns.js";
 
 describe("write turns", () => {
@@ -36,30 +36,83 @@ describe("write turns", () => {
     end();
   });
 
-  test("giveWay returns at once when no append waits, and otherwise as soon as an appender takes the turn", async () => {
+  test("giveWay returns at once when no append waits, and otherwise when the waiting appends are written", async () => {
     const turns = createWriteTurns();
     let began = performance.now();
     await turns.giveWay();
     expect(performance.now() - began).toBeLessThan(GIVE_WAY_MS);
 
+    // An append is waiting; it takes the turn while the processor gives way, and writes for longer than GIVE_WAY_MS.
     turns.countAppends(1);
-    began = performance.now();
     const givingWay = turns.giveWay();
-    const appender = turns.take();
-    await givingWay;
-    const end = await appender;
-    // The appender has the turn: the processor's next take waits for it.
+    const end = await turns.take();
+    // The processor's next take waits for the appender's turn to end.
     let processorTook = false;
-    const processor = turns.take().then((endProcessor) => {
-      processorTook = true;
-      endProcessor();
-    });
+    const processor = givingWay.then(() =>
+      turns.take().then((endProcessor) => {
+        processorTook = true;
+        endProcessor();
+      }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(processorTook).toBe(false);
+    // The writer counts its appends out, then ends its turn: that release wakes the processor.
     turns.countAppends(-1);
     end();
     await processor;
     expect(processorTook).toBe(true);
+  });
+
+  test("giveWay wakes at the release of the append it waits for, not at its deadline's end only", async () => {
+    const turns = createWriteTurns();
+    turns.countAppends(1);
+    const end = await turns.take();
+    const givingWay = turns.giveWay();
+    turns.countAppends(-1);
+    const released = performance.now();
+    end();
+    await givingWay;
+    expect(performance.now() - released).toBeLessThan(GIVE_WAY_MS);
+  });
+
+  test("a quiet side wakes no sleeper when its turn ends; the other side still finds the turn free by looking again", async () => {
+    const requestSide = createWriteTurns();
+    requestSide.quiet = true;
+    const processorSide = createWriteTurns(requestSide.buffer);
+    const end = await requestSide.take();
+    let processorTook = false;
+    const processor = processorSide.take().then((endProcessor) => {
+      processorTook = true;
+      endProcessor();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(processorTook).toBe(false);
+    const notify = vi.spyOn(Atomics, "notify");
+    try {
+      end();
+      expect(notify).not.toHaveBeenCalled();
+      await processor;
+      expect(processorTook).toBe(true);
+    } finally {
+      notify.mockRestore();
+    }
+  });
+
+  test("the processor's side does wake a sleeping appender when its turn ends", async () => {
+    const requestSide = createWriteTurns();
+    requestSide.quiet = true;
+    const processorSide = createWriteTurns(requestSide.buffer);
+    const end = await processorSide.take();
+    const appender = requestSide.take();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const notify = vi.spyOn(Atomics, "notify");
+    try {
+      end();
+      expect(notify).toHaveBeenCalled();
+      (await appender)();
+    } finally {
+      notify.mockRestore();
+    }
   });
 
   test("across threads: a worker holding the turn keeps this thread waiting until it ends it, and the counts are shared", async () => {

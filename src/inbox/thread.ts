@@ -68,6 +68,8 @@ function newInboxWorker(config: InboxThreadConfig): Worker {
  */
 export async function startInboxThread(local: Inbox, config: InboxThreadConfig): Promise<ThreadedInbox> {
   const worker = newInboxWorker({ ...config, turns: local.turns.buffer });
+  // The processor is on the other thread now: waking it at the end of every group commit would cost this thread more than it saves (write-turns.ts).
+  local.turns.quiet = true;
   const waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let nextSeq = 1;
   let ended: Error | null = null;

@@ -69,8 +69,9 @@ export function createInboxWriter(client: Client, options: InboxWriterOptions = 
     } catch (error) {
       for (const item of group) item.reject(error);
     } finally {
-      endTurn?.();
+      // Counted out before the turn ends: a processor giving way wakes at the release and looks at the count.
       turns?.countAppends(-group.length);
+      endTurn?.();
     }
   }
 
