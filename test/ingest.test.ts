@@ -247,6 +247,21 @@ describe("deliveries", () => {
     expect(await db().select().from(deliveries)).toHaveLength(1);
   });
 
+  test("the body is parsed by the processor: action, repository and installation are recorded when it settles the delivery", async () => {
+    const response = await server.post("workflow_run", fixture("workflow_run.completed.json"), { id: "facts-1" });
+    expect(response.status).toBe(202);
+    const [row] = await db().select().from(deliveries).where(eq(deliveries.id, "facts-1"));
+    expect(row).toMatchObject({ status: "processed", action: "completed", repoSlug: "acme/widgets", installationId: expect.any(Number) });
+  });
+
+  test("a signed body that looks like a JSON object but is not one is accepted, then failed as malformed for a person to see", async () => {
+    const response = await server.post("workflow_run", null, { id: "not-json", body: '{"action": "completed", }' });
+    expect(response.status).toBe(202);
+    const [row] = await db().select().from(deliveries).where(eq(deliveries.id, "not-json"));
+    expect(row).toMatchObject({ status: "failed", attempts: 1, action: null, repoSlug: null, payload: '{"action": "completed", }' });
+    expect(row.error).toMatch(/not a JSON object/);
+  });
+
   test("events fixloop does not handle are recorded as ignored", async () => {
     const response = await server.post("installation", { action: "created", installation: { id: 1 }, sender: { login: "x" } }, { id: "inst-1" });
     expect(await response.json()).toMatchObject({ status: "accepted" });
@@ -286,7 +301,7 @@ describe("refused requests store nothing", () => {
     expect(await db().select().from(ciRuns)).toHaveLength(0);
   });
 
-  test("a body that is not JSON (but correctly signed) → 400", async () => {
+  test("a signed body that is not shaped like a JSON object → 400", async () => {
     const response = await server.post("workflow_run", null, { body: '{"action": "completed", ' });
     expect(response.status).toBe(400);
     expect(await db().select().from(deliveries)).toHaveLength(0);

@@ -7,7 +7,9 @@
  *
  * With an inbox (the node server): 202 `accepted` once the delivery is stored,
  * 200 `duplicate` for one already stored, 503 when it could not be stored.
- * Processing happens after the answer and retries our own failures by itself.
+ * Processing happens after the answer and retries our own failures by itself;
+ * the body is parsed there, so a signed body that only looks like a JSON
+ * object is accepted and then failed as malformed.
  * Without one (the Lambda webhook today): the delivery is processed before the
  * answer — 200 for processed / duplicate / ignored, 400 for a signed payload
  * that lacks what its event must carry, 500 for any other handler failure.
@@ -107,6 +109,12 @@ export async function handleWebhookRequest(
   }
   if (!verified) return { status: 401, body: { error: "signature does not match: check WEBHOOK_SECRET" } };
   const text = typeof request.body === "string" ? request.body : request.body.toString("utf8");
+  // With an inbox the body is stored as it came and parsed by the processor (which fails a signed body that is
+  // not JSON as malformed, for a person to see): only its shape is looked at here.
+  if (options.inbox) {
+    if (!looksLikeJsonObject(text)) return { status: 400, body: { error: "body must be a JSON object" } };
+    return appendToInbox(options.inbox, { id, name, body: text, headers: keptHeaders(request.headers) });
+  }
   let payload: unknown;
   try {
     payload = JSON.parse(text);
@@ -116,11 +124,21 @@ export async function handleWebhookRequest(
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     return { status: 400, body: { error: "body must be a JSON object" } };
   }
-  if (options.inbox) return appendToInbox(options.inbox, { id, name, payload: payload as Record<string, unknown>, body: text, headers: keptHeaders(request.headers) });
   const answer = await receiveWithAnswer(probot, { id, name, payload: payload as Record<string, unknown> }, options.deliver);
   const status = answer.status === "failed" ? (answer.malformed ? 400 : 500) : answer.status === "retry" ? 500 : 200;
   return { status, body: { id, ...answer } };
 }
+
+/** Starts with `{` and ends with `}`, JSON's blanks aside: what a JSON object does (the processor parses it). */
+function looksLikeJsonObject(text: string): boolean {
+  let first = 0;
+  while (first < text.length && isJsonBlank(text.charCodeAt(first))) first++;
+  let last = text.length - 1;
+  while (last > first && isJsonBlank(text.charCodeAt(last))) last--;
+  return last > first && text.charCodeAt(first) === 0x7b && text.charCodeAt(last) === 0x7d;
+}
+
+const isJsonBlank = (code: number) => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
 
 function probotSignatureCheck(probot: Probot): GitHubSignatureCheck {
   return (body, signatureHeader) => probot.webhooks.verify(typeof body === "string" ? body : body.toString("utf8"), signatureHeader);

@@ -5,8 +5,7 @@
  */
 import { FORGE_HANDLERS } from "../forges/handlers.js";
 import { INGEST_HANDLERS } from "../handlers/index.js";
-import { actionOf, installationIdOf, repoSlugOf } from "../handlers/types.js";
-import { appendDeliveries, type InboxEntry } from "./rows.js";
+import { appendDeliveries, deliveryFacts, type InboxEntry } from "./rows.js";
 import { createDeliveryProcessor, type DeliveryProcessor, type DeliveryProcessorOptions, type ProcessedAnswer } from "./processor.js";
 import { createInboxWriter, type AppendResult, type InboxWriter, type InboxWriterOptions } from "./writer.js";
 import { createWriteTurns, type WriteTurns } from "./write-turns.js";
@@ -14,14 +13,24 @@ import { createWriteTurns, type WriteTurns } from "./write-turns.js";
 export { requeueDelivery } from "./rows.js";
 export type { AppendResult, DeliveryProcessor, InboxWriter, ProcessedAnswer };
 
-export interface VerifiedDelivery {
+/**
+ * A delivery whose signature was checked. The webhook ingress hands over the
+ * body alone: parsing 20 KB of JSON was a tenth of the request thread's work,
+ * and the processor parses it anyway (then records action, repository and
+ * installation, see settleDeliveries). Other paths hand over the payload.
+ */
+export type VerifiedDelivery = {
   id: string;
   name: string;
-  payload: Record<string, unknown>;
-  /** The body as received; stored as-is. Absent when the payload came as an object (probot receive). */
-  body?: string;
   headers?: Record<string, string> | null;
-}
+} & (
+  | {
+      payload: Record<string, unknown>;
+      /** The body as received; stored as-is. Absent when the payload came as an object (probot receive). */
+      body?: string;
+    }
+  | { payload?: undefined; body: string }
+);
 
 /** How a delivery handed over synchronously went. */
 export type ReceiveAnswer = ProcessedAnswer | { status: "duplicate" } | { status: "queued" };
@@ -44,9 +53,7 @@ export function inboxEntryOf(delivery: VerifiedDelivery): InboxEntry {
   return {
     id: delivery.id,
     event: delivery.name,
-    action: actionOf(payload),
-    repoSlug: repoSlugOf(payload),
-    installationId: installationIdOf(payload),
+    ...(payload ? deliveryFacts(payload) : { action: null, repoSlug: null, installationId: null }),
     body: delivery.body ?? JSON.stringify(payload),
     headers: delivery.headers ?? null,
   };

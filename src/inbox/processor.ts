@@ -23,7 +23,7 @@ import type { BackoffPolicy } from "../queue/types.js";
 import { UNLIMITED_BUDGET, type TaskBudget } from "../time.js";
 import { deliveryLabel, deliveryOutcomeLine, type DeliveryLabel } from "./lines.js";
 import { createTransactionScope, storeOnClient, TransactionMemo } from "../store/transaction-scope.js";
-import { claimDeliveryById, claimDueDeliveries, nextDueAt, readDeliveryBodies, readDeliveryBody, settleDeliveries, settleDelivery, type ClaimedDelivery, type Settlement } from "./rows.js";
+import { claimDeliveryById, claimDueDeliveries, nextDueAt, readDeliveryBodies, readDeliveryBody, settleDeliveries, settleDelivery, deliveryFacts, type ClaimedDelivery, type DeliveryFacts, type Settlement } from "./rows.js";
 import type { WriteTurns } from "./write-turns.js";
 
 export interface DeliveryProcessorOptions extends DispatchDeps {
@@ -130,7 +130,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
     const payload = await readPayload(client, claimed.id);
     const answer: DeliveryAnswer = payload ? await handleAlone(claimed, payload) : { status: "failed", error: "the stored body is not a JSON object", malformed: true };
     const settlement = settlementFor(claimed, answer, retry);
-    await settleDelivery(client, claimed.id, settlement, now());
+    await settleDelivery(client, claimed.id, settlement, now(), payload ? deliveryFacts(payload) : null);
     logSettled(claimed, deliveryLabel(claimed.id, claimed.event, payload), answer, settlement, retry);
     return settlement.status === "retry" ? { status: "retry", error: settlement.error, retryAt: settlement.retryAt.toISOString() } : answer;
   }
@@ -173,7 +173,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
   async function processInTransaction(batch: ClaimedDelivery[], bodies: BodiesAhead, start: number, end: number): Promise<{ committed: number } | { failedAt: number }> {
     const began = performance.now();
     // What the log lines need, not the payloads: a batch holding ~30 parsed payloads had every young GC copy them.
-    const done: { claimed: ClaimedDelivery; label: DeliveryLabel; answer: DeliveryAnswer & { status: "processed" | "ignored" } }[] = [];
+    const done: { claimed: ClaimedDelivery; label: DeliveryLabel; facts: DeliveryFacts; answer: DeliveryAnswer & { status: "processed" | "ignored" } }[] = [];
     try {
       await batching!.scope.run(async () => {
         const memo = new TransactionMemo();
@@ -183,9 +183,9 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
           if (!payload) throw new RolledBack(i);
           const answer = await handleDelivery(batching!.deps, { id: claimed.id, name: claimed.event, payload, bodyStored: true, memo });
           if (answer.status === "failed") throw new RolledBack(i);
-          done.push({ claimed, label: deliveryLabel(claimed.id, claimed.event, payload), answer });
+          done.push({ claimed, label: deliveryLabel(claimed.id, claimed.event, payload), facts: deliveryFacts(payload), answer });
         }
-        const settled = done.map(({ claimed, answer }) => ({ id: claimed.id, status: answer.status, note: answer.note }));
+        const settled = done.map(({ claimed, answer, facts }) => ({ id: claimed.id, status: answer.status, note: answer.note, facts }));
         await settleDeliveries(batching!.scope.client, settled, now());
       });
     } catch (error) {

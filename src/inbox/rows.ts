@@ -7,13 +7,22 @@
  * statements cannot express.
  */
 import type { Client, InValue } from "@libsql/client";
+import { actionOf, installationIdOf, repoSlugOf } from "../handlers/types.js";
 
-export interface InboxEntry {
-  id: string;
-  event: string;
+/** Read from the payload: by the ingress when it parsed one, else by the processor when it settles the delivery. */
+export interface DeliveryFacts {
   action: string | null;
   repoSlug: string | null;
   installationId: number | null;
+}
+
+export function deliveryFacts(payload: Record<string, unknown>): DeliveryFacts {
+  return { action: actionOf(payload), repoSlug: repoSlugOf(payload), installationId: installationIdOf(payload) };
+}
+
+export interface InboxEntry extends DeliveryFacts {
+  id: string;
+  event: string;
   /** The body exactly as received: stored once, parsed again by the processor. */
   body: string;
   /** Headers worth keeping (hook id, installation target), or null. */
@@ -161,19 +170,26 @@ export type Settlement =
   /** Another try at `retryAt`; the error stays visible on the row meanwhile. */
   | { status: "retry"; error: string; retryAt: Date };
 
-export async function settleDelivery(client: Client, id: string, settlement: Settlement, now: Date): Promise<void> {
+/** Fills what the ingress left for the processor (see DeliveryFacts); what is there already stays. */
+const FILL_FACTS = "action = coalesce(action, ?), repo_slug = coalesce(repo_slug, ?), installation_id = coalesce(installation_id, ?)";
+
+function factArgs(facts: DeliveryFacts | null | undefined): InValue[] {
+  return [facts?.action ?? null, facts?.repoSlug ?? null, facts?.installationId ?? null];
+}
+
+export async function settleDelivery(client: Client, id: string, settlement: Settlement, now: Date, facts?: DeliveryFacts | null): Promise<void> {
   const at = now.toISOString();
   if (settlement.status === "retry") {
     await client.execute({
-      sql: "UPDATE delivery_records SET status = 'received', error = ?, lease_until = NULL, next_attempt_at = ? WHERE id = ?",
-      args: [settlement.error, settlement.retryAt.toISOString(), id],
+      sql: `UPDATE delivery_records SET status = 'received', error = ?, lease_until = NULL, next_attempt_at = ?, ${FILL_FACTS} WHERE id = ?`,
+      args: [settlement.error, settlement.retryAt.toISOString(), ...factArgs(facts), id],
     });
     return;
   }
   const failed = settlement.status === "failed";
   await client.execute({
-    sql: "UPDATE delivery_records SET status = ?, error = ?, note = ?, processed_at = ?, lease_until = NULL, next_attempt_at = NULL WHERE id = ?",
-    args: [settlement.status, failed ? settlement.error : null, failed ? null : (settlement.note ?? null), at, id],
+    sql: `UPDATE delivery_records SET status = ?, error = ?, note = ?, processed_at = ?, lease_until = NULL, next_attempt_at = NULL, ${FILL_FACTS} WHERE id = ?`,
+    args: [settlement.status, failed ? settlement.error : null, failed ? null : (settlement.note ?? null), at, ...factArgs(facts), id],
   });
 }
 
@@ -185,7 +201,7 @@ const settleManySql = new Map<number, string>();
  */
 export async function settleDeliveries(
   client: Client,
-  settled: readonly { id: string; status: "processed" | "ignored"; note?: string }[],
+  settled: readonly { id: string; status: "processed" | "ignored"; note?: string; facts?: DeliveryFacts | null }[],
   now: Date,
 ): Promise<void> {
   if (settled.length === 0) return;
@@ -193,13 +209,14 @@ export async function settleDeliveries(
   if (!statement) {
     statement =
       "UPDATE delivery_records SET status = settled.column2, note = settled.column3, error = NULL, processed_at = ?, " +
-      "lease_until = NULL, next_attempt_at = NULL " +
-      `FROM (VALUES ${Array.from({ length: settled.length }, () => "(?, ?, ?)").join(", ")}) AS settled ` +
+      "lease_until = NULL, next_attempt_at = NULL, action = coalesce(action, settled.column4), " +
+      "repo_slug = coalesce(repo_slug, settled.column5), installation_id = coalesce(installation_id, settled.column6) " +
+      `FROM (VALUES ${Array.from({ length: settled.length }, () => "(?, ?, ?, ?, ?, ?)").join(", ")}) AS settled ` +
       "WHERE delivery_records.id = settled.column1";
     settleManySql.set(settled.length, statement);
   }
   const args: InValue[] = [now.toISOString()];
-  for (const row of settled) args.push(row.id, row.status, row.note ?? null);
+  for (const row of settled) args.push(row.id, row.status, row.note ?? null, ...factArgs(row.facts));
   await client.execute({ sql: statement, args });
 }
 

@@ -40,27 +40,18 @@ export type IngestHandler = (event: SqsEvent, context?: LambdaContext) => Promis
 
 type Outcome = { ack: true } | { ack: false; visibilitySeconds?: number };
 
-function parseObject(body: string): Record<string, unknown> | null {
-  try {
-    const value = JSON.parse(body) as unknown;
-    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
 export function createIngestHandler(options: IngestHandlerOptions): IngestHandler {
   const { store, processor, log } = options;
   const now = options.now ?? (() => new Date());
 
   async function ingest(record: SqsRecord): Promise<Outcome> {
     const message = decodeDeliveryMessage(record.body);
-    const payload = message && parseObject(message.body);
-    if (!message || !payload) {
+    if (!message) {
       log.error({ messageId: record.messageId }, "SQS message is not a fixloop delivery; leaving it to the DLQ");
       return { ack: false };
     }
-    const entry = inboxEntryOf({ id: message.id, name: message.event, payload, body: message.body, headers: message.headers });
+    // Stored as it came: the processor parses it (and fails a body that is not a JSON object as malformed, for a person to see).
+    const entry = inboxEntryOf({ id: message.id, name: message.event, body: message.body, headers: message.headers });
     const taken = await appendDeliveries(store.client, [entry], now().toISOString());
     // Due only if new, or a copy of a message whose earlier run is waiting for its retry time now reached.
     const answer = await processor.processById(message.id, { retry: true });

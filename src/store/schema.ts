@@ -5,7 +5,7 @@
  * for later analysis; tokens and secrets are never written here.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, real, sqliteTable, sqliteView, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { customType, index, integer, primaryKey, real, sqliteTable, sqliteView, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const DELIVERY_STATUSES = ["received", "processed", "failed", "ignored"] as const;
 
@@ -56,6 +56,23 @@ export const deliveryBodies = sqliteTable("delivery_bodies", {
  * so queries read one row per delivery as before. Writes go to the tables,
  * through src/inbox/rows.ts only.
  */
+/**
+ * A delivery's body as stored, parsed. The ingress stores a signed body
+ * without parsing it (the processor does), so one that is not JSON can be
+ * stored, failed as malformed; it reads as its text instead of breaking the
+ * read of its row.
+ */
+const storedBody = customType<{ data: unknown; driverData: string }>({
+  dataType: () => "text",
+  fromDriver(value) {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  },
+});
+
 export const deliveries = sqliteView("deliveries", {
   id: text("id").notNull(),
   event: text("event").notNull(),
@@ -63,7 +80,7 @@ export const deliveries = sqliteView("deliveries", {
   repoSlug: text("repo_slug"),
   installationId: integer("installation_id"),
   receivedAt: text("received_at").notNull(),
-  payload: text("payload", { mode: "json" }).notNull(),
+  payload: storedBody("payload").notNull(),
   status: text("status", { enum: DELIVERY_STATUSES }).notNull(),
   error: text("error"),
   attempts: integer("attempts").notNull(),
