@@ -14,7 +14,7 @@ import { claimDueDeliveries } from "../src/inbox/rows.js";
 import { createInboxWriter } from "../src/inbox/writer.js";
 import { createWriteTurns } from "../src/inbox/write-turns.js";
 import { createLibsqlQueue } from "../src/queue/index.js";
-import { DEFAULT_LOCAL_CONNECTIONS, WAL_AUTOCHECKPOINT_PAGES } from "../src/store/db.js";
+import { DEFAULT_LOCAL_CONNECTIONS, PAGE_SIZE, WAL_AUTOCHECKPOINT_PAGES } from "../src/store/db.js";
 import { ciRuns, deliveries, jobs } from "../src/store/schema.js";
 import { countingTransactionStatements, createTempStore, createTestProbot, fixture, sign, silentLog, startTestServer, type TempStore, type TestServer } from "./helpers.js";
 
@@ -95,6 +95,11 @@ describe("local store connections", () => {
     const busy = await Promise.all(Array.from({ length: calls }, () => store.client.execute("PRAGMA busy_timeout")));
     const checkpoint = await Promise.all(Array.from({ length: calls }, () => store.client.execute("PRAGMA wal_autocheckpoint")));
     expect(checkpoint.map((r) => Number(Object.values(r.rows[0])[0]))).toEqual(Array(calls).fill(WAL_AUTOCHECKPOINT_PAGES));
+    // A new file gets 8 KB pages (a webhook body spills over fewer of them) and is in WAL mode.
+    const pages = await store.client.execute("PRAGMA page_size");
+    expect(Number(Object.values(pages.rows[0])[0])).toBe(PAGE_SIZE);
+    expect(WAL_AUTOCHECKPOINT_PAGES * PAGE_SIZE).toBe(64 * 1024 * 1024);
+    expect(Object.values((await store.client.execute("PRAGMA journal_mode")).rows[0])[0]).toBe("wal");
     // 1 = NORMAL; SQLite's per-connection default would be 2 (FULL: an fsync on every commit).
     expect(synchronous.map((r) => Number(Object.values(r.rows[0])[0]))).toEqual(Array(calls).fill(1));
     expect(busy.map((r) => Number(Object.values(r.rows[0])[0]))).toEqual(Array(calls).fill(10_000));

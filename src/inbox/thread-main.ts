@@ -13,7 +13,7 @@ import type { InboxThreadConfig, ThreadReply, ThreadRequest } from "./thread.js"
 import { createWriteTurns } from "./write-turns.js";
 
 const config = workerData as InboxThreadConfig;
-/** See DeliveryProcessorOptions.checkpointEveryMs: at ~2,000 deliveries/s of ~20 KB (~7 pages each) ~7,000 pages at most, half the automatic mark. */
+/** See DeliveryProcessorOptions.checkpointEveryMs: at ~2,000 deliveries/s of ~20 KB (~4 pages of 8 KB each) ~4,000 pages at most, half the automatic mark. */
 const CHECKPOINT_EVERY_MS = 500;
 const port = parentPort!;
 const reply = (message: ThreadReply) => port.postMessage(message);
