@@ -20,8 +20,9 @@
  * Probot's pretty format is dearer). Their loggers are Probot's own (getLog:
  * pino through @probot/pino's transform to fd 1), and the parent points every
  * child's stdout at /dev/null, so each log line is formatted and written but
- * costs no terminal. fixloop does not log a delivery at info (only duplicates
- * and failures), so at info it writes no line per request; probot-run writes one.
+ * costs no terminal. fixloop's request thread logs no line per request at info
+ * (only duplicates and failures); its inbox thread logs one line per processed
+ * delivery, as probot-run's request log writes one per request.
  *
  * The parent talks over IPC: "stats" answers once no request is in flight,
  * "stop" closes and exits (a clean exit, so `--cpu-prof` can write its profile).

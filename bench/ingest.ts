@@ -10,7 +10,8 @@
  *   probot mw    Probot's createNodeMiddleware alone on node:http (no server
  *                handlers, no request log): a stricter reference, printed beside.
  * All three servers log as Probot's getLog does (LOG_FORMAT=json) to stdout,
- * which is /dev/null here. fixloop writes no log line per delivery at info.
+ * which is /dev/null here. At info fixloop writes one line per processed
+ * delivery (from its inbox thread), none per request.
  *
  * Each server runs in its own child process; the load generator (autocannon)
  * stays here. All get the same signed ~19 KB `workflow_run` delivery with a
@@ -376,7 +377,7 @@ async function main(): Promise<void> {
     console.log(`LOG_LEVEL=${LOG_LEVEL} LOG_FORMAT=json for all three, stdout to /dev/null`);
     console.log(`  probot run  ${byKind["probot-run"].url}  Probot's run(): Server + pino-http request log, no-op onAny app  (the target baseline)`);
     console.log(`  probot mw   ${byKind["probot-mw"].url}  createNodeMiddleware on node:http, no-op onAny app, no request log`);
-    console.log(`  fixloop     ${byKind.fixloop.url}  fixloop's server + app, fresh temp libSQL file; logs no line per delivery at info`);
+    console.log(`  fixloop     ${byKind.fixloop.url}  fixloop's server + app, fresh temp libSQL file; logs one line per processed delivery at info`);
     console.log(
       `${WARMUP_SECONDS} s warm-up each at ${TARGET.connections} connections, then ${SECONDS} s per server and level ` +
         `in ${ROUNDS} turns of rotating order\n`,
