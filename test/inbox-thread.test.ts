@@ -18,12 +18,12 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function threadedServer(): Promise<{ url: string; store: TempStore; inbox: ThreadedInbox }> {
+async function threadedServer(pollMs = 50): Promise<{ url: string; store: TempStore; inbox: ThreadedInbox }> {
   const store = await createTempStore();
   cleanups.push(() => store.dispose());
   const queue = createLibsqlQueue(store);
   const local = createInbox({ store, log: silentLog(), queue });
-  const inbox = await startInboxThread(local, { databaseUrl: store.url, logLevel: "silent", pollMs: 50 });
+  const inbox = await startInboxThread(local, { databaseUrl: store.url, logLevel: "silent", pollMs });
   cleanups.push(() => inbox.close());
   const probot = createTestProbot();
   const server = await createHttpServer({ probot, app: fixloopApp({ store, queue, inbox }), inbox });
@@ -71,4 +71,18 @@ test("drain runs on the thread and says how many it processed; after close the i
   const answer = await post(url, "push", fixture("push.main.touches.json"), "d-4");
   expect(answer.status).toBe(503);
   expect(await statuses(store)).not.toHaveProperty("d-4");
+});
+
+test("an idle processor on the thread is woken by the next append, every time it has gone back to sleep (it would otherwise poll once a minute)", async () => {
+  const { url, store, inbox } = await threadedServer(60_000);
+  inbox.processor.start();
+  for (const id of ["w-1", "w-2", "w-3"]) {
+    // Each append comes after the processor has gone idle again (its last delivery processed).
+    expect((await post(url, "push", fixture("push.main.touches.json"), id)).status).toBe(202);
+    await expect.poll(async () => (await statuses(store))[id], { timeout: 5_000, interval: 20 }).toBe("processed");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  // A burst while it works: the running processor finds the rest by itself.
+  await Promise.all(["b-1", "b-2", "b-3", "b-4", "b-5"].map((id) => post(url, "push", fixture("push.main.touches.json"), id)));
+  await expect.poll(async () => Object.values(await statuses(store)).filter((status) => status === "processed").length, { timeout: 5_000 }).toBe(8);
 });

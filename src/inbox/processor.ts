@@ -58,6 +58,12 @@ export interface DeliveryProcessorOptions extends DispatchDeps {
    * often, the WAL never grows to the automatic mark.
    */
   checkpointEveryMs?: number;
+  /**
+   * Told true before the running loop looks for due deliveries one last time
+   * and sleeps, false when it wakes: an appender on another thread then sends
+   * a wake-up only to a processor that may be asleep (thread.ts).
+   */
+  onIdle?: (idle: boolean) => void;
   now?: () => Date;
 }
 
@@ -258,9 +264,13 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
       }
       if (stopped) return;
       if (wakeRequested) continue;
+      // Said before the last look: an append committed after it sees the flag and wakes this loop (thread.ts).
+      options.onIdle?.(true);
       const due = await nextDueAt(client).catch(() => null);
       const wait = due === null ? pollMs : Math.min(pollMs, Math.max(0, due.getTime() - now().getTime()));
       await new Promise<void>((resolve) => {
+        // A wake that came while looking (wakeUp was not set yet) is not slept through.
+        if (wakeRequested) return resolve();
         timer = setTimeout(resolve, wait);
         wakeUp = () => {
           if (timer) clearTimeout(timer);
@@ -268,6 +278,7 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
         };
       });
       wakeUp = null;
+      options.onIdle?.(false);
     }
   }
 

@@ -16,6 +16,7 @@ const config = workerData as InboxThreadConfig;
 /** See DeliveryProcessorOptions.checkpointEveryMs: at ~2,000 deliveries/s of ~20 KB (~4 pages of 8 KB each) ~4,000 pages at most, half the automatic mark. */
 const CHECKPOINT_EVERY_MS = 500;
 const port = parentPort!;
+const processorIdle = config.processorIdle ? new Int32Array(config.processorIdle) : null;
 const reply = (message: ThreadReply) => port.postMessage(message);
 
 async function main(): Promise<void> {
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     transactionMs: config.transactionMs,
     turns: createWriteTurns(config.turns),
     checkpointEveryMs: CHECKPOINT_EVERY_MS,
+    onIdle: processorIdle ? (value) => Atomics.store(processorIdle, 0, value ? 1 : 0) : undefined,
   });
   let stopped = false;
 
