@@ -122,16 +122,12 @@ export async function startInboxThread(local: Inbox, config: InboxThreadConfig):
   // The thread must not keep a finished process alive (CLI, tests); the server holds the process open anyway.
   worker.unref();
 
-  // Only a processor that may be asleep is woken (it says so in shared memory before its last look at the
-  // inbox), and one wake message is in flight at a time: a postMessage to a sleeping thread costs the sender
-  // ~35 µs here, and under load the running processor finds new deliveries by itself.
-  let wakeSent = false;
+  // Only a processor that may be asleep is woken: it says so in shared memory before its last look at the inbox,
+  // and the swap back to 0 makes this one message per time it went idle. A postMessage to a sleeping thread
+  // costs the sender ~35 µs here, and under load the running processor finds new deliveries by itself.
   function wake(): void {
-    if (wakeSent || Atomics.compareExchange(idle, 0, 1, 0) !== 1) return;
-    wakeSent = true;
-    ask<void>({ type: "wake" })
-      .catch(() => undefined)
-      .finally(() => (wakeSent = false));
+    if (Atomics.compareExchange(idle, 0, 1, 0) !== 1) return;
+    ask<void>({ type: "wake" }).catch(() => undefined);
   }
 
   let closing: Promise<void> | null = null;
