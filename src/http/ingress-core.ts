@@ -112,9 +112,22 @@ export async function handleWebhookRequest(
   // With an inbox the body is stored as it came and parsed by the processor (which fails a signed body that is
   // not JSON as malformed, for a person to see): only its shape is looked at here.
   if (options.inbox) {
-    if (!looksLikeJsonObject(text)) return { status: 400, body: { error: "body must be a JSON object" } };
+    if (!looksLikeJsonObject(text)) {
+      // Refused as the parsing path refuses it (the same answer as the Lambda function's): parsed only then.
+      const parsed = parseJsonObject(text);
+      if ("status" in parsed) return parsed;
+    }
     return appendToInbox(options.inbox, { id, name, body: text, headers: keptHeaders(request.headers) });
   }
+  const parsed = parseJsonObject(text);
+  if ("status" in parsed) return parsed;
+  const answer = await receiveWithAnswer(probot, { id, name, payload: parsed.payload }, options.deliver);
+  const status = answer.status === "failed" ? (answer.malformed ? 400 : 500) : answer.status === "retry" ? 500 : 200;
+  return { status, body: { id, ...answer } };
+}
+
+/** The payload, or the 400 for a body that is not a JSON object. */
+function parseJsonObject(text: string): { payload: Record<string, unknown> } | WebhookResponse {
   let payload: unknown;
   try {
     payload = JSON.parse(text);
@@ -124,9 +137,7 @@ export async function handleWebhookRequest(
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
     return { status: 400, body: { error: "body must be a JSON object" } };
   }
-  const answer = await receiveWithAnswer(probot, { id, name, payload: payload as Record<string, unknown> }, options.deliver);
-  const status = answer.status === "failed" ? (answer.malformed ? 400 : 500) : answer.status === "retry" ? 500 : 200;
-  return { status, body: { id, ...answer } };
+  return { payload: payload as Record<string, unknown> };
 }
 
 /** Starts with `{` and ends with `}`, JSON's blanks aside: what a JSON object does (the processor parses it). */
