@@ -8,6 +8,7 @@
  * nothing twice. GitHub through nock; the real app, store and worker.
  */
 import { readFileSync } from "node:fs";
+import type { InStatement } from "@libsql/client";
 import { eq } from "drizzle-orm";
 import nock from "nock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -201,5 +202,38 @@ describe("the stale fix PR check at ingest, inside a write transaction", () => {
     expect(counted.count()).toBe(3);
     // Without a transaction every run is checked in full, as before.
     expect(await hasStaleFixPrs(server.store.db, { ...run, repo: "ACME/Widgets" })).toBe(true);
+  });
+});
+
+describe("the stale fix PR check reads only attempts awaiting their CI", () => {
+  test("its statements (the branches with an open fix PR, the check with and without a workflow name) use the partial index on awaiting rows, not a scan of every attempt", async () => {
+    // Record the SQL hasStaleFixPrs sends (through Drizzle's prepared statements), then ask SQLite how it runs each.
+    const seen: { sql: string; args: unknown }[] = [];
+    const base = server.store.client;
+    const recording = new Proxy(base, {
+      get(target, property, receiver) {
+        if (property === "execute") {
+          return (stmt: InStatement) => {
+            if (typeof stmt !== "string" && stmt.sql.includes("fix_attempts")) seen.push({ sql: stmt.sql, args: stmt.args });
+            return target.execute(stmt);
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const { db } = storeOnClient(server.store, recording as typeof base);
+    const payload = fixture("workflow_run.completed.json") as Record<string, unknown>;
+    const trigger = { ...triggerFromWorkflowRun(payload, payload.workflow_run as WorkflowRunPayload), headSha: NEW_HEAD };
+    // The memo's list of branches with an open fix PR, then the check itself, with and without a workflow name.
+    await hasStaleFixPrs(db, trigger, new TransactionMemo());
+    await hasStaleFixPrs(db, trigger);
+    await hasStaleFixPrs(db, { ...trigger, workflowName: null });
+    expect(seen).toHaveLength(3);
+    for (const { sql, args } of seen) {
+      const plan = await base.execute({ sql: `EXPLAIN QUERY PLAN ${sql}`, args: args as never });
+      const steps = plan.rows.map((row) => String(row.detail));
+      expect(steps.join(" | ")).toMatch(/fix_attempts USING INDEX fix_attempts_awaiting_ci_idx/);
+      expect(steps.filter((step) => /^SCAN fix_attempts$/.test(step))).toEqual([]);
+    }
   });
 });

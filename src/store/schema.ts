@@ -284,6 +284,9 @@ export const fixAttempts = sqliteTable(
     index("fix_attempts_chain_idx").on(t.chainId),
     index("fix_attempts_repo_sha_idx").on(t.repoSlug, t.headSha),
     index("fix_attempts_fix_branch_idx").on(t.repoSlug, t.fixBranch),
+    // Every completed run asks which fix PRs on its branch still await their CI (src/fix/moved-on.ts): only
+    // those rows are indexed, so the question does not scan every attempt ever made.
+    index("fix_attempts_awaiting_ci_idx").on(t.headBranch).where(sql`${t.status} = 'awaiting_ci'`),
   ],
 );
 

@@ -1,0 +1,1 @@
+CREATE INDEX `fix_attempts_awaiting_ci_idx` ON `fix_attempts` (`head_branch`) WHERE "fix_attempts"."status" = 'awaiting_ci';
