@@ -366,8 +366,9 @@ async function readPayload(client: Client, id: string): Promise<Record<string, u
 }
 
 /**
- * A stored body as a payload. The body was checked when it came in; anything
- * else here (no body, not a JSON object) is a broken row, failed as malformed.
+ * A stored body as a payload. The webhook ingress only checked that it looks
+ * like `{…}` (parsing is left to here, ingress-core.ts); a body that is not a
+ * JSON object after all, or a row without one, is failed as malformed.
  */
 function payloadOf(body: string | null): Record<string, unknown> | null {
   if (body === null) return null;
