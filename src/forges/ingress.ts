@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WebhookHeaders, WebhookResponse } from "../http/ingress-core.js";
-import { MAX_WEBHOOK_BYTES } from "../http/ingress-core.js";
+import { MAX_WEBHOOK_BYTES, parseJsonObject } from "../http/ingress-core.js";
 import { budgetExceededAnswer, BodyBudgetExceededError, createBodyBudget, readBudgetedBody, type BodyBudget, type BudgetedBody } from "../http/body-budget.js";
 import { BodyTooLargeError, requestUrl, sendJson } from "../http/respond.js";
 import type { Inbox } from "../inbox/index.js";
@@ -112,19 +112,13 @@ export async function handleForgeRequest(forge: Forge, request: ForgeRequest, de
   if (refused) return refused;
   const identified = forge === "gitlab" ? identifyGitlab(request) : identifyGitea(request);
   if ("status" in identified) return identified;
-  let payload: unknown;
-  try {
-    payload = JSON.parse(request.body.toString("utf8"));
-  } catch {
-    return { status: 400, body: { error: "body is not valid JSON" } };
-  }
-  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-    return { status: 400, body: { error: "body must be a JSON object" } };
-  }
+  const parsed = parseJsonObject(request.body.toString("utf8"));
+  if ("status" in parsed) return parsed;
+  const { payload } = parsed;
   // Gitea before 1.14 put the webhook secret in the body; it is never stored.
-  if (forge === "gitea") delete (payload as Record<string, unknown>).secret;
+  if (forge === "gitea") delete payload.secret;
   // Stored in the inbox and processed before the answer, so a payload its handler cannot read is the sender's 400.
-  const answer = await deps.inbox.receiveNow({ id: identified.id, name: identified.event, payload: payload as Record<string, unknown> });
+  const answer = await deps.inbox.receiveNow({ id: identified.id, name: identified.event, payload });
   const status = answer.status === "failed" ? (answer.malformed ? 400 : 500) : answer.status === "retry" ? 500 : 200;
   return { status, body: { id: identified.id, ...answer } };
 }

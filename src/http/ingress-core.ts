@@ -126,8 +126,8 @@ export async function handleWebhookRequest(
   return { status, body: { id, ...answer } };
 }
 
-/** The payload, or the 400 for a body that is not a JSON object. */
-function parseJsonObject(text: string): { payload: Record<string, unknown> } | WebhookResponse {
+/** The payload, or the 400 for a body that is not a JSON object (the forge routes answer the same). */
+export function parseJsonObject(text: string): { payload: Record<string, unknown> } | WebhookResponse {
   let payload: unknown;
   try {
     payload = JSON.parse(text);

@@ -51,12 +51,6 @@ export const deliveryBodies = sqliteTable("delivery_bodies", {
 });
 
 /**
- * What readers see: a delivery with its payload. A view over the two tables
- * (created by migration 0006; drizzle-kit leaves `existing()` views alone),
- * so queries read one row per delivery as before. Writes go to the tables,
- * through src/inbox/rows.ts only.
- */
-/**
  * A delivery's body as stored, parsed. The ingress stores a signed body
  * without parsing it (the processor does), so one that is not JSON can be
  * stored, failed as malformed; it reads as its text instead of breaking the
@@ -73,6 +67,12 @@ const storedBody = customType<{ data: unknown; driverData: string }>({
   },
 });
 
+/**
+ * What readers see: a delivery with its payload. A view over the two tables
+ * (created by migration 0006; drizzle-kit leaves `existing()` views alone),
+ * so queries read one row per delivery as before. Writes go to the tables,
+ * through src/inbox/rows.ts only.
+ */
 export const deliveries = sqliteView("deliveries", {
   id: text("id").notNull(),
   event: text("event").notNull(),
