@@ -70,9 +70,10 @@ describe("pull_request", () => {
   });
 
   test("an older event arriving after a newer one never moves the row back", async () => {
-    await deliver("pull_request", "pull_request.closed.json");
+    const first = await deliver("pull_request", "pull_request.closed.json");
+    expect(first.row).toMatchObject({ status: "processed", note: null });
     const late = await deliver("pull_request", "pull_request.opened.json");
-    expect(late.row).toMatchObject({ status: "processed", error: null });
+    expect(late.row).toMatchObject({ status: "processed", error: null, note: "stale event: a newer state is stored" });
     const [row] = await db().select().from(prOutcomes);
     expect(row.state).toBe("merged");
     expect(row.updatedAt).toBe("2024-05-02T13:00:00.000Z");
@@ -119,9 +120,10 @@ describe("workflow_run", () => {
   });
 
   test("in_progress after completed is ignored", async () => {
-    await deliver("workflow_run", "workflow_run.completed.json");
+    const first = await deliver("workflow_run", "workflow_run.completed.json");
+    expect(first.row).toMatchObject({ status: "processed", note: "fix job 1 enqueued" });
     const late = await deliver("workflow_run", "workflow_run.in_progress.json");
-    expect(late.row).toMatchObject({ status: "processed", error: null });
+    expect(late.row).toMatchObject({ status: "processed", error: null, note: "stale event: a newer state is stored" });
     const [row] = await db().select().from(ciRuns);
     expect(row.status).toBe("failure");
     expect(row.completedTs).toBe("2024-05-02T12:04:41.000Z");

@@ -79,6 +79,9 @@ function placeholderValues<T extends Table>(
  * as much again. The UPDATE sets what the upsert's DO UPDATE sets; when it
  * finds no row (new, or stale) the upsert decides, so a row inserted by
  * another process in between is still handled by the upsert's conflict rule.
+ * Both say what they did by the rows they changed, not by RETURNING: a
+ * statement that returns rows runs as a query in the driver, which took half
+ * of a run's write (upsertCiRun 48.6 → 25.0 µs in a scratch bench).
  */
 function prepareIngestWrites(db: Db) {
   const updatePr = db
@@ -92,7 +95,6 @@ function prepareIngestWrites(db: Db) {
         sql`${sql.placeholder("orderKey")} >= ${prOutcomes.orderKey}`,
       ),
     )
-    .returning({ id: prOutcomes.id })
     .prepare();
   const upsertPr = db
     .insert(prOutcomes)
@@ -102,7 +104,6 @@ function prepareIngestWrites(db: Db) {
       set: excludedSet(prOutcomes, PR_INGEST_COLUMNS),
       setWhere: sql`excluded.order_key >= ${prOutcomes.orderKey}`,
     })
-    .returning({ id: prOutcomes.id })
     .prepare();
   // Fork PRs: their workflow runs carry no pull_requests; link the runs by head SHA.
   const linkRunsToPr = db
@@ -134,7 +135,6 @@ function prepareIngestWrites(db: Db) {
         sql`${sql.placeholder("orderKey")} >= ${ciRuns.orderKey}`,
       ),
     )
-    .returning({ id: ciRuns.id })
     .prepare();
   const upsertRun = db
     .insert(ciRuns)
@@ -148,7 +148,6 @@ function prepareIngestWrites(db: Db) {
       },
       setWhere: sql`excluded.order_key >= ${ciRuns.orderKey}`,
     })
-    .returning({ id: ciRuns.id })
     .prepare();
   return { updatePr, upsertPr, linkRunsToPr, prNumbersAt, updateRun, upsertRun };
 }
@@ -167,8 +166,7 @@ function ingestWritesFor(db: Db): ReturnType<typeof prepareIngestWrites> {
 export async function upsertPrOutcome(db: Db, row: NewPrOutcome): Promise<UpsertResult> {
   const writes = ingestWritesFor(db);
   const values = placeholderValues(prOutcomes, PR_INSERT_COLUMNS, row, { rawJsonText: JSON.stringify(row.rawJson) });
-  const updated = await writes.updatePr.all(values);
-  if (updated.length === 0 && (await writes.upsertPr.all(values)).length === 0) return "stale";
+  if ((await writes.updatePr.run(values)).rowsAffected === 0 && (await writes.upsertPr.run(values)).rowsAffected === 0) return "stale";
   if (row.headSha) await writes.linkRunsToPr.run({ prNumber: row.prNumber, repoSlug: row.repoSlug, headSha: row.headSha });
   return "written";
 }
@@ -208,8 +206,7 @@ export async function upsertCiRun(db: Db, row: NewCiRun, source?: RawSource): Pr
     rawDeliveryId: source?.deliveryId ?? null,
     rawPath: source?.path ?? null,
   });
-  const updated = await writes.updateRun.all(values);
-  if (updated.length === 0 && (await writes.upsertRun.all(values)).length === 0) return "stale";
+  if ((await writes.updateRun.run(values)).rowsAffected === 0 && (await writes.upsertRun.run(values)).rowsAffected === 0) return "stale";
   return "written";
 }
 
