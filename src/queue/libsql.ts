@@ -58,22 +58,17 @@ export function createLibsqlQueue(store: Store, options: { now?: () => Date } = 
   };
 }
 
-function prepareDedupLookup(db: Db) {
-  return db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(eq(jobs.dedupKey, sql.placeholder("dedupKey")))
-    .prepare();
-}
-
-/** Asked on every enqueue with a key (every completed run at ingest): built once per database. */
-const dedupLookups = new WeakMap<Db, ReturnType<typeof prepareDedupLookup>>();
+/**
+ * Asked on every enqueue with a key (every completed run at ingest): plain SQL
+ * on the client, as Drizzle's prepared select cost a third again of running
+ * it (binding its placeholders, mapping the row; enqueue with a dedup hit
+ * 9.7-9.9 → 8.0-8.4 µs in a scratch bench, same process, interleaved).
+ */
+const DEDUP_LOOKUP = 'SELECT "id" FROM "jobs" WHERE "dedup_key" = ?';
 
 async function jobIdByDedupKey(store: Store, dedupKey: string): Promise<number | null> {
-  let lookup = dedupLookups.get(store.db);
-  if (!lookup) dedupLookups.set(store.db, (lookup = prepareDedupLookup(store.db)));
-  const [row] = await lookup.all({ dedupKey });
-  return row?.id ?? null;
+  const { rows } = await store.client.execute({ sql: DEDUP_LOOKUP, args: [dedupKey] });
+  return rows.length > 0 ? Number(rows[0].id) : null;
 }
 
 /** Due to run: queued and its time has come, or running under a lease that expired (its worker died or stalled). */
