@@ -284,3 +284,13 @@ describe("the hint automaton", () => {
     }
   });
 });
+
+describe("the infra rules' word gate", () => {
+  it("lets a refused connection (no rule names it) skip the rules, and still finds every rule's lines", () => {
+    expect(detectInfra("    [ERROR] db: connect ECONNREFUSED 127.0.0.1:5432 (attempt 2 of 5, retrying)")).toBeNull();
+    expect(detectInfra("npm ERR! network read ECONNRESET")?.kind).toBe("network");
+    // The one alternative that names no hint word: the hint words reach it through `econn` only.
+    expect(detectInfra("ECONNREFUSED while error pulling image configuration: unexpected EOF")?.kind).toBe("registry");
+    expect(detectInfra("error pulling image configuration: unexpected EOF")).toBeNull();
+  });
+});
