@@ -330,7 +330,10 @@ export class LogAnalyzer implements ScanSink {
    * A cleaned line. `minScore` raises its error score (annotations, `##[error]`);
    * callers feeding structured data (check runs) use it to mark what they know is an error.
    */
-  pushLine(text: string, minScore = 0): void {
+  pushLine(input: string, minScore = 0): void {
+    // Lines of the slow way and of callers are often cut from a larger text: a copy of their
+    // own, once, lets the ring and the excerpts keep them as they are (see detach).
+    const text = detach(input);
     const matters = mayMatter(text);
     const redacted = matters ? this.redactor.push(text) : this.redactor.pushScreened(text);
     if (redacted !== null) this.analyse(redacted, minScore, matters);

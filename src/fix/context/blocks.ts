@@ -1,5 +1,3 @@
-import { detach } from "./lines.js";
-
 /**
  * Error excerpts ("blocks"): a trigger line with the lines around it, kept in
  * bounded memory while a log streams by, then fitted into a character budget.
@@ -47,7 +45,10 @@ export class Block {
     return this.tail.length > 0 ? this.tail[this.tail.length - 1] : this.head[this.head.length - 1];
   }
 
-  /** Adds a line; returns the entry it landed in (an earlier identical neighbour absorbs repeats). */
+  /**
+   * Adds a line (kept as it is: the analyzer hands over strings that pin no larger text); returns
+   * the entry it landed in (an earlier identical neighbour absorbs repeats).
+   */
   add(text: string, seq: number, score: number): BlockLine {
     this.endSeq = seq;
     if (score > this.score) this.score = score;
@@ -57,7 +58,7 @@ export class Block {
       if (score > last.score) last.score = score;
       return last;
     }
-    const entry: BlockLine = { text: detach(text), repeats: 0, score };
+    const entry: BlockLine = { text, repeats: 0, score };
     this.chars += text.length + 1;
     if (this.head.length < BLOCK_HEAD_LINES) {
       this.head.push(entry);

@@ -374,10 +374,13 @@ export class LineRing {
     this.passing = new Uint8Array(capacity);
   }
 
-  /** `shared`: the last passing log has this line too (lead-in, never tail). */
+  /**
+   * `text`: a string of its own or cut from one line (the analyzer detaches what it is handed);
+   * `shared`: the last passing log has this line too (lead-in, never tail).
+   */
   push(text: string, seq: number, shared = false): void {
     const at = this.next;
-    this.texts[at] = detach(text);
+    this.texts[at] = text;
     this.passing[at] = 0;
     if (this.raw[at] !== null) {
       this.raw[at] = null;
