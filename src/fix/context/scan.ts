@@ -198,7 +198,10 @@ export class HintAutomaton {
     const weakFrom = this.weakFrom;
     const hit = this.hit;
     let state = 0;
-    let run = 0;
+    // The last byte that breaks a run of the bare-secret shape, shifted past the escape sequences
+    // after it (they are not there for the run either): the run is measured at its end, not
+    // counted byte by byte, which took a good part of the loop.
+    let lastBreak = start - 1;
     let found = NONE;
     for (let i = start; i < end; i += 1) {
       const k = info[bytes[i]];
@@ -209,20 +212,25 @@ export class HintAutomaton {
           // The escape byte: its sequence is stepped over; a lone ESC is an ordinary character.
           const after = escapeEnd(bytes, i, end);
           if (after > i) {
+            lastBreak += after - i;
             i = after - 1;
             continue;
           }
           state = table[state];
-          run = 0;
+          if (i - lastBreak > RUN) found = WEAK;
+          lastBreak = i;
           continue;
         }
         if (next < weakFrom) return this.screenExact(bytes, start, end);
         found = WEAK;
       }
       state = next;
-      run = (run + 1) * (k >>> 8);
-      if (run >= RUN) found = WEAK;
+      if (k < 0x100) {
+        if (i - lastBreak > RUN) found = WEAK;
+        lastBreak = i;
+      }
     }
+    if (end - lastBreak > RUN) found = WEAK;
     return found;
   }
 
