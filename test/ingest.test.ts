@@ -13,8 +13,8 @@ afterEach(async () => {
 });
 
 /** Sends a delivery, lets the inbox process it, and returns the answer and the delivery's row. */
-async function deliver(event: string, name: string, id?: string) {
-  const response = await server.post(event, fixture(name), { id });
+async function deliver(event: string, name: string, id?: string, payload: unknown = fixture(name)) {
+  const response = await server.post(event, payload, { id });
   const body = (await response.json()) as Record<string, unknown>;
   const [row] = await db().select().from(deliveries).where(eq(deliveries.id, String(body.id)));
   return { status: response.status, body, row };
@@ -137,6 +137,20 @@ describe("workflow_run", () => {
     await server.post("workflow_run", rerun);
     const [row] = await db().select().from(ciRuns);
     expect(row).toMatchObject({ status: "in_progress", runAttempt: 2, completedTs: null });
+  });
+
+  test("a later event naming another commit or branch still moves the row (and an older one still does not)", async () => {
+    await deliver("workflow_run", "workflow_run.in_progress.json");
+    const moved = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.completed.json");
+    moved.workflow_run.head_sha = "0123456789abcdef0123456789abcdef01234567";
+    moved.workflow_run.head_branch = "renamed-branch";
+    expect((await deliver("workflow_run", "workflow_run.completed.json", undefined, moved)).row).toMatchObject({ status: "processed" });
+    const late = fixture<{ workflow_run: Record<string, unknown> }>("workflow_run.in_progress.json");
+    late.workflow_run.head_branch = null;
+    expect((await deliver("workflow_run", "workflow_run.in_progress.json", undefined, late)).row).toMatchObject({ note: "stale event: a newer state is stored" });
+    const rows = await db().select().from(ciRuns);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: "failure", commitSha: "0123456789abcdef0123456789abcdef01234567", headBranch: "renamed-branch" });
   });
 
   test("a later event without pull_requests keeps the PR link the run already had", async () => {

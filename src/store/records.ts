@@ -122,10 +122,13 @@ function prepareIngestWrites(db: Db) {
     .from(prOutcomes)
     .where(and(eq(prOutcomes.repoSlug, sql.placeholder("repoSlug")), eq(prOutcomes.headSha, sql.placeholder("commitSha"))))
     .prepare();
+  // A run's later events name the same commit and branch: the UPDATE leaves those indexed columns out of its SET
+  // and asks for them to match instead (a row whose differ is the upsert's). SQLite rewrites the index entries of
+  // every column a SET names, equal or not: two index pages dirtied, written to the WAL and checkpointed, per event.
   const updateRun = db
     .update(ciRuns)
     .set({
-      ...(columnPlaceholders(CI_INGEST_COLUMNS) as unknown as NewCiRun),
+      ...(columnPlaceholders(CI_INGEST_COLUMNS.filter((key) => key !== "commitSha" && key !== "headBranch")) as unknown as NewCiRun),
       prNumbers: sql`CASE WHEN ${sql.placeholder("prNumbersJson")} = '[]' THEN ${ciRuns.prNumbers} ELSE ${sql.placeholder("prNumbersJson")} END`,
     })
     .where(
@@ -133,6 +136,8 @@ function prepareIngestWrites(db: Db) {
         eq(ciRuns.provider, sql.placeholder("provider")),
         eq(ciRuns.runId, sql.placeholder("runId")),
         sql`${sql.placeholder("orderKey")} >= ${ciRuns.orderKey}`,
+        eq(ciRuns.commitSha, sql.placeholder("commitSha")),
+        sql`${ciRuns.headBranch} IS ${sql.placeholder("headBranch")}`,
       ),
     )
     .prepare();
