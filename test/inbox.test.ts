@@ -15,6 +15,7 @@ import { createInboxWriter } from "../src/inbox/writer.js";
 import { createWriteTurns } from "../src/inbox/write-turns.js";
 import { createLibsqlQueue } from "../src/queue/index.js";
 import { DEFAULT_LOCAL_CONNECTIONS, PAGE_SIZE, WAL_AUTOCHECKPOINT_PAGES } from "../src/store/db.js";
+import { countMatchingDeliveries, listDeliveries } from "../src/store/delivery-queries.js";
 import { ciRuns, deliveries, jobs } from "../src/store/schema.js";
 import { countingTransactionStatements, createTempStore, createTestProbot, fixture, sign, silentLog, startTestServer, type TempStore, type TestServer } from "./helpers.js";
 
@@ -191,6 +192,27 @@ describe("the append", () => {
     expect(executed()).toBe(3);
     const claimed = await claimDueDeliveries(store.client, 100, new Date(), 60_000);
     expect(claimed.map((c) => c.id)).toEqual(ids);
+  });
+
+  test("a waiting delivery is listed with the action, repository and installation read from its body until the processor records them", async () => {
+    const store = await tempStore();
+    const inbox = createInbox({ store, log: silentLog(), queue: createLibsqlQueue(store) });
+    const run = fixture<{ installation: { id: number } }>("workflow_run.completed.json");
+    await inbox.accept({ id: "body-only", name: "workflow_run", body: JSON.stringify(run) });
+    await inbox.accept({ id: "not-json", name: "workflow_run", body: '{"action": "completed", }' });
+    await inbox.accept(delivery("parsed", "workflow_run", { action: "requested", repository: { full_name: "acme/other" } }));
+
+    const listed = Object.fromEntries((await listDeliveries(store.db)).map((row) => [row.id, [row.action, row.repoSlug, row.installationId]]));
+    expect(listed).toEqual({
+      "body-only": ["completed", "acme/widgets", run.installation.id],
+      "not-json": [null, null, null],
+      parsed: ["requested", "acme/other", null],
+    });
+    expect((await listDeliveries(store.db, { repo: "acme/widgets" })).map((row) => row.id)).toEqual(["body-only"]);
+    expect(await countMatchingDeliveries(store.db, { repo: "acme/widgets" })).toBe(1);
+    // The body is only read for a waiting row: the record's own columns are what a settled delivery shows.
+    await store.client.execute("UPDATE delivery_records SET status = 'processed' WHERE id = 'body-only'");
+    expect((await listDeliveries(store.db, { repo: "acme/widgets" })).map((row) => row.id)).toEqual([]);
   });
 
   test("the body is kept apart and written once: a duplicate leaves it, a redelivery of a failed delivery replaces it", async () => {
