@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LineRedactor, redactLines, redactSecrets } from "../src/fix/redact.js";
+import { LineRedactor, redactLines, redactSecrets, WordSet } from "../src/fix/redact.js";
 
 /**
  * Fake credentials are assembled at run time from a seeded generator, so this
@@ -245,5 +245,34 @@ describe("LineRedactor and redactLines (streams)", () => {
     expect(redactor.pushScreened("plain output")).toBe("plain output");
     redactor.push("-----BEGIN PRIVATE KEY-----");
     expect(redactor.pushScreened(fake(64, BASE64, 3))).toBeNull();
+  });
+});
+
+describe("WordSet (the hint-word test)", () => {
+  /** What it stands in for: the alternation of the words as a case-insensitive expression. */
+  const alternation = (words: string[]) => new RegExp(words.map((word) => word.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")).join("|"), "i");
+
+  it("answers what `/word|word/i` answers, case folded as the expression folds it", () => {
+    const words = ["err", "FAIL", "rate limit", "é", "straße", "ı", "K", "×", "\u200b", "ab", "b", "😀x"];
+    const set = new WordSet(words);
+    const expected = alternation(words);
+    const pieces = ["e", "E", "r", "R", "a", "A", "b", "B", "s", "S", "ss", "ß", "k", "K", "K", "i", "I", "ı", "İ", "ſ", "é", "É", "×", "\u200b", "😀", "\ud83d", "x", " ", "fail", "Rate Limit", "rate  limit"];
+    let seed = 11;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let n = 0; n < 20000; n += 1) {
+      let text = "";
+      const length = Math.floor(random() * 10);
+      for (let i = 0; i < length; i += 1) text += pieces[Math.floor(random() * pieces.length)];
+      expect(set.test(text), JSON.stringify(text)).toBe(expected.test(text));
+    }
+    for (let unit = 0; unit < 0x10000; unit += 1) {
+      const text = `${String.fromCharCode(unit)}rr`;
+      expect(set.test(text), `U+${unit.toString(16)}`).toBe(expected.test(text));
+    }
+  });
+
+  it("finds an empty word in every text, and nothing without words", () => {
+    expect(new WordSet(["", "x"]).test("")).toBe(true);
+    expect(new WordSet([]).test("anything")).toBe(false);
   });
 });

@@ -51,9 +51,123 @@ export const SECRET_SHAPES = /[\u200b-\u200d\u2060\ufeff\u00ad]|(?<![A-Za-z0-9/+
 /** Zero-width characters between token characters: invisible, and they hide a token from every pattern. */
 const ZERO_WIDTH_INSIDE_TOKEN = /(?<=[A-Za-z0-9_+/=.-])[\u200b-\u200d\u2060\ufeff\u00ad]+(?=[A-Za-z0-9_+/=.-])/g;
 
-/** A case-insensitive test for any of some literal substrings. */
-export function anyOfWords(words: readonly string[]): RegExp {
-  return new RegExp(words.map((word) => word.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")).join("|"), "i");
+/**
+ * A case-insensitive test for any of some literal substrings: what the expression
+ * `/word1|word2|…/i` answers, in one pass of an Aho-Corasick automaton over the text's UTF-16
+ * units. The expression tried every word at every place; the hint lists run on every line a
+ * screen lets through, and were a good part of the cost of those lines.
+ */
+export class WordSet {
+  /** Per ASCII unit, its class (0: in no word); units past ASCII are looked up in `high`. */
+  private readonly ascii = new Uint16Array(128);
+  /** Class per unit past ASCII, filled as they are met (NOT_SEEN until then). */
+  private readonly high = new Uint16Array(0x10000 - 128).fill(NOT_SEEN);
+  private readonly canonicalClass = new Map<string, number>();
+  private readonly table: Int32Array;
+  /** The absorbing state: a word was found. */
+  private readonly found: number;
+  /** An empty word: every text holds it. */
+  private readonly always: boolean;
+
+  constructor(words: readonly string[]) {
+    let classes = 1;
+    const classOf = (unit: number): number => {
+      const canonical = canonicalize(unit);
+      let k = this.canonicalClass.get(canonical);
+      if (k === undefined) {
+        k = classes++;
+        this.canonicalClass.set(canonical, k);
+      }
+      return k;
+    };
+    const encoded = words.map((word) => Array.from({ length: word.length }, (_, i) => classOf(word.charCodeAt(i))));
+    for (let unit = 0; unit < 128; unit += 1) this.ascii[unit] = this.canonicalClass.get(canonicalize(unit)) ?? 0;
+    // The trie as a flat table of children (-1: none), then breadth-first failure links.
+    let capacity = 1;
+    for (const word of encoded) capacity += word.length;
+    const children = new Int32Array(capacity * classes).fill(-1);
+    const ends = new Uint8Array(capacity);
+    let states = 1;
+    for (const word of encoded) {
+      let state = 0;
+      for (const k of word) {
+        const at = state * classes + k;
+        if (children[at] < 0) children[at] = states++;
+        state = children[at];
+      }
+      ends[state] = 1;
+    }
+    const fail = new Int32Array(states);
+    const delta = new Int32Array(states * classes);
+    const order: number[] = [];
+    for (let k = 0; k < classes; k += 1) {
+      const child = children[k];
+      delta[k] = child < 0 ? 0 : child;
+      if (child >= 0) order.push(child);
+    }
+    for (let at = 0; at < order.length; at += 1) {
+      const state = order[at];
+      if (ends[fail[state]] === 1) ends[state] = 1;
+      for (let k = 0; k < classes; k += 1) {
+        const child = children[state * classes + k];
+        if (child < 0) {
+          delta[state * classes + k] = delta[fail[state] * classes + k];
+        } else {
+          fail[child] = delta[fail[state] * classes + k];
+          delta[state * classes + k] = child;
+          order.push(child);
+        }
+      }
+    }
+    // Rows pre-multiplied by the class count; every transition into a word's end leads to `found`.
+    this.found = states * classes;
+    this.table = new Int32Array(states * classes);
+    for (let at = 0; at < states * classes; at += 1) this.table[at] = ends[delta[at]] === 1 ? this.found : delta[at] * classes;
+    this.always = words.some((word) => word.length === 0);
+  }
+
+  test(text: string): boolean {
+    const table = this.table;
+    const ascii = this.ascii;
+    const found = this.found;
+    let state = 0;
+    if (this.always) return true;
+    for (let i = 0; i < text.length; i += 1) {
+      const unit = text.charCodeAt(i);
+      state = table[state + (unit < 128 ? ascii[unit] : this.highClass(unit))];
+      if (state === found) return true;
+    }
+    return false;
+  }
+
+  private highClass(unit: number): number {
+    let k = this.high[unit - 128];
+    if (k === NOT_SEEN) {
+      k = this.canonicalClass.get(canonicalize(unit)) ?? 0;
+      this.high[unit - 128] = k;
+    }
+    return k;
+  }
+}
+
+const NOT_SEEN = 0xffff;
+
+/**
+ * What a case-insensitive expression without the `u` flag compares a UTF-16 unit by
+ * (ECMAScript's Canonicalize): its upper case when that is one unit and does not turn a unit
+ * past ASCII into an ASCII one.
+ */
+function canonicalize(unit: number): string {
+  const char = String.fromCharCode(unit);
+  const upper = char.toUpperCase();
+  if (upper.length !== 1) return char;
+  if (unit >= 128 && upper.charCodeAt(0) < 128) return char;
+  return upper;
+}
+
+/** A case-insensitive test for any of some literal substrings (see WordSet). */
+export function anyOfWords(words: readonly string[]): WordSet {
+  return new WordSet(words);
 }
 
 const MAY_HOLD_SECRET = anyOfWords(SECRET_HINT_WORDS);
