@@ -242,20 +242,36 @@ export class LogAnalyzer implements ScanSink {
    */
   plain(bytes: Buffer, start: number, end: number, first: number, fingerprint: number, text: string | null): void {
     const step = this.current;
-    if (step.open !== null && text === null && isPassingFirst(first) && this.baseline === null && this.headerGroupLines < 0 && (this.format !== null || this.seq >= 200) && !this.redactor.insideKeyBlock) {
-      // A passing test's line inside an open excerpt: all content() does with it is count it
-      // against the excerpt (passing lines are left out of it) and keep it in the ring.
-      this.seq += 1;
-      this.travisOpened = false;
-      step.lastSeq = this.seq;
-      if (!this.pastFailure(step)) {
-        step.remaining -= 1;
-        if (step.remaining <= 0) step.closeBlock();
+    const open = step.open;
+    if (open !== null && text === null && this.baseline === null && this.headerGroupLines < 0 && (this.format !== null || this.seq >= 200) && !this.redactor.insideKeyBlock) {
+      if (isPassingFirst(first)) {
+        // A passing test's line inside an open excerpt: all content() does with it is count it
+        // against the excerpt (passing lines are left out of it) and keep it in the ring.
+        this.seq += 1;
+        this.travisOpened = false;
+        step.lastSeq = this.seq;
+        if (!this.pastFailure(step)) {
+          step.remaining -= 1;
+          if (step.remaining <= 0) step.closeBlock();
+        }
+        step.ring.pushBytes(bytes, start, end, this.seq, false, true);
+        return;
       }
-      step.ring.pushBytes(bytes, start, end, this.seq, false, true);
-      return;
+      if (!this.markerStart(first) && first !== 80 /* P */ && first !== 67 /* C */) {
+        // Any other line inside an open excerpt that starts no step marker: no rule can match it
+        // (no hint word, no error shape, no redaction), so what the full way does with it is
+        // what excerptLine does (see content, score 0), without the steps that find that out.
+        this.seq += 1;
+        this.travisOpened = false;
+        const seq = this.seq;
+        step.lastSeq = seq;
+        const line = cleanPlainLine(bytes, start, end);
+        if (!this.pastFailure(step)) this.excerptLine(step, open, line, seq);
+        step.ring.push(line, seq);
+        return;
+      }
     }
-    if (step.open !== null || this.headerGroupLines >= 0 || (this.format === null && this.seq < 200) || this.redactor.insideKeyBlock || this.markerStart(first)) {
+    if (open !== null || this.headerGroupLines >= 0 || (this.format === null && this.seq < 200) || this.redactor.insideKeyBlock || this.markerStart(first)) {
       this.cleaned(cleanPlainLine(bytes, start, end), text !== null ? SCREENED_SECRET : 0);
       return;
     }
@@ -652,18 +668,18 @@ export class LogAnalyzer implements ScanSink {
 
     // Error output a test printed on purpose (jest's `console.error` blocks) is not the failure.
     if (score > 1 && step.open === null && CONSOLE_OUTPUT.test(step.ring.last() ?? "")) score = 1;
+    // An error line's key among those seen, made once (each trim is a new string to hash).
+    const key = score > 0 ? line.trim() : "";
 
-    if (step.open && score > 0 && step.open.head.length >= BLOCK_SPLIT_LINES && !step.seenTriggers.has(line.trim())) {
+    if (step.open && score > 0 && step.open.head.length >= BLOCK_SPLIT_LINES && !step.seenTriggers.has(key)) {
       // A new error after a long excerpt starts its own: each can be kept or dropped whole, none loses its middle.
       step.closeBlock();
     }
     const open = step.open;
-    if (open && score === 0 && isPassingLine(line)) {
-      // Passing tests next to a failure say nothing about it: leave them out of the excerpt.
-      step.remaining -= 1;
-      if (step.remaining <= 0) step.closeBlock();
+    if (open && score === 0) {
+      this.excerptLine(step, open, line, seq);
     } else if (open) {
-      const seen = score > 0 ? step.seenTriggers.get(line.trim()) : undefined;
+      const seen = step.seenTriggers.get(key);
       if (seen && seen.block === open && score <= 2) {
         // A generic error line repeating inside one excerpt (retry loops): count it, do not copy it.
         seen.entry.repeats += 1;
@@ -674,21 +690,17 @@ export class LogAnalyzer implements ScanSink {
       }
       const before = open.chars;
       const entry = open.add(line, seq, score);
-      if (score > 0 && !seen) {
+      if (!seen) {
         step.remaining = AFTER_TRIGGER_LINES;
-        this.rememberTrigger(step, line, entry, open);
-      } else if (score > 0) {
-        // Seen before: it neither extends the excerpt nor counts as new.
-        step.remaining -= 1;
-      } else if (isContinuation(line)) {
-        if (step.remaining < AFTER_CONTINUATION_LINES) step.remaining = AFTER_CONTINUATION_LINES;
+        this.rememberTrigger(step, line, key, entry, open);
       } else {
+        // Seen before: it neither extends the excerpt nor counts as new.
         step.remaining -= 1;
       }
       step.store.account(open, open.chars - before);
       if (step.remaining <= 0) step.closeBlock();
     } else if (score > 0) {
-      const seen = step.seenTriggers.get(line.trim());
+      const seen = step.seenTriggers.get(key);
       if (seen) {
         // The same error again (a repeated warning, a summary): count it, do not copy it.
         seen.entry.repeats += 1;
@@ -702,13 +714,34 @@ export class LogAnalyzer implements ScanSink {
         for (const item of block.earlier) block.chars += item.text.length + 1;
         for (const item of context) block.add(item.text, item.seq, 0);
         const entry = block.add(line, seq, score);
-        this.rememberTrigger(step, line, entry, block);
+        this.rememberTrigger(step, line, key, entry, block);
         step.open = block;
         step.remaining = AFTER_TRIGGER_LINES;
         step.store.account(block, block.chars);
       }
     }
     step.ring.push(line, seq);
+  }
+
+  /**
+   * A line without an error score inside the open excerpt: passing tests next to a failure say
+   * nothing about it and are left out; any other line extends it (a continuation keeps it open
+   * a little longer).
+   */
+  private excerptLine(step: Step, open: Block, line: string, seq: number): void {
+    if (isPassingLine(line)) {
+      step.remaining -= 1;
+    } else {
+      const before = open.chars;
+      open.add(line, seq, 0);
+      if (isContinuation(line)) {
+        if (step.remaining < AFTER_CONTINUATION_LINES) step.remaining = AFTER_CONTINUATION_LINES;
+      } else {
+        step.remaining -= 1;
+      }
+      step.store.account(open, open.chars - before);
+    }
+    if (step.remaining <= 0) step.closeBlock();
   }
 
   /**
@@ -731,8 +764,8 @@ export class LogAnalyzer implements ScanSink {
     step.ring.push(line, seq, true);
   }
 
-  private rememberTrigger(step: Step, line: string, entry: BlockLine, block: Block): void {
-    const key = line.trim();
+  /** `key`: the line trimmed. */
+  private rememberTrigger(step: Step, line: string, key: string, entry: BlockLine, block: Block): void {
     step.families.note(line);
     if (step.seenTriggers.size < MAX_SEEN_TRIGGERS && !step.seenTriggers.has(key)) step.seenTriggers.set(detach(key), { entry, block });
   }
