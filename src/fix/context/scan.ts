@@ -21,6 +21,7 @@ import { isUtf8 } from "node:buffer";
 import { decodeLine, isDigit, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, textWithoutAnsi, timestampBytes, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
 import { escapeEnd } from "./ansi.js";
 import { fingerprintBytes } from "./fingerprint.js";
+import { ahoCorasick } from "../redact.js";
 
 export interface ScanSink {
   /** A line that needs the full treatment, decoded (timestamps and colours still on). */
@@ -111,44 +112,10 @@ export class HintAutomaton {
     this.classes[27] = escClass;
     classCount += 1;
     this.classCount = classCount;
-    // Trie as a flat table of children (-1: none), then breadth-first failure links.
-    let capacity = 1;
-    for (const word of words) capacity += word.bytes.length;
-    const children = new Int32Array(capacity * classCount).fill(-1);
-    const tiers = new Uint8Array(capacity);
-    let states = 1;
-    for (const word of words) {
-      let state = 0;
-      for (const byte of word.bytes) {
-        const at = state * classCount + this.classes[byte];
-        if (children[at] < 0) children[at] = states++;
-        state = children[at];
-      }
-      tiers[state] |= word.tier;
-    }
-    const fail = new Int32Array(states);
-    const delta = new Int32Array(states * classCount);
-    const order = new Int32Array(states);
-    let queued = 1;
-    for (let c = 0; c < classCount; c += 1) {
-      const child = children[c];
-      delta[c] = child < 0 ? 0 : child;
-      if (child >= 0) order[queued++] = child;
-    }
-    for (let at = 1; at < queued; at += 1) {
-      const state = order[at];
-      tiers[state] |= tiers[fail[state]];
-      for (let c = 0; c < classCount; c += 1) {
-        const child = children[state * classCount + c];
-        if (child < 0) {
-          delta[state * classCount + c] = delta[fail[state] * classCount + c];
-        } else {
-          fail[child] = delta[fail[state] * classCount + c];
-          delta[state * classCount + c] = child;
-          order[queued++] = child;
-        }
-      }
-    }
+    const { states, delta, marks: tiers } = ahoCorasick(
+      words.map((word) => ({ classes: Array.from(word.bytes, (byte) => this.classes[byte]), marks: word.tier })),
+      classCount,
+    );
     // Rows pre-multiplied by the class count: states without a word first, then those where a
     // number word ends, then those where only a weak word ends, then the absorbing HIT row
     // for every strong word. ESC leads past them all.
