@@ -10,7 +10,7 @@
  * passing tests log, React warnings with stacks of long paths, long lines past the
  * 4,096 characters kept, one printed credential, and a real failure near the end),
  * then reads it from a
- * file stream several times and reports MB/s (median) plus peak RSS and heap
+ * file stream several times and reports MB/s (median, and the best run) plus peak RSS and heap
  * growth while reading. Each speed configuration runs in a child process of its own,
  * so its RSS is the builder's, not the corpus's or the generator's; with a baseline it
  * reports the baseline read, the failing log against it, and both together. Options: --mb <size> (default 50), --runs <n> (default 5),
@@ -302,6 +302,9 @@ async function speedChild(path: string, baselinePath: string | null): Promise<vo
   const cpu = median(results.map((r) => mb(size + baselineSize) / r.cpuSeconds));
   const what = baselinePath ? `the failing log and its baseline (${mb(size + baselineSize).toFixed(0)} MB read)` : `the failing log (${mb(size).toFixed(0)} MB)`;
   console.log(`median throughput over ${RUNS} runs, ${what}: ${wall.toFixed(0)} MB/s wall, ${cpu.toFixed(0)} MB/s per CPU second; load average ${load()}`);
+  // On a shared machine the best run is the steadiest figure to compare builds by (the others lose time to other processes).
+  const best = Math.max(...results.map((r) => mb(size + baselineSize) / r.cpuSeconds));
+  console.log(`best of ${RUNS} runs: ${Math.max(...results.map((r) => mb(size + baselineSize) / r.seconds)).toFixed(0)} MB/s wall, ${best.toFixed(0)} MB/s per CPU second`);
   if (baselinePath) {
     const failingOnly = median(results.map((r) => mb(size) / (r.seconds - r.baselineSeconds)));
     const baselineOnly = median(results.map((r) => mb(baselineSize) / r.baselineSeconds));
