@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { WebhookHeaders, WebhookResponse } from "../http/ingress-core.js";
-import { MAX_WEBHOOK_BYTES, parseJsonObject } from "../http/ingress-core.js";
+import { MAX_WEBHOOK_BYTES, parseJsonObject, statusOfProcessed } from "../http/ingress-core.js";
 import { budgetExceededAnswer, BodyBudgetExceededError, createBodyBudget, readBudgetedBody, type BodyBudget, type BudgetedBody } from "../http/body-budget.js";
 import { BodyTooLargeError, requestUrl, sendJson } from "../http/respond.js";
 import type { Inbox } from "../inbox/index.js";
@@ -119,8 +119,7 @@ export async function handleForgeRequest(forge: Forge, request: ForgeRequest, de
   if (forge === "gitea") delete payload.secret;
   // Stored in the inbox and processed before the answer, so a payload its handler cannot read is the sender's 400.
   const answer = await deps.inbox.receiveNow({ id: identified.id, name: identified.event, payload });
-  const status = answer.status === "failed" ? (answer.malformed ? 400 : 500) : answer.status === "retry" ? 500 : 200;
-  return { status, body: { id: identified.id, ...answer } };
+  return { status: statusOfProcessed(answer), body: { id: identified.id, ...answer } };
 }
 
 /** The node transport: matches the two paths, reads the body under the size cap, answers. */

@@ -16,7 +16,7 @@
  */
 import type { Probot } from "probot";
 import { receiveWithAnswer, type Delivered } from "./answer-slot.js";
-import type { Inbox } from "../inbox/index.js";
+import type { Inbox, ReceiveAnswer } from "../inbox/index.js";
 import type { GitHubSignatureCheck } from "./signature.js";
 
 /** GitHub caps webhook payloads at 25 MB. */
@@ -122,8 +122,15 @@ export async function handleWebhookRequest(
   const parsed = parseJsonObject(text);
   if ("status" in parsed) return parsed;
   const answer = await receiveWithAnswer(probot, { id, name, payload: parsed.payload }, options.deliver);
-  const status = answer.status === "failed" ? (answer.malformed ? 400 : 500) : answer.status === "retry" ? 500 : 200;
-  return { status, body: { id, ...answer } };
+  return { status: statusOfProcessed(answer), body: { id, ...answer } };
+}
+
+/**
+ * The HTTP status of a delivery processed before its answer: 400 for a payload
+ * the sender got wrong, 500 for our own failure (the sender may retry), else 200.
+ */
+export function statusOfProcessed(answer: ReceiveAnswer): number {
+  return answer.status === "failed" ? (answer.malformed ? 400 : 500) : answer.status === "retry" ? 500 : 200;
 }
 
 /** The payload, or the 400 for a body that is not a JSON object (the forge routes answer the same). */
