@@ -8,7 +8,7 @@ import { checkMergedDiff, outcomeJobHandlers } from "../src/outcomes/jobs.js";
 import { CURSORS, runPeriodicOutcomeChecks, type OutcomeDeps } from "../src/outcomes/periodic.js";
 import { readCursor } from "../src/store/cursors.js";
 import { createLibsqlQueue, type JobContext } from "../src/queue/index.js";
-import { feedback, jobs, prOutcomes } from "../src/store/schema.js";
+import { deliveryRecords, feedback, jobs, prOutcomes } from "../src/store/schema.js";
 import { upsertPrOutcome } from "../src/store/records.js";
 import { fixture, silentLog, startTestServer, type TestServer } from "./helpers.js";
 import { EPISODE_ID, INFERENCE_ID, REPO, REVERT_SHA, seedFixAttempt, seedUnsettledClosedFixPrs, testOctokit } from "./outcomes-setup.js";
@@ -314,6 +314,27 @@ describe("open windows of a repository that sends no push events", () => {
     await deliver("push", fixture("push.main.touches.json"));
     const result = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-06-05T07:00:00Z") });
     expect(result).toMatchObject({ backfilled: 0, backfillsQueued: 0, heldUp: { pending: 1 } });
+  });
+
+  test("a push still waiting in the inbox counts as arrived (its repository is read from the stored body)", async () => {
+    await seedFixAttempt(db());
+    await deliver("pull_request", fixture("pull_request.closed.fix-merged.json"));
+    const waiting = await server.post("push", fixture("push.main.touches.json"), { id: randomUUID(), process: false });
+    expect(waiting.status).toBe(202);
+    const [row] = await db().select().from(deliveryRecords).where(eq(deliveryRecords.event, "push"));
+    expect({ status: row.status, repoSlug: row.repoSlug }).toEqual({ status: "received", repoSlug: null });
+    const result = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-06-05T07:00:00Z") });
+    expect(result).toMatchObject({ backfillsQueued: 0, heldUp: { pending: 1 } });
+  });
+
+  test("a waiting push of another repository does not count", async () => {
+    await seedFixAttempt(db());
+    await deliver("pull_request", fixture("pull_request.closed.fix-merged.json"));
+    const push = fixture<{ repository: { full_name: string } }>("push.main.touches.json");
+    const elsewhere = { ...push, repository: { ...push.repository, full_name: "acme/other" } };
+    expect((await server.post("push", elsewhere, { id: randomUUID(), process: false })).status).toBe(202);
+    const result = await runPeriodicOutcomeChecks({ ...deps(), now: new Date("2024-06-05T07:00:00Z") });
+    expect(result).toMatchObject({ backfillsQueued: 1 });
   });
 });
 

@@ -12,6 +12,7 @@ import { and, desc, eq, gt, gte, inArray, isNotNull, lt, lte, ne, or, sql, type 
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { DbHandle, Queryable } from "../store/db.js";
 import { downstreamTouches, feedback, fixAttempts, prOutcomes, type FixAttempt, type PrOutcome } from "../store/schema.js";
+import { anyDeliveryMatching } from "../store/delivery-queries.js";
 import { GITHUB_PROVIDER } from "../ingest/map.js";
 import { windowEnd, type MergedFix } from "./touches.js";
 
@@ -293,11 +294,11 @@ export async function recountTouches(db: DbHandle, fix: FixPr): Promise<{ count:
   return { count: row?.count ?? 0, last: row?.last ?? null };
 }
 
-/** Whether any push delivery of this repository was recorded at or after `since`. */
+/**
+ * Whether any push delivery of this repository was received at or after
+ * `since`, one still waiting in the inbox included: the webhook path stores
+ * the body unparsed, so such a row has no repository column yet.
+ */
 export async function pushSeenSince(db: DbHandle, repo: string, since: string): Promise<boolean> {
-  const handle: Queryable = db;
-  const rows = await handle.all<{ one: number }>(
-    sql`SELECT 1 AS one FROM deliveries WHERE event = 'push' AND repo_slug = ${repo} AND received_at >= ${since} LIMIT 1`,
-  );
-  return rows.length > 0;
+  return anyDeliveryMatching(db, { event: "push", repo, since });
 }

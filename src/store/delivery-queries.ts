@@ -1,7 +1,7 @@
 /** Reading the deliveries inbox: listings (without payloads) for the CLI and the dashboard, one row in full. */
 import { and, count, desc, eq, getTableColumns, gte, isNull, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
-import type { Db } from "./db.js";
+import type { Db, Queryable } from "./db.js";
 import { deliveries, deliveryBodies, deliveryRecords, DELIVERY_STATUSES } from "./schema.js";
 
 export { DELIVERY_STATUSES };
@@ -77,6 +77,12 @@ export async function listDeliveries(db: Db, query: DeliveryQuery = {}): Promise
 export async function countMatchingDeliveries(db: Db, query: DeliveryQuery = {}): Promise<number> {
   const [row] = await db.select({ n: count() }).from(deliveryRecords).leftJoin(waitingBody, joinsWaitingBody).where(where(query));
   return row?.n ?? 0;
+}
+
+/** Whether any delivery matches, waiting ones included (their repository read from the body, as listings do). */
+export async function anyDeliveryMatching(db: Queryable, query: Omit<DeliveryQuery, "limit" | "offset">): Promise<boolean> {
+  const rows = await db.select({ one: sql<number>`1` }).from(deliveryRecords).leftJoin(waitingBody, joinsWaitingBody).where(where(query)).limit(1);
+  return rows.length > 0;
 }
 
 export async function getDelivery(db: Db, id: string): Promise<Delivery | undefined> {
