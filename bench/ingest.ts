@@ -15,7 +15,8 @@
  *
  * Each server runs in its own child process; the load generator (autocannon)
  * stays here. All get the same signed ~19 KB `workflow_run` delivery with a
- * unique X-GitHub-Delivery per request, at 1, 10 and 50 connections, for a
+ * unique X-GitHub-Delivery per request (time-based, as GitHub's are: see
+ * deliveryIds), at 1, 10 and 50 connections, for a
  * fixed time per level after a warm-up. A level is run in a few short turns
  * whose order rotates, so background load on the machine falls on all alike.
  *
@@ -36,7 +37,9 @@
  * BENCH_CONNECTIONS ("1,10,50"), LOG_LEVEL (info), BENCH_CPU_PROF=1 (CPU
  * profiles of the three servers into bench/out/cpu-<server>/), BENCH_INBOX_THREAD=0
  * (fixloop processes on the request thread too), BENCH_TRANSACTION_MS
- * (the processor's batch transaction length; 0: one delivery at a time).
+ * (the processor's batch transaction length; 0: one delivery at a time),
+ * BENCH_DELIVERY_IDS (github: time-based like GitHub's, the default; random:
+ * UUIDv4).
  *
  * "cpu µs" (the server process's user + system CPU per answered request) is
  * the steadier figure on a shared machine; req/s and latency move with
@@ -73,6 +76,38 @@ if (LEVELS.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error("BENCH_C
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
 /** Length of the sustained run (acknowledged and processed per second, then the catch-up). 0 skips it. */
 const SUSTAIN_SECONDS = Number(process.env.BENCH_SUSTAIN_SECONDS ?? 30);
+const DELIVERY_IDS = process.env.BENCH_DELIVERY_IDS ?? "github";
+if (DELIVERY_IDS !== "github" && DELIVERY_IDS !== "random") throw new Error('BENCH_DELIVERY_IDS must be "github" or "random"');
+
+/** 100-ns intervals from the UUID epoch (1582-10-15) to the Unix epoch. */
+const UUID_EPOCH_OFFSET = 0x01b21dd213814000n;
+
+/**
+ * X-GitHub-Delivery ids as GitHub sends them: version-1 (time-based) UUIDs,
+ * e.g. 72d3162e-cc78-11e3-81ab-4c9367dc0958 in GitHub's "Delivery headers"
+ * documentation, whose first field is the low 32 bits of the time. Ids sent a
+ * moment apart therefore sort next to each other, and so do their entries in
+ * the inbox's index on the delivery id. Random (v4) ids would land each new
+ * entry on a random leaf of that index, one more page read and written per
+ * delivery, which real traffic does not cost (BENCH_DELIVERY_IDS=random shows
+ * how much). Strictly increasing within this process, so never repeated.
+ */
+function deliveryIds(): () => string {
+  if (DELIVERY_IDS === "random") return randomUUID;
+  const clockSequence = randomBytes(2);
+  clockSequence[0] = (clockSequence[0] & 0x3f) | 0x80; // the RFC 4122 variant
+  const clockSequenceAndNode = `${clockSequence.toString("hex")}-${randomBytes(6).toString("hex")}`;
+  let last = 0n;
+  return () => {
+    const now = BigInt(Date.now()) * 10_000n + UUID_EPOCH_OFFSET;
+    last = now > last ? now : last + 1n;
+    const timeLow = (last & 0xffff_ffffn).toString(16).padStart(8, "0");
+    const timeMid = ((last >> 32n) & 0xffffn).toString(16).padStart(4, "0");
+    const versionAndTimeHigh = (((last >> 48n) & 0x0fffn) | 0x1000n).toString(16).padStart(4, "0");
+    return `${timeLow}-${timeMid}-${versionAndTimeHigh}-${clockSequenceAndNode}`;
+  };
+}
+const nextDeliveryId = deliveryIds();
 const TARGET_PROCESSED_PER_SEC = 2_000;
 /** Probot's own default for `probot run`; fixloop and both baselines get the same. */
 const LOG_LEVEL = process.env.LOG_LEVEL || "info";
@@ -205,7 +240,7 @@ function runLoad(url: string, delivery: SignedDelivery, connections: number, sec
         requests: [
           {
             setupRequest: (request) => {
-              request.headers = { ...request.headers, "x-github-delivery": randomUUID() };
+              request.headers = { ...request.headers, "x-github-delivery": nextDeliveryId() };
               return request;
             },
           },
@@ -372,7 +407,7 @@ async function main(): Promise<void> {
   try {
     console.log(
       `ingest benchmark: POST ${DEFAULT_WEBHOOK_PATH}, ${delivery.event} ${delivery.body.length.toLocaleString("en")} bytes ` +
-        `(completed, failure: stored + fix job looked up by dedup key), signed, unique delivery ids; node ${process.version}`,
+        `(completed, failure: stored + fix job looked up by dedup key), signed, unique delivery ids (${DELIVERY_IDS === "github" ? "time-based, as GitHub's" : "random UUIDv4"}); node ${process.version}`,
     );
     console.log(`LOG_LEVEL=${LOG_LEVEL} LOG_FORMAT=json for all three, stdout to /dev/null`);
     console.log(`  probot run  ${byKind["probot-run"].url}  Probot's run(): Server + pino-http request log, no-op onAny app  (the target baseline)`);
