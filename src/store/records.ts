@@ -5,6 +5,7 @@
  */
 import { and, desc, eq, getTableColumns, gte, SQL, sql, type Table } from "drizzle-orm";
 import type { Db } from "./db.js";
+import { clientOf, leanStatement } from "./lean-statement.js";
 import { ciRuns, deliveries, prOutcomes, type CiRun, type CiStatus, type NewCiRun, type NewPrOutcome, type PrOutcome, type PrState } from "./schema.js";
 
 /** "stale": the stored row is already further along; nothing was written. */
@@ -81,42 +82,47 @@ function placeholderValues<T extends Table>(
  * another process in between is still handled by the upsert's conflict rule.
  * Both say what they did by the rows they changed, not by RETURNING: a
  * statement that returns rows runs as a query in the driver, which took half
- * of a run's write (upsertCiRun 48.6 → 25.0 µs in a scratch bench).
+ * of a run's write (upsertCiRun 48.6 → 25.0 µs in a scratch bench). They run
+ * as lean statements (lean-statement.ts): Drizzle's SQL, without its
+ * per-call placeholder filling.
  */
 function prepareIngestWrites(db: Db) {
-  const updatePr = db
-    .update(prOutcomes)
-    .set(columnPlaceholders(PR_INGEST_COLUMNS) as unknown as NewPrOutcome)
-    .where(
-      and(
-        eq(prOutcomes.provider, sql.placeholder("provider")),
-        eq(prOutcomes.repoSlug, sql.placeholder("repoSlug")),
-        eq(prOutcomes.prNumber, sql.placeholder("prNumber")),
-        sql`${sql.placeholder("orderKey")} >= ${prOutcomes.orderKey}`,
+  const updatePr = leanStatement(
+    db
+      .update(prOutcomes)
+      .set(columnPlaceholders(PR_INGEST_COLUMNS) as unknown as NewPrOutcome)
+      .where(
+        and(
+          eq(prOutcomes.provider, sql.placeholder("provider")),
+          eq(prOutcomes.repoSlug, sql.placeholder("repoSlug")),
+          eq(prOutcomes.prNumber, sql.placeholder("prNumber")),
+          sql`${sql.placeholder("orderKey")} >= ${prOutcomes.orderKey}`,
+        ),
       ),
-    )
-    .prepare();
-  const upsertPr = db
-    .insert(prOutcomes)
-    .values(columnPlaceholders(PR_INSERT_COLUMNS) as unknown as NewPrOutcome)
-    .onConflictDoUpdate({
-      target: [prOutcomes.provider, prOutcomes.repoSlug, prOutcomes.prNumber],
-      set: excludedSet(prOutcomes, PR_INGEST_COLUMNS),
-      setWhere: sql`excluded.order_key >= ${prOutcomes.orderKey}`,
-    })
-    .prepare();
+  );
+  const upsertPr = leanStatement(
+    db
+      .insert(prOutcomes)
+      .values(columnPlaceholders(PR_INSERT_COLUMNS) as unknown as NewPrOutcome)
+      .onConflictDoUpdate({
+        target: [prOutcomes.provider, prOutcomes.repoSlug, prOutcomes.prNumber],
+        set: excludedSet(prOutcomes, PR_INGEST_COLUMNS),
+        setWhere: sql`excluded.order_key >= ${prOutcomes.orderKey}`,
+      }),
+  );
   // Fork PRs: their workflow runs carry no pull_requests; link the runs by head SHA.
-  const linkRunsToPr = db
-    .update(ciRuns)
-    .set({ prNumbers: sql`json_array(${sql.placeholder("prNumber")})` })
-    .where(
-      and(
-        eq(ciRuns.repoSlug, sql.placeholder("repoSlug")),
-        eq(ciRuns.commitSha, sql.placeholder("headSha")),
-        sql`${ciRuns.prNumbers} = '[]'`,
+  const linkRunsToPr = leanStatement(
+    db
+      .update(ciRuns)
+      .set({ prNumbers: sql`json_array(${sql.placeholder("prNumber")})` })
+      .where(
+        and(
+          eq(ciRuns.repoSlug, sql.placeholder("repoSlug")),
+          eq(ciRuns.commitSha, sql.placeholder("headSha")),
+          sql`${ciRuns.prNumbers} = '[]'`,
+        ),
       ),
-    )
-    .prepare();
+  );
   const prNumbersAt = db
     .select({ prNumber: prOutcomes.prNumber })
     .from(prOutcomes)
@@ -125,35 +131,37 @@ function prepareIngestWrites(db: Db) {
   // A run's later events name the same commit and branch: the UPDATE leaves those indexed columns out of its SET
   // and asks for them to match instead (a row whose differ is the upsert's). SQLite rewrites the index entries of
   // every column a SET names, equal or not: two index pages dirtied, written to the WAL and checkpointed, per event.
-  const updateRun = db
-    .update(ciRuns)
-    .set({
-      ...(columnPlaceholders(CI_INGEST_COLUMNS.filter((key) => key !== "commitSha" && key !== "headBranch")) as unknown as NewCiRun),
-      prNumbers: sql`CASE WHEN ${sql.placeholder("prNumbersJson")} = '[]' THEN ${ciRuns.prNumbers} ELSE ${sql.placeholder("prNumbersJson")} END`,
-    })
-    .where(
-      and(
-        eq(ciRuns.provider, sql.placeholder("provider")),
-        eq(ciRuns.runId, sql.placeholder("runId")),
-        sql`${sql.placeholder("orderKey")} >= ${ciRuns.orderKey}`,
-        eq(ciRuns.commitSha, sql.placeholder("commitSha")),
-        sql`${ciRuns.headBranch} IS ${sql.placeholder("headBranch")}`,
+  const updateRun = leanStatement(
+    db
+      .update(ciRuns)
+      .set({
+        ...(columnPlaceholders(CI_INGEST_COLUMNS.filter((key) => key !== "commitSha" && key !== "headBranch")) as unknown as NewCiRun),
+        prNumbers: sql`CASE WHEN ${sql.placeholder("prNumbersJson")} = '[]' THEN ${ciRuns.prNumbers} ELSE ${sql.placeholder("prNumbersJson")} END`,
+      })
+      .where(
+        and(
+          eq(ciRuns.provider, sql.placeholder("provider")),
+          eq(ciRuns.runId, sql.placeholder("runId")),
+          sql`${sql.placeholder("orderKey")} >= ${ciRuns.orderKey}`,
+          eq(ciRuns.commitSha, sql.placeholder("commitSha")),
+          sql`${ciRuns.headBranch} IS ${sql.placeholder("headBranch")}`,
+        ),
       ),
-    )
-    .prepare();
-  const upsertRun = db
-    .insert(ciRuns)
-    .values(columnPlaceholders(CI_INSERT_COLUMNS) as unknown as NewCiRun)
-    .onConflictDoUpdate({
-      target: [ciRuns.provider, ciRuns.runId],
-      set: {
-        ...excludedSet(ciRuns, CI_INGEST_COLUMNS),
-        // Keep a PR link found earlier (by SHA) when a later event carries none.
-        prNumbers: sql`CASE WHEN excluded.pr_numbers = '[]' THEN ${ciRuns.prNumbers} ELSE excluded.pr_numbers END`,
-      },
-      setWhere: sql`excluded.order_key >= ${ciRuns.orderKey}`,
-    })
-    .prepare();
+  );
+  const upsertRun = leanStatement(
+    db
+      .insert(ciRuns)
+      .values(columnPlaceholders(CI_INSERT_COLUMNS) as unknown as NewCiRun)
+      .onConflictDoUpdate({
+        target: [ciRuns.provider, ciRuns.runId],
+        set: {
+          ...excludedSet(ciRuns, CI_INGEST_COLUMNS),
+          // Keep a PR link found earlier (by SHA) when a later event carries none.
+          prNumbers: sql`CASE WHEN excluded.pr_numbers = '[]' THEN ${ciRuns.prNumbers} ELSE excluded.pr_numbers END`,
+        },
+        setWhere: sql`excluded.order_key >= ${ciRuns.orderKey}`,
+      }),
+  );
   return { updatePr, upsertPr, linkRunsToPr, prNumbersAt, updateRun, upsertRun };
 }
 
@@ -171,8 +179,9 @@ function ingestWritesFor(db: Db): ReturnType<typeof prepareIngestWrites> {
 export async function upsertPrOutcome(db: Db, row: NewPrOutcome): Promise<UpsertResult> {
   const writes = ingestWritesFor(db);
   const values = placeholderValues(prOutcomes, PR_INSERT_COLUMNS, row, { rawJsonText: JSON.stringify(row.rawJson) });
-  if ((await writes.updatePr.run(values)).rowsAffected === 0 && (await writes.upsertPr.run(values)).rowsAffected === 0) return "stale";
-  if (row.headSha) await writes.linkRunsToPr.run({ prNumber: row.prNumber, repoSlug: row.repoSlug, headSha: row.headSha });
+  const client = clientOf(db);
+  if ((await writes.updatePr.run(client, values)).rowsAffected === 0 && (await writes.upsertPr.run(client, values)).rowsAffected === 0) return "stale";
+  if (row.headSha) await writes.linkRunsToPr.run(client, { prNumber: row.prNumber, repoSlug: row.repoSlug, headSha: row.headSha });
   return "written";
 }
 
@@ -211,7 +220,8 @@ export async function upsertCiRun(db: Db, row: NewCiRun, source?: RawSource): Pr
     rawDeliveryId: source?.deliveryId ?? null,
     rawPath: source?.path ?? null,
   });
-  if ((await writes.updateRun.run(values)).rowsAffected === 0 && (await writes.upsertRun.run(values)).rowsAffected === 0) return "stale";
+  const client = clientOf(db);
+  if ((await writes.updateRun.run(client, values)).rowsAffected === 0 && (await writes.upsertRun.run(client, values)).rowsAffected === 0) return "stale";
   return "written";
 }
 
