@@ -501,7 +501,7 @@ describe("batch transactions (a queue that joins them: libSQL's)", () => {
     expect((await store.db.select().from(deliveries)).map((r) => r.status)).toEqual(["processed", "processed", "processed"]);
   });
 
-  test("waiting appends end a batch early (after its first millisecond), so a webhook's answer is not held up", async () => {
+  test("waiting appends end a batch early (after its first quarter millisecond), so a webhook's answer is not held up", async () => {
     const store = await tempStore();
     const counted = countingTransactions(store);
     const slow = handlerTaking(3);
@@ -514,6 +514,25 @@ describe("batch transactions (a queue that joins them: libSQL's)", () => {
     turns.countAppends(1);
     for (const id of ["d", "e", "f"]) await inbox.accept(delivery(id, "push"));
     expect(await inbox.processor.drain()).toBe(3);
+    expect(counted.begun()).toBe(1 + 3);
+  });
+
+  test("a processor behind by more than the lag bound runs its batches full length though appends wait, so the backlog stops growing", async () => {
+    const store = await tempStore();
+    const counted = countingTransactions(store);
+    const slow = handlerTaking(3);
+    const turns = createWriteTurns();
+    const options = { store: counted.store, log: silentLog(), queue: createLibsqlQueue(store), handlers: { push: slow }, transactionMs: 60_000, turns };
+    const behind = createInbox({ ...options, lagBoundMs: 50 });
+    for (const id of ["a", "b", "c"]) await behind.accept(delivery(id, "push"));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    turns.countAppends(1);
+    expect(await behind.processor.drain()).toBe(3);
+    expect(counted.begun()).toBe(1);
+    // The same deliveries when they are young: one transaction each.
+    const keepingUp = createInbox({ ...options, lagBoundMs: 60_000 });
+    for (const id of ["d", "e", "f"]) await keepingUp.accept(delivery(id, "push"));
+    expect(await keepingUp.processor.drain()).toBe(3);
     expect(counted.begun()).toBe(1 + 3);
   });
 

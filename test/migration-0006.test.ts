@@ -51,7 +51,7 @@ test("deliveries stored before 0006 keep their body, status and order after it",
     ]);
     // The one still waiting is still due, with its body.
     const claimed = await claimDueDeliveries(store.client, 10, new Date("2026-01-02T00:00:00Z"), 60_000);
-    expect(claimed).toEqual([{ id: "a-second", event: "push", attempts: 2 }]);
+    expect(claimed).toEqual([{ id: "a-second", event: "push", attempts: 2, receivedAt: "2026-01-01T00:00:00.000Z" }]);
     expect(await readDeliveryBody(store.client, "a-second")).toBe('{"n":2}');
   } finally {
     store.close();

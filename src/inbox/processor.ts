@@ -50,6 +50,13 @@ export interface DeliveryProcessorOptions extends DispatchDeps {
    */
   turns?: WriteTurns;
   /**
+   * How far behind arrivals the processor may fall (the age of the delivery
+   * it takes next) before its batches stop committing early for waiting
+   * appends (default `LAG_BOUND_MS`); see yieldAfterMs. A retried delivery
+   * looks old too, which only makes its batch a long one.
+   */
+  lagBoundMs?: number;
+  /**
    * Checkpoints the WAL itself this often while it works (PASSIVE: it never
    * waits for nor blocks a writer), outside its write turn. The inbox thread
    * sets it: SQLite's automatic checkpoint runs inside whichever commit
@@ -71,8 +78,10 @@ export interface DeliveryProcessorOptions extends DispatchDeps {
 export const DELIVERY_BACKOFF: BackoffPolicy = { baseMs: 2_000, factor: 4, capMs: 10 * 60_000, jitter: 0.1 };
 export const DEFAULT_DELIVERY_TRIES = 5;
 export const DEFAULT_DELIVERY_LEASE_MS = 5 * 60_000;
-/** The least a batch transaction goes on once appends are waiting: enough for a few deliveries to share its commit. */
-export const YIELD_AFTER_MS = 1;
+/** The least a batch transaction goes on once appends are waiting (while the processor keeps up: see batchGoesOn). */
+export const YIELD_AFTER_MS = 0.25;
+/** See DeliveryProcessorOptions.lagBoundMs. */
+export const LAG_BOUND_MS = 2_000;
 /** Bodies read per statement as a batch transaction goes (see BodiesAhead). */
 export const BODIES_PER_READ = 16;
 
@@ -119,10 +128,23 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
       await turns.giveWay();
     }
   }
+  const lagBoundMs = options.lagBoundMs ?? LAG_BOUND_MS;
+  /**
+   * How long a batch that starts with `first` goes on while appends wait.
+   * Answering GitHub comes first: while the processor keeps up, a batch
+   * commits soon after appends start waiting (small transactions cost more
+   * per delivery, and a burst is processed later in big ones). Under load
+   * that lasts, the backlog would grow without end that way; once the
+   * delivery in hand is older than the lag bound, batches run their full
+   * `transactionMs` (the most a webhook's answer waits for one) and
+   * processing keeps pace, the backlog staying near the bound.
+   */
+  const yieldAfterMs = (first: ClaimedDelivery) =>
+    now().getTime() - Date.parse(first.receivedAt) > lagBoundMs ? transactionMs : YIELD_AFTER_MS;
   /** Whether a batch that began at `began` should take one more delivery. */
-  const batchGoesOn = (began: number) => {
+  const batchGoesOn = (began: number, yieldAfter: number) => {
     const elapsed = performance.now() - began;
-    return elapsed < transactionMs && (elapsed < YIELD_AFTER_MS || !appendsWaiting());
+    return elapsed < transactionMs && (elapsed < yieldAfter || !appendsWaiting());
   };
   const batching = transactionMs > 0 && options.queue?.bind ? batchingDeps(options, options.queue.bind) : null;
 
@@ -178,12 +200,13 @@ export function createDeliveryProcessor(options: DeliveryProcessorOptions): Deli
    */
   async function processInTransaction(batch: ClaimedDelivery[], bodies: BodiesAhead, start: number, end: number): Promise<{ committed: number } | { failedAt: number }> {
     const began = performance.now();
+    const yieldAfter = yieldAfterMs(batch[start]);
     // What the log lines need, not the payloads: a batch holding ~30 parsed payloads had every young GC copy them.
     const done: { claimed: ClaimedDelivery; label: DeliveryLabel; facts: DeliveryFacts; answer: DeliveryAnswer & { status: "processed" | "ignored" } }[] = [];
     try {
       await batching!.scope.run(async () => {
         const memo = new TransactionMemo();
-        for (let i = start; i < end && (i === start || batchGoesOn(began)); i++) {
+        for (let i = start; i < end && (i === start || batchGoesOn(began, yieldAfter)); i++) {
           const claimed = batch[i];
           const payload = payloadOf(await bodies.take(batching!.scope.client, i));
           if (!payload) throw new RolledBack(i);

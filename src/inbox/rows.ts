@@ -35,6 +35,8 @@ export interface ClaimedDelivery {
   event: string;
   /** Tries so far, this one included. */
   attempts: number;
+  /** When it was appended (ISO): how far behind the processor is. */
+  receivedAt: string;
 }
 
 const RECORD_COLUMNS = "id, event, action, repo_slug, installation_id, received_at, claimed_at, status, attempts, headers";
@@ -93,13 +95,13 @@ export async function appendDeliveries(client: Client, entries: readonly InboxEn
   return new Set(records.rows.map((row) => String(row.id)));
 }
 
-/** What a claim returns: the record's order and tries (the body stays in its own table until wanted). */
-const CLAIMED = "rowid, id, event, attempts";
+/** What a claim returns: the record's order, tries and age (the body stays in its own table until wanted). */
+const CLAIMED = "rowid, id, event, attempts, received_at";
 const DUE = "status = 'received' AND (lease_until IS NULL OR lease_until < ?) AND (next_attempt_at IS NULL OR next_attempt_at <= ?)";
 
 function claimedRows(rows: Record<string, unknown>[]): ClaimedDelivery[] {
   return rows
-    .map((row) => ({ order: Number(row.rowid), id: String(row.id), event: String(row.event), attempts: Number(row.attempts) }))
+    .map((row) => ({ order: Number(row.rowid), id: String(row.id), event: String(row.event), attempts: Number(row.attempts), receivedAt: String(row.received_at) }))
     .sort((a, b) => a.order - b.order)
     .map(({ order: _order, ...delivery }) => delivery);
 }
