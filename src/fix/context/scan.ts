@@ -21,7 +21,7 @@ import { isUtf8 } from "node:buffer";
 import { decodeLine, isDigit, LineSplitter, MAX_LINE_CHARS, sniffEncoding, SNIFF_BYTES, textWithoutAnsi, timestampBytes, type LogSource, type ReadSummary, type TextEncoding } from "./lines.js";
 import { escapeEnd } from "./ansi.js";
 import { fingerprintBytes } from "./fingerprint.js";
-import { ahoCorasick } from "../redact.js";
+import { ahoCorasick } from "../aho-corasick.js";
 
 export interface ScanSink {
   /** A line that needs the full treatment, decoded (timestamps and colours still on). */
