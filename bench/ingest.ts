@@ -166,19 +166,26 @@ async function serverStats(server: BenchServer): Promise<ServerStats> {
 }
 
 /**
- * Waits until fixloop has processed everything it acknowledged (or a minute
- * passed). Between turns: the processing it defers under load must not run
- * during the next server's turn and slow that one down. Its CPU still counts
- * in fixloop's cpu µs, which covers the whole level.
+ * Asks the server for its counts until every delivery it stored is processed,
+ * or a minute passed; returns the last counts.
+ */
+async function untilProcessed(server: BenchServer, from: ServerStats): Promise<ServerStats> {
+  const deadline = performance.now() + CATCH_UP_LIMIT_SECONDS * 1000;
+  let stats = from;
+  while (stats.deliveries! - stats.processed! > 0 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    stats = await serverStats(server);
+  }
+  return stats;
+}
+
+/**
+ * After a turn: fixloop's processing deferred under load must not run during
+ * the next server's turn and slow that one down. Its CPU still counts in
+ * fixloop's cpu µs, which covers the whole level.
  */
 async function settleBacklog(server: BenchServer): Promise<void> {
-  if (server.kind !== "fixloop") return;
-  const deadline = performance.now() + CATCH_UP_LIMIT_SECONDS * 1000;
-  for (;;) {
-    const stats = await serverStats(server);
-    if (stats.deliveries! - stats.processed! <= 0 || performance.now() > deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  if (server.kind === "fixloop") await untilProcessed(server, await serverStats(server));
 }
 
 async function stopServer(server: BenchServer): Promise<void> {
@@ -374,11 +381,7 @@ async function runSustained(server: BenchServer, delivery: SignedDelivery): Prom
   const load = await runLoad(server.url, delivery, TARGET.connections, SUSTAIN_SECONDS);
   const atStop = await serverStats(server);
   const stopAt = performance.now();
-  let now = atStop;
-  while (now.deliveries! - now.processed! > 0 && performance.now() - stopAt < CATCH_UP_LIMIT_SECONDS * 1000) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    now = await serverStats(server);
-  }
+  const now = await untilProcessed(server, atStop);
   const doneAt = performance.now();
   const report: SustainedReport = {
     connections: TARGET.connections,
