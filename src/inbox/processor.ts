@@ -78,7 +78,7 @@ export interface DeliveryProcessorOptions extends DispatchDeps {
 export const DELIVERY_BACKOFF: BackoffPolicy = { baseMs: 2_000, factor: 4, capMs: 10 * 60_000, jitter: 0.1 };
 export const DEFAULT_DELIVERY_TRIES = 5;
 export const DEFAULT_DELIVERY_LEASE_MS = 5 * 60_000;
-/** The least a batch transaction goes on once appends are waiting (while the processor keeps up: see batchGoesOn). */
+/** The least a batch transaction goes on once appends are waiting (while the processor keeps up: see yieldAfterMs). */
 export const YIELD_AFTER_MS = 0.25;
 /** See DeliveryProcessorOptions.lagBoundMs. */
 export const LAG_BOUND_MS = 2_000;
