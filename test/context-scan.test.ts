@@ -18,6 +18,7 @@ import { cleanLine, decodeLine, readLines } from "../src/fix/context/lines.js";
 import { detectInfra, errorScore, isPassingFirst, isPassingLine } from "../src/fix/context/patterns.js";
 import { HintAutomaton, NONE, scanLog, SCREENED_ERROR, SCREENED_SECRET, STRONG, WEAK, type ScanSink } from "../src/fix/context/scan.js";
 import { anyOfWords, SECRET_HINT_WORDS, SECRET_SHAPES } from "../src/fix/redact.js";
+import { randomTexts } from "./random-texts.js";
 
 const SECRET_HINT = anyOfWords(SECRET_HINT_WORDS);
 /** What makes the redactor look at a line at all. */
@@ -273,12 +274,7 @@ describe("the hint automaton", () => {
 
   it("answers what the words, whole numbers and the bare-secret shape say, colour codes stepped over", () => {
     const pieces = ["5", "0", "0", "1", "2", "4", "e", "r", "R", "f", "a", "i", "L", "p", "s", "S", "g", "h", "_", "x", " ", "/", "+", "Z", "\x1b[31m", "\x1b[0m", "\x1b", "\x1b(B", "✕", "\u200b"];
-    let seed = 7;
-    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-    for (let n = 0; n < 20000; n += 1) {
-      let line = "";
-      const length = Math.floor(random() * 70);
-      for (let i = 0; i < length; i += 1) line += pieces[Math.floor(random() * pieces.length)];
+    for (const line of randomTexts(pieces, { count: 20000, maxLength: 70, seed: 7 })) {
       const bytes = Buffer.from(line);
       expect(automaton.screen(bytes, 0, bytes.length), JSON.stringify(line)).toBe(expected(line));
     }

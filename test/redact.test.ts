@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LineRedactor, redactLines, redactSecrets, WordSet } from "../src/fix/redact.js";
+import { randomTexts } from "./random-texts.js";
 
 /**
  * Fake credentials are assembled at run time from a seeded generator, so this
@@ -257,14 +258,7 @@ describe("WordSet (the hint-word test)", () => {
     const set = new WordSet(words);
     const expected = alternation(words);
     const pieces = ["e", "E", "r", "R", "a", "A", "b", "B", "s", "S", "ss", "ß", "k", "K", "K", "i", "I", "ı", "İ", "ſ", "é", "É", "×", "\u200b", "😀", "\ud83d", "x", " ", "fail", "Rate Limit", "rate  limit"];
-    let seed = 11;
-    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
-    for (let n = 0; n < 20000; n += 1) {
-      let text = "";
-      const length = Math.floor(random() * 10);
-      for (let i = 0; i < length; i += 1) text += pieces[Math.floor(random() * pieces.length)];
-      expect(set.test(text), JSON.stringify(text)).toBe(expected.test(text));
-    }
+    for (const text of randomTexts(pieces, { count: 20000, maxLength: 10, seed: 11 })) expect(set.test(text), JSON.stringify(text)).toBe(expected.test(text));
     for (let unit = 0; unit < 0x10000; unit += 1) {
       const text = `${String.fromCharCode(unit)}rr`;
       expect(set.test(text), `U+${unit.toString(16)}`).toBe(expected.test(text));
